@@ -1,0 +1,48 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# Set before anything imports Keras: the backend dlexp defaults to, and a compilation
+# cache private to this test session (the user's own cache is left alone).
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    os.environ["DLEXP_CACHE_DIR"] = str(tmp_path_factory.mktemp("xla-cache"))
+    yield
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write("name.yaml", text) -> path of a file in the test's temporary folder."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return _write
+
+
+TINY = """
+seed: 1
+data: {kind: moons, n_samples: 200, noise: 0.2}
+model: {layers: [8]}
+train: {epochs: 3, batch_size: 32, early_stopping: false}
+"""
+
+
+@pytest.fixture
+def tiny(write):
+    """A config that trains in well under a second."""
+    return write("tiny.yaml", TINY)
+
+
+def python() -> str:
+    return sys.executable

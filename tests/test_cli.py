@@ -1,0 +1,110 @@
+"""The command line through click's CliRunner: help, exit codes, messages, nothing left behind."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from dlexp.cli import cli
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def commands():
+    return sorted(cli.commands)
+
+
+@pytest.mark.parametrize("command", [None, *commands()])
+def test_every_command_has_help_with_examples(command):
+    result = invoke(*([command] if command else []), "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and "dlexp " in result.output
+
+
+def test_help_does_not_import_tensorflow_or_keras():
+    code = ("import sys\nfrom dlexp.cli import cli\n"
+            "for args in (['--help'], ['train', '--help'], ['config', '--help']):\n"
+            "    try: cli(args)\n    except SystemExit: pass\n"
+            "heavy = [m for m in ('tensorflow', 'keras', 'jax', 'sklearn') if m in sys.modules]\n"
+            "print('HEAVY', heavy)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "text, sets, message",
+    [
+        ("train: {epochs: ten}\n", [], "train.epochs: expected a positive integer, got 'ten'"),
+        ("train: {epoch: 5}\n", [], "train.epoch: unknown key (did you mean 'epochs'?)"),
+        ("model: {activation: rleu}\n", [], "model.activation: unknown value 'rleu'"),
+        ("train: [1\n", [], "malformed YAML"),
+        ("- 1\n- 2\n", [], "expected a mapping with sections"),
+        ("{}\n", ["train.epochs=0"], "--set train.epochs: expected a positive integer, got 0"),
+        ("{}\n", ["train.epochs"], "--set 'train.epochs': expected KEY=VALUE"),
+        ("data: {kind: csv, path: missing.csv, target: y}\n", [],
+         "data.path: file not found"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_run(write, tmp_path, text, sets, message):
+    cfg = write("c.yaml", text)
+    runs = tmp_path / "runs"
+    args = ["train", cfg, "--runs-dir", runs, *[x for s in sets for x in ("--set", s)]]
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output + result.stderr
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_missing_config_file(tmp_path):
+    result = invoke("train", tmp_path / "nope.yaml", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2
+    assert "nope.yaml: file not found" in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_unknown_option_is_a_usage_error(tiny):
+    result = invoke("train", tiny, "--epochs", "3")
+    assert result.exit_code == 2 and "No such option '--epochs'" in result.stderr
+
+
+def test_config_command_prints_resolved_yaml(tiny):
+    import yaml
+
+    result = invoke("config", tiny, "--set", "train.epochs=7")
+    assert result.exit_code == 0
+    cfg = yaml.safe_load(result.output)
+    assert cfg["train"]["epochs"] == 7 and cfg["model"]["activation"] == "relu"
+    assert cfg["name"] == "tiny"
+    defaults = yaml.safe_load(invoke("config").output)
+    assert defaults["data"]["kind"] == "moons"
+
+
+def test_config_command_bad_input(tiny):
+    result = invoke("config", tiny, "--set", "model.dropout=2")
+    assert result.exit_code == 2
+    assert "model.dropout: expected a number in [0, 1), got 2" in result.stderr
+
+
+@pytest.mark.slow
+def test_train_json_output(tiny, tmp_path):
+    result = invoke("train", tiny, "--runs-dir", tmp_path, "--format", "json", "--name", "t")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["status"] == "completed" and record["epochs_run"] == 3
+    assert set(record["test"]) == {"loss", "accuracy"}
+    assert record["id"].endswith(record["id"][-6:]) and "-t-" in record["id"]
+    assert (tmp_path / record["id"] / "metrics.json").exists()
+
+
+@pytest.mark.slow
+def test_train_text_output(tiny, tmp_path):
+    result = invoke("train", tiny, "--runs-dir", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "completed: 3 epochs" in result.stdout
+    assert "run folder:" in result.stdout and "test" in result.stdout

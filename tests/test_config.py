@@ -1,0 +1,190 @@
+"""Config validation: every class of bad input gets one clear message; no training."""
+
+import pytest
+import yaml
+
+from dlexp import config
+from dlexp.errors import ConfigError
+
+
+def err(raw) -> str:
+    with pytest.raises(ConfigError) as info:
+        config.resolve(raw)
+    return str(info.value)
+
+
+def test_defaults_are_complete_and_valid():
+    cfg = config.defaults()
+    assert set(cfg) == {"name", "seed", "data", "model", "train"}
+    assert cfg["model"]["layers"] == [16, 16]
+    assert cfg["train"]["learning_rate"] == 0.001
+    assert cfg["data"]["noise"] == 0.2 and cfg["data"]["classes"] == 2
+    # A resolved config resolves to itself: config.yaml re-runs exactly.
+    assert config.resolve(cfg) == cfg
+
+
+def test_bundled_configs_resolve(tmp_path):
+    from conftest import CONFIGS
+
+    for path in CONFIGS.glob("*.yaml"):
+        if path.stem in ("grid", "optimizers"):
+            continue
+        cfg = config.load(path)
+        assert config.resolve(yaml.safe_load(config.dump(cfg))) == cfg
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ({"train": {"epochs": "ten"}}, "train.epochs: expected a positive integer, got 'ten'"),
+        ({"train": {"epochs": 0}}, "train.epochs: expected a positive integer, got 0"),
+        ({"train": {"epochs": True}}, "train.epochs: expected a positive integer, got true"),
+        ({"model": {"dropout": 1}}, "model.dropout: expected a number in [0, 1), got 1"),
+        ({"model": {"dropout": -0.1}}, "model.dropout: expected a number in [0, 1), got -0.1"),
+        ({"model": {"layers": [8, 0]}}, "model.layers[1]: expected a positive integer, got 0"),
+        ({"model": {"layers": 8}}, "model.layers: expected a list of a positive integer"),
+        ({"data": {"n_samples": -5}}, "data.n_samples: expected a positive integer, got -5"),
+        ({"data": {"test_size": 1.5}}, "data.test_size: expected a number in (0, 1), got 1.5"),
+        ({"model": {"first_neuron": 0}}, "model.first_neuron: expected a positive integer, got 0"),
+        ({"train": {"batch_size": "half"}},
+         "train.batch_size: expected a positive integer or 'full', got 'half'"),
+        ({"train": {"learning_rate": "fast"}},
+         "train.learning_rate: expected a number > 0, got 'fast'"),
+        ({"model": {"l2": -1}}, "model.l2: expected a number >= 0, got -1"),
+    ],
+)
+def test_wrong_type_or_range_names_key_value_and_expectation(raw, expected):
+    assert err(raw).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "raw, start, suggestion",
+    [
+        ({"train": {"epoch": 5}}, "train.epoch: unknown key", "did you mean 'epochs'?"),
+        ({"modle": {}}, "modle: unknown key", "did you mean 'model'?"),
+        ({"train": {"optimizer": "adamm"}}, "train.optimizer: unknown value 'adamm'",
+         "did you mean 'adam'?"),
+        ({"model": {"activation": "rleu"}}, "model.activation: unknown value 'rleu'",
+         "did you mean 'relu'?"),
+        ({"data": {"kind": "moon"}}, "data.kind: unknown value 'moon'", "did you mean 'moons'?"),
+        ({"train": {"loss": "binary_crossentropyy"}}, "train.loss: unknown value",
+         "did you mean 'binary_crossentropy'?"),
+        ({"model": {"kernel_initializer": "he_normall"}}, "model.kernel_initializer: unknown",
+         "did you mean 'he_normal'?"),
+        ({"train": {"optimizer": {"name": "sgd", "momentun": 0.9}}},
+         "train.optimizer.momentun: unknown argument of sgd", "did you mean 'momentum'?"),
+        ({"train": {"metrics": ["acuracy"]}}, "train.metrics[0]: unknown value 'acuracy'",
+         "did you mean 'accuracy'?"),
+    ],
+)
+def test_unknown_names_suggest_and_list(raw, start, suggestion):
+    message = err(raw)
+    assert message.startswith(start)
+    assert suggestion in message
+
+
+def test_unknown_name_lists_the_valid_ones():
+    message = err({"train": {"optimizer": "lbfgs"}})
+    for name in ("sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamax", "nadam"):
+        assert name in message
+
+
+def test_cross_key_checks():
+    assert "give either layers or first_neuron" in err(
+        {"model": {"layers": [4], "first_neuron": 9}}
+    )
+    assert err({"data": {"kind": "moons", "classes": 3}}).startswith("data.classes: the moons")
+    assert err({"data": {"kind": "csv"}}).startswith("data.path: required when data.kind is csv")
+    message = err({"data": {"val_size": 0}})
+    assert message.startswith("train.early_stopping.monitor: 'val_loss' is not a logged metric")
+    assert "data.val_size is 0" in message
+    assert "did you mean 'val_accuracy'" in err(
+        {"train": {"early_stopping": {"monitor": "val_acc"}}}
+    )
+    assert err({"train": {"lr_schedule": {"kind": "cosine"}}}).startswith(
+        "train.lr_schedule.kind: unknown value 'cosine'"
+    )
+    assert err({"train": {"optimizer": {"name": "sgd", "learning_rate": 0.1}}}).startswith(
+        "train.optimizer.learning_rate: set train.learning_rate instead"
+    )
+
+
+def test_not_a_mapping():
+    assert err([1, 2]).startswith("expected a mapping with sections")
+    assert err({"model": [1]}).startswith("model: expected a mapping")
+
+
+def test_normalisation():
+    cfg = config.resolve({"train": {"optimizer": "Adam", "learning_rate": "1e-3",
+                                    "batch_size": "full", "early_stopping": True},
+                          "model": {"first_neuron": 10}})
+    assert cfg["train"]["optimizer"] == "adam"
+    assert cfg["train"]["learning_rate"] == 0.001  # YAML 1.1 reads 1e-3 as text
+    assert cfg["train"]["batch_size"] == "full"
+    assert cfg["train"]["early_stopping"]["patience"] == 20
+    assert cfg["model"]["layers"] is None
+    assert (cfg["model"]["hidden_layers"], cfg["model"]["shape"]) == (1, "brick")
+    sgd = config.resolve({"train": {"optimizer": {"name": "sgd", "momentum": 0.9,
+                                                  "nesterov": True}}})
+    assert sgd["train"]["optimizer"] == {"name": "sgd", "momentum": 0.9, "nesterov": True}
+    assert sgd["train"]["learning_rate"] == 0.01
+    plateau = config.resolve({"train": {"lr_schedule": "plateau"}})
+    assert plateau["train"]["lr_schedule"]["monitor"] == "val_loss"
+
+
+def test_files(write, tmp_path):
+    with pytest.raises(ConfigError, match=r"nope.yaml: file not found"):
+        config.load(tmp_path / "nope.yaml")
+    bad = write("bad.yaml", "train:\n  epochs: 5\n    batch_size: 3\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: malformed YAML at line 3"):
+        config.load(bad)
+    scalar = write("scalar.yaml", "just text\n")
+    with pytest.raises(ConfigError, match=r"scalar.yaml: expected a mapping.*got str 'just text'"):
+        config.load(scalar)
+    twice = write("twice.yaml", "train:\n  epochs: 5\n  epochs: 6\n")
+    with pytest.raises(ConfigError, match=r"key 'epochs' appears twice"):
+        config.load(twice)
+    typo = write("typo.yaml", "train:\n  epochz: 5\n")
+    with pytest.raises(ConfigError, match=r"^.*typo.yaml: train.epochz: unknown key"):
+        config.load(typo)
+    empty = write("empty.yaml", "")
+    assert config.load(empty)["train"]["epochs"] == 100
+
+
+def test_overrides(tiny):
+    cfg = config.load(tiny, ["train.epochs=5", "model.dropout=0.2", "seed=3",
+                             "train.optimizer=sgd", "train.optimizer.momentum=0.9",
+                             "model.layers=[4, 4]"])
+    assert cfg["train"]["optimizer"] == {"name": "sgd", "momentum": 0.9}
+    assert cfg["train"]["epochs"] == 5 and cfg["model"]["dropout"] == 0.2 and cfg["seed"] == 3
+    assert cfg["model"]["layers"] == [4, 4]
+    # a sub-key of a plain name turns it into a mapping, checked like any other
+    with pytest.raises(ConfigError, match="momentum: unknown argument of adam"):
+        config.load(tiny, ["train.optimizer.momentum=0.9"])
+    with pytest.raises(ConfigError, match=r"^--set train.epochs: expected a positive integer"):
+        config.load(tiny, ["train.epochs=ten"])
+    with pytest.raises(ConfigError, match=r"^--set 'epochs': expected KEY=VALUE"):
+        config.load(tiny, ["epochs"])
+    with pytest.raises(ConfigError, match=r"^--set train.epoch: unknown key"):
+        config.load(tiny, ["train.epoch=3"])
+
+
+def test_keras_name_tables_match_keras():
+    """The names dlexp accepts without importing Keras are Keras' own, and work there."""
+    import inspect
+
+    import keras
+    from keras.src.activations import ALL_OBJECTS_DICT as activations
+
+    assert set(config.ACTIVATIONS) == {k for k in activations if k.islower()}
+    for name in config.ACTIVATIONS:
+        assert callable(keras.activations.get(name))
+    for name in config.INITIALIZERS:
+        keras.initializers.get(name)
+    for name in config.LOSSES:
+        keras.losses.get(name)
+    for name, (lr, args) in config.OPTIMIZERS.items():
+        opt = keras.optimizers.get(name)
+        assert float(opt.learning_rate) == pytest.approx(lr), name
+        signature = inspect.signature(type(opt).__init__).parameters
+        assert set(args) <= set(signature), (name, set(args) - set(signature))

@@ -1,0 +1,173 @@
+"""Real, tiny training runs: the run folder, reproducibility, and how runs end."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+from conftest import TINY
+
+from dlexp import config, runs, training
+
+pytestmark = pytest.mark.slow
+
+
+def cfg_from(text=TINY, **sets):
+    raw = yaml.safe_load(text)
+    cfg = config.resolve(config.apply_overrides(raw, list(sets.items())))
+    cfg["name"] = "t"
+    return cfg
+
+
+def train(tmp_path, cfg, on_epoch=None):
+    return training.train_config(cfg, tmp_path, on_epoch=on_epoch)
+
+
+def read_history(run):
+    with open(run.file("history.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+def test_run_folder(tmp_path):
+    out = train(tmp_path, cfg_from())
+    assert out.status == "completed" and out.exit_code == 0
+    files = {p.name for p in out.run.path.iterdir()}
+    assert files == {"config.yaml", "run.json", "history.csv", "metrics.json", "model.keras",
+                     "boundary.npz"}
+    resolved = config.load(out.run.file("config.yaml"))
+    assert resolved == {**cfg_from(), "name": "t"}
+    m = json.loads(out.run.file("metrics.json").read_text())
+    assert m["params"] == 2 * 8 + 8 + 8 + 1 and m["epochs_run"] == 3
+    assert m["stopped_early"] is False and 1 <= m["best_epoch"] <= 3
+    for split in ("train", "val", "test"):
+        assert set(m[split]) == {"loss", "accuracy"}
+        assert 0 <= m[split]["accuracy"] <= 1
+    rows = read_history(out.run)
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert list(rows[0]) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy",
+                             "learning_rate", "seconds"]
+    info = json.loads(out.run.file("run.json").read_text())
+    assert info["status"] == "completed" and info["seed"] == 1
+    assert info["versions"]["keras"] and info["versions"]["python"]
+    assert info["duration_s"] > 0 and info["started"] <= info["ended"]
+    b = np.load(out.run.file("boundary.npz"))
+    assert b["proba"].shape == (120, 120, 1) and b["x_train"].shape[1] == 2
+    assert 0 <= b["proba"].min() and b["proba"].max() <= 1
+    # no temporary file is left behind
+    assert not [p for p in out.run.path.iterdir() if p.name.startswith(".")]
+
+
+def test_model_file_reloads_and_predicts(tmp_path):
+    import keras
+
+    out = train(tmp_path, cfg_from())
+    model = keras.models.load_model(out.run.file("model.keras"))
+    assert model.predict(np.zeros((4, 2), np.float32), verbose=0).shape == (4, 1)
+
+
+def test_same_seed_same_metrics_other_seed_other_metrics(tmp_path):
+    cfg = cfg_from(**{"model.dropout": 0.2, "model.input_noise": 0.05})
+    a, b = train(tmp_path, cfg), train(tmp_path, cfg)
+    assert a.run.path != b.run.path
+    for key in ("train", "val", "test", "best_epoch", "epochs_run"):
+        assert a.metrics[key] == b.metrics[key]
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(read_history(a.run)) == strip(read_history(b.run))
+    c = train(tmp_path, {**cfg, "seed": 2})
+    assert c.metrics["train"] != a.metrics["train"]
+
+
+def test_early_stopping_restores_best_weights(tmp_path):
+    cfg = cfg_from(**{"train.epochs": 60, "train.learning_rate": 0.05,
+                      "train.early_stopping": {"patience": 3}})
+    out = train(tmp_path, cfg)
+    m = out.metrics
+    assert m["stopped_early"] and m["epochs_run"] < 60
+    rows = read_history(out.run)
+    best = min(rows, key=lambda r: float(r["val_loss"]))
+    assert int(best["epoch"]) == m["best_epoch"]
+    assert m["val"]["loss"] == pytest.approx(float(best["val_loss"]), rel=1e-4)
+
+
+def test_multiclass_with_every_metric(tmp_path):
+    cfg = cfg_from(**{"data.kind": "blobs", "data.classes": 4,
+                      "train.metrics": ["accuracy", "f1", "precision", "recall", "auc"],
+                      "train.lr_schedule": {"kind": "exponential", "rate": 0.5}})
+    out = train(tmp_path, cfg)
+    assert out.status == "completed"
+    assert list(out.metrics["test"]) == ["loss", "accuracy", "auc", "f1", "precision", "recall"]
+    lrs = [float(r["learning_rate"]) for r in read_history(out.run)]
+    assert lrs[0] > lrs[1] > lrs[2]
+    assert np.load(out.run.file("boundary.npz"))["proba"].shape == (120, 120, 4)
+
+
+def test_divergence_is_recorded_not_raised(tmp_path):
+    cfg = cfg_from(**{"model.activation": "linear", "model.output_activation": "linear",
+                      "train.loss": "mse",
+                      "train.optimizer": "sgd", "train.learning_rate": 1e12,
+                      "train.epochs": 20})
+    out = train(tmp_path, cfg)
+    assert out.status == "diverged" and out.exit_code == 1
+    assert out.metrics["epochs_run"] < 20
+    info = json.loads(out.run.file("run.json").read_text())
+    assert info["status"] == "diverged" and "loss became" in info["error"]
+    json.loads(out.run.file("metrics.json").read_text())  # strict JSON: NaN written as null
+
+
+def test_interrupt_keeps_history_and_marks_run(tmp_path):
+    def stop_at_2(epoch, row):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    out = train(tmp_path, cfg_from(**{"train.epochs": 10}), on_epoch=stop_at_2)
+    assert out.status == "interrupted" and out.exit_code == 130
+    assert len(read_history(out.run)) == 2
+    assert json.loads(out.run.file("run.json").read_text())["status"] == "interrupted"
+
+
+def test_failure_is_recorded(tmp_path):
+    def boom(epoch, row):
+        raise RuntimeError("disk on fire")
+
+    out = train(tmp_path, cfg_from(), on_epoch=boom)
+    assert out.status == "failed" and out.exit_code == 1
+    info = json.loads(out.run.file("run.json").read_text())
+    assert info["error"] == "RuntimeError: disk on fire" and "Traceback" in info["traceback"]
+
+
+def test_ctrl_c_on_the_real_command(tmp_path, write):
+    cfg = write("long.yaml", TINY.replace("epochs: 3", "epochs: 100000"))
+    proc = subprocess.Popen([sys.executable, "-m", "dlexp.cli", "train", str(cfg), "-q",
+                             "--runs-dir", str(tmp_path / "runs")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    history = None
+    while time.time() < deadline and history is None:
+        found = list((tmp_path / "runs").glob("*/history.csv"))
+        history = found[0] if found else None
+        time.sleep(0.2)
+    assert history is not None, proc.communicate()
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stdout
+    run = history.parent
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+    assert len(read_history(runs.Run(run))) >= 1
+
+
+def test_run_ids_unique_across_processes(tmp_path):
+    code = ("import sys; from dlexp.runs import create_run\n"
+            "print('\\n'.join(create_run(sys.argv[1], 'same').id for _ in range(50)))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    ids = [i for p in procs for i in p.communicate()[0].split()]
+    assert len(ids) == 200 and len(set(ids)) == 200
+    assert len(os.listdir(tmp_path)) == 200
