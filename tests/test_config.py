@@ -188,3 +188,19 @@ def test_keras_name_tables_match_keras():
         assert float(opt.learning_rate) == pytest.approx(lr), name
         signature = inspect.signature(type(opt).__init__).parameters
         assert set(args) <= set(signature), (name, set(args) - set(signature))
+
+
+def test_readme_documents_every_key():
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+
+    def keys(section, prefix=""):
+        for key, spec in section.fields.items():
+            if isinstance(spec, config.Section):
+                yield from keys(spec, prefix + key + ".")
+            else:
+                yield prefix + key
+
+    missing = [k for k in keys(config.SCHEMA) if f"`{k}`" not in readme]
+    assert not missing, f"README's config table lacks: {missing}"
