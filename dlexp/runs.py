@@ -24,6 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from dlexp.errors import ConfigError
+
 RUN_FILES = ("config.yaml", "run.json", "history.csv", "metrics.json", "model.keras")
 STATUSES = ("running", "completed", "failed", "interrupted", "diverged")
 
@@ -156,7 +158,10 @@ def create_run(runs_dir: str | Path, name: str) -> Run:
     ``os.mkdir`` fails if the folder exists, and then another random suffix is drawn.
     """
     runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--runs-dir: cannot create {str(runs_dir)!r} ({exc.strerror})") from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     while True:
         path = runs_dir / f"{stamp}-{slug(name)}-{secrets.token_hex(3)}"

@@ -152,6 +152,12 @@ def prepare(cfg: dict, data: Dataset) -> Experiment:
     return Experiment(cfg, data, model, layout, batch_size, steps)
 
 
+def f32(value) -> float:
+    """A float32 metric as the shortest decimal that reads back to it (0.01, not
+    0.009999999776482582): the files stay readable and lose nothing."""
+    return float(str(np.float32(value)))
+
+
 def ordered(logs: dict) -> dict:
     """Loss first, then the metrics, then their validation twins (Keras sorts by name)."""
 
@@ -178,8 +184,8 @@ class _Recorder(keras.callbacks.Callback):
         lr = logs.pop("learning_rate", None)
         if lr is None:
             lr = keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-        row = {"epoch": epoch + 1, **{k: float(v) for k, v in ordered(logs).items()}}
-        row["learning_rate"] = float(lr)
+        row = {"epoch": epoch + 1, **{k: f32(v) for k, v in ordered(logs).items()}}
+        row["learning_rate"] = f32(lr)
         row["seconds"] = round(time.perf_counter() - self._t0, 4)
         self.rows.append(row)
         if self.run is not None:
@@ -213,7 +219,7 @@ def evaluate(exp: Experiment) -> dict[str, dict[str, float]]:
     for split, (x, y) in exp.data.splits().items():
         values = exp.model.evaluate(x, exp.layout.targets(y), batch_size=EVAL_BATCH, verbose=0,
                                     return_dict=True)  # fmt: skip
-        out[split] = {k: float(v) for k, v in ordered(values).items()}
+        out[split] = {k: f32(v) for k, v in ordered(values).items()}
     return out
 
 

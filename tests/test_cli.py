@@ -108,3 +108,27 @@ def test_train_text_output(tiny, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "completed: 3 epochs" in result.stdout
     assert "run folder:" in result.stdout and "test" in result.stdout
+
+
+def test_runs_dir_that_cannot_be_made(tiny, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = invoke("train", tiny, "--runs-dir", blocker / "runs")
+    assert result.exit_code == 2
+    assert "--runs-dir: cannot create" in result.stderr
+
+
+@pytest.mark.slow
+def test_same_config_same_metrics_across_processes(tiny, tmp_path):
+    """Two separate `dlexp train` processes (the second reads the compilation cache the
+    first wrote) give the same metrics to the last bit."""
+    records = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-m", "dlexp.cli", "train", str(tiny),
+                              "--runs-dir", str(tmp_path), "--format", "json"],
+                             capture_output=True, text=True, check=True)
+        records.append(json.loads(out.stdout))
+    a, b = records
+    assert a["id"] != b["id"]
+    for key in ("train", "val", "test", "best_epoch", "params"):
+        assert a[key] == b[key]
