@@ -91,6 +91,7 @@ def cli():
     Examples:
       dlexp train configs/moons.yaml
       dlexp train configs/deep_mlp.yaml --set train.epochs=5 --set seed=3
+      dlexp search configs/grid.yaml --workers 2
       dlexp config configs/regularized.yaml --set model.dropout=0.2
     """
 
@@ -116,6 +117,8 @@ def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet):
 
     The run folder holds config.yaml (resolved), metrics.json, history.csv,
     model.keras, run.json and, for 2D data, boundary.npz.
+
+    \b
     Exit codes: 0 done, 1 failed or diverged, 2 bad input, 130 interrupted.
 
     \b
@@ -152,6 +155,75 @@ def _outcome_record(outcome) -> dict:
     record = {"id": outcome.run.id, "path": str(outcome.run.path), "status": outcome.status,
               "error": outcome.error, **outcome.metrics}
     return jsonable(record)
+
+
+@cli.command()
+@click.argument("grid_file", metavar="GRID")
+@runs_dir_option
+@set_option
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trials to train at once, each in its own worker process.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (trials, points); train nothing.")
+@click.option("--overwrite", is_flag=True, help="Delete an earlier search of this name first.")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Trials shown in the final table.")
+@format_option("text", "json")
+@click.pass_context
+def search(ctx, grid_file, runs_dir, overrides, workers, dry_run, overwrite, top, fmt):
+    """Search a grid of configs with keras-tuner; keep every trial in RUNS_DIR/<name>/.
+
+    GRID is a config (inline, or `base: other.yaml`) plus a `search` section:
+    `params` (dotted keys to lists of values), `tuner` (grid, random, bayesian,
+    hyperband), `objective`, `repeats`. Running the same command again resumes an
+    interrupted search; a finished one says so. The folder holds search.yaml,
+    results.csv (rewritten after each trial), best.json and trials/<id>/, each a
+    run folder as `dlexp train` writes one.
+
+    \b
+    Examples:
+      dlexp search configs/grid.yaml --dry-run
+      dlexp search configs/grid.yaml --workers 2
+      dlexp search configs/optimizers.yaml --set train.epochs=20 --format json
+      KERASTUNER_TUNER_ID=chief KERASTUNER_ORACLE_IP=0.0.0.0 \\
+        KERASTUNER_ORACLE_PORT=8000 dlexp search configs/grid.yaml   # see README
+    """
+    from rich.console import Console
+
+    from dlexp import display
+    from dlexp import grid as grid_mod
+
+    spec = grid_mod.load(grid_file, overrides)
+    from dlexp import search as search_mod  # imports keras-tuner and Keras
+
+    if dry_run:
+        plan = search_mod.Search(spec, runs_dir).plan()
+        if fmt == "json":
+            click.echo(json.dumps(plan, indent=2, default=str))
+        else:
+            display.search_plan(Console(), plan, [p.key for p in spec.params])
+        return
+    worker = search_mod.role() == "worker"
+    view = None
+    if fmt == "text" and not worker:
+        view = display.SearchView(Console(stderr=True), spec.objective)
+    with sigterm_as_interrupt():
+        outcome = search_mod.Search(spec, runs_dir, view).run(workers, overwrite)
+    ranked = outcome.store.ranked(outcome.rows)
+    if fmt == "json":
+        best = ranked[0] if ranked else None
+        click.echo(json.dumps(_jsonable({"name": spec.name, "status": outcome.status,
+                                         "folder": str(outcome.store.root), "best": best,
+                                         "trials": outcome.rows}), indent=2))  # fmt: skip
+    elif not worker:
+        display.search_summary(Console(), outcome, ranked, [p.key for p in spec.params],
+                               spec.objective, top)  # fmt: skip
+    ctx.exit(outcome.exit_code)
+
+
+def _jsonable(obj):
+    from dlexp.runs import jsonable
+
+    return jsonable(obj)
 
 
 @cli.command("config")

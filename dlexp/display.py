@@ -94,3 +94,143 @@ def train_summary(console: Console, outcome) -> None:
     if any(isinstance(m.get(s), dict) for s in ("train", "val", "test")):
         console.print(metrics_table(m))
     console.print(f"run folder: [bold]{outcome.run.path}[/]")
+
+
+class SearchView:
+    """The live view of a search on stderr: trials done / running / left, the best so
+    far, time left; in one process, also the running trial's epochs."""
+
+    def __init__(self, console: Console, objective: str):
+        self.console, self.objective = console, objective
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=16),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(compact=True, elapsed_when_finished=True),
+            console=console,
+            disable=not console.is_terminal,
+        )
+        self.running: dict[str, str] = {}
+        self.best = ""
+        self.trials = None
+        self.current = None
+
+    def start(self, total: int | None, done: int) -> None:
+        self.trials = self.progress.add_task("trials", total=total, completed=done, info="")
+        self.progress.start()
+
+    def _info(self) -> str:
+        running = f"{len(self.running)} running" if self.running else ""
+        return "  ".join(x for x in (running, self.best) if x)
+
+    def trial_started(self, trial_id: str, worker: str) -> None:
+        self.running[trial_id] = worker
+        self.progress.update(self.trials, info=self._info())
+
+    def trial_ended(self, trial_id: str, row: dict | None, best: dict | None) -> None:
+        self.running.pop(trial_id, None)
+        if best is not None:
+            self.best = f"best {self.objective} {best['score']:.4f} ({best['trial']})"
+        self.progress.update(self.trials, advance=1, info=self._info())
+
+    def epoch(self, trial_id: str, epoch: int, epochs: int) -> None:
+        if self.current is None:
+            self.current = self.progress.add_task(trial_id, total=epochs, info="")
+        self.progress.update(self.current, description=trial_id, completed=epoch, total=epochs)
+
+    def stop(self) -> None:
+        if self.current is not None:
+            self.progress.remove_task(self.current)
+        self.progress.stop()
+
+
+def search_table(rows: list[dict], keys: list[str], objective: str, top: int = 10) -> Table:
+    """The best trials: rank, trial, searched values, score, test accuracy, epochs, seconds."""
+    table = Table(show_edge=False, pad_edge=False)
+    for name, justify in [("#", "right"), ("trial", "left"),
+                          *((k.split(".")[-1], "left") for k in keys),
+                          (objective, "right"), ("test acc", "right"), ("epochs", "right"),
+                          ("s", "right")]:  # fmt: skip
+        table.add_column(name, justify=justify)
+    for rank, row in enumerate(rows[:top], start=1):
+        score = fmt(row.get("score"))
+        if row.get("score_std") is not None:
+            score += f" ± {row['score_std']:.4f}"
+        values = [_short(row.get(k)) for k in keys]
+        epochs = row.get("epochs_run")
+        table.add_row(str(rank), row["trial"], *values, score, fmt(row.get("test_accuracy")),
+                      "-" if epochs is None else f"{epochs:g}", f"{row.get('seconds', 0):.1f}")
+    return table
+
+
+def _short(value) -> str:
+    if isinstance(value, dict):
+        name = value.get("name", "")
+        args = ", ".join(f"{k}={v}" for k, v in value.items() if k != "name")
+        return f"{name}({args})" if args else str(name)
+    return fmt(value) if isinstance(value, float) else str(value)
+
+
+def search_plan(console: Console, plan: dict, keys: list[str]) -> None:
+    """What --dry-run shows."""
+    trials = plan["trials"]
+    line = f"[bold]{plan['name']}[/]: {plan['tuner']} search, objective {plan['objective']['name']}"
+    line += f" ({plan['objective']['direction']})"
+    console.print(line)
+    if trials is None:
+        console.print(f"up to {plan['max_trials'] or 'as many as the tuner chooses'} trials, "
+                      "chosen while searching")  # fmt: skip
+    else:
+        runs = f" x {plan['repeats']} repeats = {plan['runs']} runs" if plan["repeats"] > 1 else ""
+        done = f", {plan['already_done']} already done" if plan["already_done"] else ""
+        console.print(f"{trials} trials{runs}{done}, in {plan['folder']}")
+    if plan["points"]:
+        varying = varying_keys(plan["points"], keys)
+        fixed = [k for k in keys if k not in varying]
+        if fixed:
+            first = plan["points"][0]
+            console.print("same in every trial: "
+                          + ", ".join(f"{k}={_short(first[k])}" for k in fixed))  # fmt: skip
+        table = Table(show_edge=False, pad_edge=False)
+        table.add_column("trial")
+        for key in varying:
+            table.add_column(key.split(".")[-1])
+        for point in plan["points"]:
+            table.add_row(point["trial"], *(_short(point[k]) for k in varying))
+        console.print(table)
+
+
+def varying_keys(rows: list[dict], keys: list[str]) -> list[str]:
+    """The keys whose value differs between rows (the others say nothing in a table)."""
+    import json
+
+    return [k for k in keys
+            if len({json.dumps(r.get(k), sort_keys=True, default=str) for r in rows}) > 1]
+
+
+def search_summary(console: Console, outcome, ranked: list[dict], keys: list[str],
+                   objective: str, top: int) -> None:  # fmt: skip
+    """After a search: how it ended, the best trials, where the results are."""
+    store, rows = outcome.store, outcome.rows
+    failed = [r for r in rows if r["status"] != "completed"]
+    done = len(rows) - len(failed)
+    earlier = len(rows) - outcome.trained
+    if outcome.status == "already finished":
+        console.print(f"[green]already finished[/]: {len(rows)} trials in {store.root} "
+                      "(--overwrite starts over)")  # fmt: skip
+    elif outcome.status == "finished":
+        note = f", {earlier} of them done before" if earlier > 0 else ""
+        console.print(f"[green]finished[/]: {len(rows)} trials{note}, "
+                      f"{outcome.seconds:.1f} s")  # fmt: skip
+    elif outcome.status == "interrupted":
+        console.print(f"[yellow]interrupted[/]: {done} trials done; "
+                      "run the same command again to resume")  # fmt: skip
+    else:
+        console.print(f"[red]{outcome.status}[/]: {outcome.message or ''}")
+    if failed:
+        console.print(f"[yellow]{len(failed)} trials did not complete[/]: "
+                      + ", ".join(f"{r['trial']} ({r['status']})" for r in failed[:5]))
+    if ranked:
+        console.print(search_table(ranked, varying_keys(rows, keys) or keys, objective, top))
+        console.print(f"best: [bold]{ranked[0]['trial']}[/]  results: {store.root / 'results.csv'}")

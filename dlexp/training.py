@@ -131,8 +131,14 @@ def seed_everything(seed: int) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def prepare(cfg: dict, data: Dataset) -> Experiment:
+def prepare(cfg: dict, data: Dataset, weights: str | Path | None = None) -> Experiment:
     """Seed, build and compile the model for a resolved config.
+
+    Args:
+        cfg: the resolved config.
+        data: its dataset.
+        weights: a saved model whose weights to start from (Hyperband continues a
+            trial this way).
 
     Raises:
         ConfigError: when Keras refuses the model the config describes.
@@ -147,6 +153,9 @@ def prepare(cfg: dict, data: Dataset) -> Experiment:
     try:
         model = models.build(cfg, data.n_features, data.n_classes)
         models.compile_model(model, cfg, layout, steps)
+        if weights is not None:  # the optimizer's state too, so training continues
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(weights)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"model: Keras refused this config: {exc}") from None
     return Experiment(cfg, data, model, layout, batch_size, steps)
@@ -273,7 +282,8 @@ def run_info(run: Run, cfg: dict, status: str, started: float, **extra) -> dict:
     }
 
 
-def fit(exp: Experiment, run: Run, on_epoch: EpochHook | None = None) -> Outcome:
+def fit(exp: Experiment, run: Run, on_epoch: EpochHook | None = None,
+        initial_epoch: int = 0) -> Outcome:  # fmt: skip
     """Train, evaluate and write the run folder; never raises for a failed or stopped run.
 
     The run ends ``completed``, ``diverged`` (the loss became NaN or infinite: Keras'
@@ -303,7 +313,7 @@ def fit(exp: Experiment, run: Run, on_epoch: EpochHook | None = None) -> Outcome
             d.x_train, exp.layout.targets(d.y_train),
             batch_size=exp.batch_size, epochs=cfg["train"]["epochs"], validation_data=val,
             validation_batch_size=EVAL_BATCH, shuffle=True, verbose=0,
-            callbacks=_callbacks(exp, recorder),
+            callbacks=_callbacks(exp, recorder), initial_epoch=initial_epoch,
         )  # fmt: skip
     except KeyboardInterrupt:
         status = "interrupted"
@@ -320,7 +330,8 @@ def fit(exp: Experiment, run: Run, on_epoch: EpochHook | None = None) -> Outcome
         "params": exp.params,
         "epochs_run": len(rows),
         "best_epoch": _best_epoch(rows, cfg),
-        "stopped_early": bool(es) and status == "completed" and len(rows) < cfg["train"]["epochs"],
+        "stopped_early": bool(es) and status == "completed"
+        and len(rows) < cfg["train"]["epochs"] - initial_epoch,
         "monitor": es["monitor"] if es else None,
         "fit_seconds": round(fit_seconds, 3),
     }

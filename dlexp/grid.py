@@ -1,0 +1,332 @@
+"""Grid files: a config plus a ``search`` section, validated and expanded.
+
+Plain Python (no keras-tuner, no Keras): a bad grid is refused and ``--dry-run``
+prints its plan in milliseconds. ``dlexp/search.py`` runs what this module plans.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlexp import config as config_mod
+from dlexp.errors import ConfigError, bad_value, did_you_mean, show, unknown_name
+from dlexp.runs import slug
+
+TUNERS = ("grid", "random", "bayesian", "hyperband")
+PLANNED_TUNERS = ("grid", "random")  # points known up front: exact resume, any number of workers
+SEARCH_KEYS = ("params", "tuner", "objective", "repeats", "max_trials", "seed", "factor")
+RANGE_KEYS = ("min", "max", "step", "sampling")
+SAMPLINGS = ("linear", "log", "reverse_log")
+
+
+@dataclass
+class Param:
+    """One searched key: a list of values, or a range ``{min, max, step, sampling}``."""
+
+    key: str
+    values: list | None = None
+    range: dict | None = None
+
+    @property
+    def is_int_range(self) -> bool:
+        r = self.range or {}
+        return all(isinstance(r.get(k), int) and not isinstance(r.get(k), bool)
+                   for k in ("min", "max")) and isinstance(r.get("step") or 1, int)  # fmt: skip
+
+    def grid_values(self) -> list:
+        """Every value the grid tries: the list, or the range walked by its step."""
+        if self.values is not None:
+            return list(self.values)
+        r = self.range
+        if r.get("sampling", "linear") != "linear" or (r.get("step") is None and not
+                                                       self.is_int_range):  # fmt: skip
+            raise ConfigError(
+                f"search.params.{self.key}: a grid needs a list or a linear range with a step, "
+                f"got {show(r)}"
+            )
+        step = r.get("step") or 1
+        n = int(math.floor((r["max"] - r["min"]) / step + 1e-9)) + 1
+        values = [r["min"] + i * step for i in range(n)]
+        return values if self.is_int_range else [round(v, 12) for v in values]
+
+
+def label(value: Any) -> Any:
+    """A scalar that stands for a value in keras-tuner (which takes scalars only)."""
+    if isinstance(value, (dict, list)) or value is None:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return value
+
+
+def point_key(values: dict) -> str:
+    """A stable text key of a point's values, independent of key order."""
+    return json.dumps({k: values[k] for k in sorted(values)}, sort_keys=True, default=str)
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@dataclass
+class SearchSpec:
+    """A validated grid file: the base config, the searched keys and how to search them."""
+
+    name: str
+    path: Path
+    raw: dict  # the merged raw config (base file, grid file, --set), before defaults
+    base: dict  # the same, resolved
+    params: list[Param]
+    tuner: str = "grid"
+    objective: str = "val_loss"
+    direction: str = "min"
+    repeats: int = 1
+    max_trials: int | None = None
+    seed: int = 42
+    factor: int = 3
+    overrides: tuple[str, ...] = ()  # the --set strings, passed on to worker processes
+    _points: list[dict] | None = field(default=None, repr=False)
+
+    @property
+    def planned(self) -> bool:
+        return self.tuner in PLANNED_TUNERS
+
+    def point_config(self, values: dict, repeat: int = 0) -> dict:
+        """The resolved config of one point (and one repeat of it).
+
+        Repeat r trains with seed ``seed + r``; the data keeps the base seed, so the
+        spread across repeats is the training's own.
+        """
+        raw = config_mod.apply_overrides(self.raw, list(values.items()))
+        if self.repeats > 1:
+            base_seed = self.base["seed"]
+            raw["seed"] = base_seed + repeat
+            raw.setdefault("data", {})
+            if raw["data"].get("seed") is None:
+                raw["data"]["seed"] = self.base["data"]["seed"] or base_seed
+        cfg = config_mod.resolve(raw)
+        if cfg["data"]["path"] is not None:
+            cfg["data"]["path"] = str((self.path.parent / cfg["data"]["path"]).resolve())
+        cfg["name"] = self.name
+        return cfg
+
+    def grid_points(self) -> list[dict]:
+        """Every point of the grid, the first key varying slowest (as Talos and
+        itertools.product order them); capped at max_trials."""
+        if self._points is None:
+            keys = [p.key for p in self.params]
+            combos = itertools.product(*(p.grid_values() for p in self.params))
+            points = [dict(zip(keys, c, strict=True)) for c in combos]
+            self._points = points[: self.max_trials] if self.max_trials else points
+        return self._points
+
+    def trial_width(self, n: int) -> int:
+        return max(3, len(str(max(n - 1, 0))))
+
+    def run_names(self, trial_id: str) -> list[str]:
+        """The run folder names of one trial: the trial id, or one per repeat."""
+        if self.repeats == 1:
+            return [trial_id]
+        return [f"{trial_id}-r{r}" for r in range(self.repeats)]
+
+    def resolved(self) -> dict:
+        """What search.yaml holds; two searches with equal resolved() are the same search."""
+        params = {p.key: (p.values if p.values is not None else p.range) for p in self.params}
+        return {
+            "name": self.name,
+            "config": {k: v for k, v in self.base.items() if k != "name"},
+            "search": {
+                "tuner": self.tuner,
+                "objective": {"name": self.objective, "direction": self.direction},
+                "params": params,
+                "repeats": self.repeats,
+                "max_trials": self.max_trials,
+                "seed": self.seed,
+                "factor": self.factor,
+            },
+        }
+
+
+def _direction(name: str) -> str:
+    return "min" if "loss" in name or "error" in name else "max"
+
+
+def _check_param(key: Any, spec: Any, raw: dict) -> Param:
+    where = f"search.params.{key}"
+    if not isinstance(key, str) or not key:
+        raise bad_value("search.params", key, "dotted config keys such as model.first_neuron")
+    if isinstance(spec, dict):
+        unknown = [k for k in spec if k not in RANGE_KEYS]
+        if unknown:
+            raise ConfigError(
+                f"{where}.{unknown[0]}: unknown key{did_you_mean(unknown[0], RANGE_KEYS)}; "
+                f"a range has: {', '.join(RANGE_KEYS)}"
+            )
+        for k in ("min", "max"):
+            if k not in spec:
+                raise ConfigError(f"{where}: a range needs min and max, got {show(spec)}")
+            if isinstance(spec[k], bool) or not isinstance(spec[k], (int, float)):
+                raise bad_value(f"{where}.{k}", spec[k], "a number")
+        if spec["min"] > spec["max"]:
+            raise ConfigError(f"{where}: min {spec['min']} is above max {spec['max']}")
+        step = spec.get("step")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, (int, float))
+                                 or step <= 0):  # fmt: skip
+            raise bad_value(f"{where}.step", step, "a number > 0")
+        sampling = spec.get("sampling", "linear")
+        if sampling not in SAMPLINGS:
+            raise unknown_name(f"{where}.sampling", sampling, SAMPLINGS)
+        if sampling != "linear" and spec["min"] <= 0:
+            raise ConfigError(f"{where}: {sampling} sampling needs min > 0, got {spec['min']}")
+        param = Param(key, range=dict(spec))
+        probes = [spec["min"], spec["max"]]
+    elif isinstance(spec, list):
+        if not spec:
+            raise bad_value(where, spec, "a non-empty list of values")
+        seen = set()
+        for v in spec:
+            if point_key({"v": v}) in seen:
+                raise ConfigError(f"{where}: {show(v)} is listed twice")
+            seen.add(point_key({"v": v}))
+        param = Param(key, values=list(spec))
+        probes = spec
+    else:
+        raise bad_value(where, spec, "a list of values or a range {min, max, step, sampling}")
+    for i, value in enumerate(probes):
+        try:
+            config_mod.resolve(config_mod.apply_overrides(raw, [(key, value)]))
+        except ConfigError as exc:
+            message = str(exc)
+            index = f"[{i}]" if param.values is not None else (".min" if i == 0 else ".max")
+            if message.startswith(key + ":"):
+                rest = message[len(key) + 1:]
+                if rest.startswith(" unknown key"):
+                    index = ""
+                raise ConfigError(f"{where}{index}:{rest}") from None
+            raise ConfigError(f"search.params: {message}") from None
+    return param
+
+
+def _check_search(section: Any, raw: dict, base: dict) -> dict:
+    if section is None:
+        raise ConfigError(
+            "search: required: a mapping with params (config keys to lists of values), "
+            "e.g. search: {params: {model.first_neuron: [8, 16]}}"
+        )
+    if not isinstance(section, dict):
+        raise bad_value("search", section, "a mapping with params, tuner, objective, repeats")
+    for key in section:
+        if key not in SEARCH_KEYS:
+            raise ConfigError(
+                f"search.{key}: unknown key{did_you_mean(key, SEARCH_KEYS)}; "
+                f"valid keys in search: {', '.join(SEARCH_KEYS)}"
+            )
+    params = section.get("params")
+    if not isinstance(params, dict) or not params:
+        raise bad_value("search.params", params,
+                        "a mapping of config keys to lists of values")  # fmt: skip
+    out: dict = {"params": [_check_param(k, v, raw) for k, v in params.items()]}
+    out["tuner"] = config_mod.Choice("grid", TUNERS).check(section.get("tuner", "grid"),
+                                                           "search.tuner")  # fmt: skip
+    out["repeats"] = config_mod.Int(min=1).check(section.get("repeats", 1), "search.repeats")
+    max_trials = section.get("max_trials")
+    out["max_trials"] = None if max_trials is None else config_mod.Int(min=1).check(
+        max_trials, "search.max_trials")  # fmt: skip
+    if out["max_trials"] is None and out["tuner"] in ("random", "bayesian"):
+        out["max_trials"] = 10
+    out["seed"] = config_mod.Int(min=0).check(section.get("seed", base["seed"]), "search.seed")
+    out["factor"] = config_mod.Int(min=2).check(section.get("factor", 3), "search.factor")
+    if out["tuner"] == "hyperband" and out["repeats"] > 1:
+        raise ConfigError("search.repeats: hyperband continues trials from earlier ones, so it "
+                          f"trains each point once; got repeats {out['repeats']}")  # fmt: skip
+    if out["tuner"] == "hyperband" and any(p.key == "train.epochs" for p in out["params"]):
+        raise ConfigError("search.params.train.epochs: hyperband chooses the epochs itself "
+                          "(up to train.epochs); do not search them")  # fmt: skip
+    objective = section.get("objective", "val_loss" if base["data"]["val_size"] > 0 else "loss")
+    if isinstance(objective, dict):
+        extra = [k for k in objective if k not in ("name", "direction")]
+        if extra or "name" not in objective:
+            raise bad_value("search.objective", objective,
+                            "a metric name, or {name: METRIC, direction: min|max}")  # fmt: skip
+        name = config_mod.Str().check(objective["name"], "search.objective.name")
+        direction = config_mod.Choice(None, ("min", "max")).check(
+            objective.get("direction", _direction(name)), "search.objective.direction")
+    else:
+        name = config_mod.Str().check(objective, "search.objective")
+        direction = _direction(name)
+    out["objective"], out["direction"] = name, direction
+    return out
+
+
+def _check_objective(spec: SearchSpec) -> None:
+    """The objective must be logged by every point the search may train."""
+    configs = [spec.base]
+    if spec.tuner == "grid":
+        configs = [spec.point_config(p) for p in spec.grid_points()]
+    for cfg in configs:
+        logged = config_mod.logged_metrics(cfg)
+        if spec.objective not in logged:
+            raise ConfigError(
+                f"search.objective: {show(spec.objective)} is not a logged metric"
+                f"{did_you_mean(spec.objective, logged)}; expected one of: {', '.join(logged)}"
+            )
+
+
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> SearchSpec:
+    """Read and validate a grid file.
+
+    Args:
+        path: the grid file; ``base:`` in it is read relative to it.
+        overrides: ``KEY=VALUE`` strings applied to the base config.
+
+    Raises:
+        ConfigError: naming the file, the key path, the value and what was expected.
+    """
+    path = Path(path)
+    raw = config_mod.read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with a search section, got {show(raw)}")
+    raw = dict(raw)
+    base_ref = raw.pop("base", None)
+    section = raw.pop("search", None)
+    name = slug(str(raw.get("name") or path.stem))
+    if base_ref is not None:
+        if not isinstance(base_ref, str):
+            raise ConfigError(f"{path}: base: expected the path of a config file, "
+                              f"got {show(base_ref)}")  # fmt: skip
+        base_path = path.parent / base_ref
+        base_raw = config_mod.read_yaml(base_path) or {}
+        if not isinstance(base_raw, dict):
+            raise ConfigError(f"{base_path}: expected a mapping, got {show(base_raw)}")
+        raw = _deep_merge(base_raw, raw)
+    parsed = [config_mod.parse_override(o) for o in overrides]
+    try:
+        raw = config_mod.apply_overrides(raw, parsed)
+        base = config_mod.resolve(raw)
+        checked = _check_search(section, raw, base)
+        spec = SearchSpec(name=name, path=path.resolve(), raw=raw, base=base,
+                          overrides=tuple(overrides), **checked)  # fmt: skip
+        if spec.tuner == "grid":
+            for point in spec.grid_points():
+                try:
+                    spec.point_config(point)
+                except ConfigError as exc:
+                    shown = ", ".join(f"{k}={show(v)}" for k, v in point.items())
+                    raise ConfigError(f"search.params: the point {shown} is not a valid "
+                                      f"config: {exc}") from None  # fmt: skip
+        _check_objective(spec)
+        return spec
+    except ConfigError as exc:
+        message = str(exc)
+        from_set = any(message.startswith(k) for k, _ in parsed)
+        raise ConfigError(f"{'--set ' if from_set else f'{path}: '}{message}") from None
