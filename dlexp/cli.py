@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -161,8 +162,10 @@ def _outcome_record(outcome) -> dict:
 @click.argument("grid_file", metavar="GRID")
 @runs_dir_option
 @set_option
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Trials to train at once, each in its own worker process.")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Worker processes to start on this machine, each training one trial at a "
+                   "time (default 1, in this process; a chief started with "
+                   "KERASTUNER_TUNER_ID=chief starts none).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (trials, points); train nothing.")
 @click.option("--overwrite", is_flag=True, help="Delete an earlier search of this name first.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
@@ -208,13 +211,16 @@ def search(ctx, grid_file, runs_dir, overrides, workers, dry_run, overwrite, top
         view = display.SearchView(Console(stderr=True), spec.objective)
     with sigterm_as_interrupt():
         outcome = search_mod.Search(spec, runs_dir, view).run(workers, overwrite)
+    if worker:
+        click.echo(f"{os.environ.get('KERASTUNER_TUNER_ID')}: {outcome.status}", err=True)
+        ctx.exit(outcome.exit_code)
     ranked = outcome.store.ranked(outcome.rows)
     if fmt == "json":
         best = ranked[0] if ranked else None
         click.echo(json.dumps(_jsonable({"name": spec.name, "status": outcome.status,
                                          "folder": str(outcome.store.root), "best": best,
                                          "trials": outcome.rows}), indent=2))  # fmt: skip
-    elif not worker:
+    else:
         display.search_summary(Console(), outcome, ranked, [p.key for p in spec.params],
                                spec.objective, top)  # fmt: skip
     ctx.exit(outcome.exit_code)

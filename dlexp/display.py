@@ -115,14 +115,19 @@ class SearchView:
         self.best = ""
         self.trials = None
         self.current = None
+        self.total, self.done = None, 0
 
     def start(self, total: int | None, done: int) -> None:
+        self.total, self.done = total, done
         self.trials = self.progress.add_task("trials", total=total, completed=done, info="")
         self.progress.start()
 
     def _info(self) -> str:
+        left = ""
+        if self.total is not None:
+            left = f"{self.total - self.done - len(self.running)} left"
         running = f"{len(self.running)} running" if self.running else ""
-        return "  ".join(x for x in (running, self.best) if x)
+        return "  ".join(x for x in (running, left, self.best) if x)
 
     def trial_started(self, trial_id: str, worker: str) -> None:
         self.running[trial_id] = worker
@@ -130,6 +135,7 @@ class SearchView:
 
     def trial_ended(self, trial_id: str, row: dict | None, best: dict | None) -> None:
         self.running.pop(trial_id, None)
+        self.done += 1
         if best is not None:
             self.best = f"best {self.objective} {best['score']:.4f} ({best['trial']})"
         self.progress.update(self.trials, advance=1, info=self._info())

@@ -113,7 +113,8 @@ class SearchSpec:
             raw["seed"] = base_seed + repeat
             raw.setdefault("data", {})
             if raw["data"].get("seed") is None:
-                raw["data"]["seed"] = self.base["data"]["seed"] or base_seed
+                data_seed = self.base["data"]["seed"]
+                raw["data"]["seed"] = base_seed if data_seed is None else data_seed
         cfg = config_mod.resolve(raw)
         if cfg["data"]["path"] is not None:
             cfg["data"]["path"] = str((self.path.parent / cfg["data"]["path"]).resolve())
@@ -188,7 +189,13 @@ def _check_param(key: Any, spec: Any, raw: dict) -> Param:
             raise unknown_name(f"{where}.sampling", sampling, SAMPLINGS)
         if sampling != "linear" and spec["min"] <= 0:
             raise ConfigError(f"{where}: {sampling} sampling needs min > 0, got {spec['min']}")
+        if sampling != "linear" and step is not None and step <= 1:
+            raise bad_value(f"{where}.step", step,
+                            f"a factor > 1 (with {sampling} sampling the step multiplies)")
         param = Param(key, range=dict(spec))
+        ints = all(isinstance(spec[k], int) for k in ("min", "max"))
+        if ints and step is not None and not isinstance(step, int):
+            raise bad_value(f"{where}.step", step, "an integer, as min and max are integers")
         probes = [spec["min"], spec["max"]]
     elif isinstance(spec, list):
         if not spec:
@@ -245,6 +252,12 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
     if out["max_trials"] is None and out["tuner"] in ("random", "bayesian"):
         out["max_trials"] = 10
     out["seed"] = config_mod.Int(min=0).check(section.get("seed", base["seed"]), "search.seed")
+    if out["repeats"] > 1 and any(p.key in ("seed", "data.seed") for p in out["params"]):
+        raise ConfigError("search.params.seed: repeats choose the seeds (seed, seed+1, ...); "
+                          "search the seed or use repeats, not both")  # fmt: skip
+    if out["tuner"] == "hyperband" and section.get("max_trials") is not None:
+        raise ConfigError("search.max_trials: hyperband sizes its brackets from train.epochs "
+                          f"and factor, got max_trials {section['max_trials']}")  # fmt: skip
     out["factor"] = config_mod.Int(min=2).check(section.get("factor", 3), "search.factor")
     if out["tuner"] == "hyperband" and out["repeats"] > 1:
         raise ConfigError("search.repeats: hyperband continues trials from earlier ones, so it "

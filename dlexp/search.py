@@ -25,7 +25,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,9 @@ from dlexp import training
 from dlexp.errors import ConfigError, show
 from dlexp.grid import SearchSpec
 
-TERMINAL = ("completed", "diverged")  # outcomes a rerun would only repeat
+# Outcomes a rerun would only repeat: these trials are not trained again on resume
+# (delete a trial's folder, or use --overwrite, to retry a failed one).
+TERMINAL = ("completed", "diverged", "failed")
 SPLITS = ("train", "val", "test")
 
 
@@ -57,53 +58,57 @@ SPLITS = ("train", "val", "test")
 # ---------------------------------------------------------------------------
 
 
-def hyperparameters(spec: SearchSpec) -> kt.HyperParameters:
-    """keras-tuner's HyperParameters for the searched keys.
+class Space:
+    """The searched keys in keras-tuner's terms, and the way between config values and
+    the scalars keras-tuner holds.
 
-    A list of scalars of one type is a Choice of them; other lists (mappings such as
-    ``{name: sgd, momentum: 0.9}``, mixed types) are a Choice of their labels; a
-    range is an Int or a Float.
+    A list of scalars of one type is a Choice of those values (ordered, so Bayesian
+    optimisation sees 9 < 10 < 11); any other list (mappings such as
+    ``{name: sgd, momentum: 0.9}``, or ints mixed with floats) is a Choice of each
+    value's JSON text. A range is an Int or a Float.
     """
-    hp = kt.HyperParameters()
-    for p in spec.params:
-        if p.values is not None:
-            types = {type(v) for v in p.values}
-            scalar = len(types) == 1 and types <= {int, float, str, bool}
-            hp.Choice(p.key, p.values if scalar else [grid_mod.label(v) for v in p.values])
-        elif p.is_int_range:
-            r = p.range
-            hp.Int(p.key, r["min"], r["max"], step=r.get("step"),
-                   sampling=r.get("sampling", "linear"))  # fmt: skip
-        else:
-            r = p.range
-            hp.Float(p.key, float(r["min"]), float(r["max"]), step=r.get("step"),
-                     sampling=r.get("sampling", "linear"))  # fmt: skip
-    return hp
+
+    def __init__(self, spec: SearchSpec):
+        self.spec = spec
+        self.hp = kt.HyperParameters()
+        self._to: dict[str, dict[str, object]] = {}  # key -> point_key(value) -> hp value
+        self._from: dict[str, dict[object, object]] = {}  # key -> hp value -> value
+        for p in spec.params:
+            if p.values is not None:
+                types = {type(v) for v in p.values}
+                scalar = len(types) == 1 and types <= {int, float, str, bool}
+                held = p.values if scalar else [json.dumps(v, sort_keys=True) for v in p.values]
+                self.hp.Choice(p.key, held)
+                self._to[p.key] = {grid_mod.point_key({"v": v}): h
+                                   for v, h in zip(p.values, held, strict=True)}  # fmt: skip
+                self._from[p.key] = dict(zip(held, p.values, strict=True))
+            else:
+                r, make = p.range, (self.hp.Int if p.is_int_range else self.hp.Float)
+                lo, hi = (r["min"], r["max"]) if p.is_int_range else (float(r["min"]),
+                                                                        float(r["max"]))
+                make(p.key, lo, hi, step=r.get("step"), sampling=r.get("sampling", "linear"))
+
+    def decode(self, hp_values: dict) -> dict:
+        """A trial's keras-tuner values back to config values."""
+        out = {}
+        for p in self.spec.params:
+            value = hp_values[p.key]
+            out[p.key] = self._from[p.key].get(value, value) if p.key in self._from else value
+        return out
+
+    def encode(self, values: dict) -> dict:
+        """Config values to the scalars keras-tuner holds."""
+        return {k: self._to[k][grid_mod.point_key({"v": v})] if k in self._to else v
+                for k, v in values.items()}  # fmt: skip
 
 
-def decode(spec: SearchSpec, hp_values: dict) -> dict:
-    """A trial's keras-tuner values back to config values (labels to mappings)."""
-    out = {}
-    for p in spec.params:
-        value = hp_values[p.key]
-        if p.values is not None:
-            value = {grid_mod.label(v): v for v in p.values}.get(value, value)
-        out[p.key] = value
-    return out
+def _seeded(oracle, seed: int):
+    """keras-tuner reads a seed of 0 as "no seed" and draws one; set it after the fact."""
+    oracle.seed = oracle._seed_state = seed
+    return oracle
 
 
-def encode(spec: SearchSpec, values: dict) -> dict:
-    """Config values to the scalars keras-tuner holds."""
-    hp = hyperparameters(spec)
-    out = {}
-    for p in spec.params:
-        choice = hp._hps[p.key][0] if p.values is not None else None
-        scalar = choice is not None and values[p.key] in choice.values
-        out[p.key] = values[p.key] if scalar or choice is None else grid_mod.label(values[p.key])
-    return out
-
-
-def planned_points(spec: SearchSpec) -> list[dict]:
+def planned_points(spec: SearchSpec, space: Space) -> list[dict]:
     """Every point a grid or random search will train, in order.
 
     Random points are drawn by keras-tuner's own RandomSearchOracle from the search
@@ -111,17 +116,17 @@ def planned_points(spec: SearchSpec) -> list[dict]:
     """
     if spec.tuner == "grid":
         return spec.grid_points()
-    oracle = kt.oracles.RandomSearchOracle(
+    oracle = _seeded(kt.oracles.RandomSearchOracle(
         objective=kt.Objective(spec.objective, spec.direction), max_trials=spec.max_trials,
-        hyperparameters=hyperparameters(spec), seed=spec.seed,
-    )  # fmt: skip
+        hyperparameters=space.hp,
+    ), spec.seed)  # fmt: skip
     points = []
     for _ in range(spec.max_trials):
         values = oracle._random_values()
         if values is None:  # the space has fewer distinct points than max_trials
             break
         oracle._tried_so_far.add(oracle._compute_values_hash(values))
-        points.append(decode(spec, values))
+        points.append(space.decode(values))
     return points
 
 
@@ -191,19 +196,65 @@ class SearchStore:
             )
 
     def open(self, overwrite: bool) -> None:
-        """Create (or, with overwrite, recreate) the folder; check a resumed search."""
-        if overwrite and self.root.exists():
-            shutil.rmtree(self.root)
-        self.check_same()
+        """Create (or, with overwrite, recreate) the folder, take its lock, check that a
+        resumed search is the same search, and clear what a crash left half-written."""
         try:
-            self.trials.mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(
                 f"--runs-dir: cannot create {str(self.root)!r} ({exc.strerror})") from None
-        # Runs that a crash left half-trained start over.
-        for tmp in self.trials.glob(".*.tmp-*"):
-            shutil.rmtree(tmp, ignore_errors=True)
+        self._lock()
+        if overwrite:
+            for child in self.root.iterdir():
+                if child.name != ".lock":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        self.check_same()
+        self.trials.mkdir(exist_ok=True)
+        for tmp in [*self.trials.glob(".*.tmp-*"), *self.root.glob(".*.tmp-*")]:
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
         runs_mod.atomic_write(self.root / "search.yaml", config_mod.dump(self.spec.resolved()))
+
+    def _lock(self) -> None:
+        """One chief per search folder: a second `dlexp search` on it would train the same
+        points and delete the first one's temporary folders."""
+        import fcntl
+
+        self._lock_file = open(self.root / ".lock", "a+")  # noqa: SIM115 - held until exit
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ConfigError(f"{self.root}: another dlexp search is running on this folder; "
+                              "add workers to it with KERASTUNER_* (see README)") from None
+
+    def close(self) -> None:
+        lock = getattr(self, "_lock_file", None)
+        if lock is not None:
+            lock.close()
+            self._lock_file = None
+
+    def clean_tmp(self, pid: int) -> None:
+        """Remove the half-trained folder of a worker process that died."""
+        for tmp in self.trials.glob(f".*.tmp-{pid}"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def write_failed(self, name: str, cfg: dict | None, error: str) -> None:
+        """A trial that could not even start (Keras refused its config): a run folder that
+        says so, so that results.csv lists it and a resume does not retry it forever."""
+        tmp = self.trials / f".{name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        run = runs_mod.Run(tmp)
+        if cfg is not None:
+            run.write_text("config.yaml", config_mod.dump(cfg))
+        now = runs_mod.now_iso()
+        run.write_json("run.json", {"id": name, "status": "failed", "error": error,
+                                    "started": now, "ended": now, "duration_s": 0,
+                                    "versions": runs_mod.versions()})  # fmt: skip
+        run.write_json("metrics.json", {})
+        final = self.trials / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
 
     def write_state(self, status: str, **extra) -> None:
         path = self.root / "search.json"
@@ -238,7 +289,8 @@ class SearchStore:
         try:
             run = {"info": runs_mod.read_json(info_path),
                    "metrics": runs_mod.read_json(folder / "metrics.json"),
-                   "config": config_mod.read_yaml(folder / "config.yaml")}  # fmt: skip
+                   "config": (config_mod.read_yaml(folder / "config.yaml")
+                              if (folder / "config.yaml").exists() else {})}  # fmt: skip
         except (OSError, ValueError, ConfigError):
             return None
         self._cache[name] = (mtime, run)
@@ -255,7 +307,8 @@ class SearchStore:
               initial_epoch: int = 0) -> training.Outcome:  # fmt: skip
         """Train one run into trials/<name>/, through a temporary folder renamed at the end,
         so that a trial folder that exists is a finished one."""
-        key = json.dumps([cfg["data"], cfg["seed"]], sort_keys=True)
+        data_seed = cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]
+        key = json.dumps([cfg["data"], data_seed], sort_keys=True)
         if key not in data_cache:
             data_cache.clear()
             data_cache[key] = data_mod.load(cfg["data"], cfg["seed"])
@@ -358,9 +411,36 @@ class SearchStore:
 # ---------------------------------------------------------------------------
 
 
-class _AtomicStateMixin:
-    """keras-tuner's oracle and trial state files, written atomically (a kill -9 during
-    a plain write would leave JSON that keras-tuner cannot reload)."""
+class _Hooks:
+    """What the chief (or the single process) does when a trial starts or ends.
+    A hook that fails is reported, never raised: it runs inside keras-tuner's lock,
+    which an exception would leave held."""
+
+    def __init__(self):
+        self.on_start: Callable[[str, str], None] = lambda trial_id, tuner_id: None
+        self.on_end: Callable[[str], None] = lambda trial_id: None
+        self.trial_name: Callable[[object], str] = lambda trial: trial.trial_id
+
+    def started(self, trial, tuner_id: str) -> None:
+        self._safely(lambda: self.on_start(self.trial_name(trial), tuner_id))
+
+    def ended(self, trial) -> None:
+        self._safely(lambda: self.on_end(self.trial_name(trial)))
+
+    @staticmethod
+    def _safely(call) -> None:
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - reported, and the search goes on
+            print(f"dlexp: warning: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+class _OracleMixin:
+    """What dlexp adds to any keras-tuner oracle: state files written atomically (a
+    kill -9 during a plain write leaves JSON keras-tuner cannot reload), the hooks,
+    and handing a dead worker's trial to another."""
+
+    hooks: _Hooks
 
     def save(self):
         runs_mod.write_json(self._get_oracle_fname(), self.get_state())
@@ -369,51 +449,17 @@ class _AtomicStateMixin:
         runs_mod.write_json(Path(self._get_trial_dir(trial.trial_id)) / "trial.json",
                             trial.get_state())  # fmt: skip
 
-
-class _Hooks:
-    """What the chief (or the single process) does when a trial starts or ends."""
-
-    def __init__(self):
-        self.on_start: Callable[[str, str], None] = lambda trial_id, tuner_id: None
-        self.on_end: Callable[[str], None] = lambda trial_id: None
-        self.trial_name: Callable[[object], str] = lambda trial: trial.trial_id
-
-
-class PlannedOracle(_AtomicStateMixin, kt.Oracle):
-    """Hands out a fixed list of points, skipping the finished ones; never IDLE."""
-
-    def __init__(self, spec: SearchSpec, points: list[dict], done: set[int], hooks: _Hooks,
-                 **kwargs):  # fmt: skip
-        super().__init__(**kwargs)
-        self.spec, self.points, self.done, self.hooks = spec, points, set(done), hooks
-        self._next = 0
-        self._index = {grid_mod.point_key(p): i for i, p in enumerate(points)}
-
-    def populate_space(self, trial_id):
-        while self._next < len(self.points) and self._next in self.done:
-            self._next += 1
-        if self._next >= len(self.points):
-            return {"status": "STOPPED"}
-        values = encode(self.spec, self.points[self._next])
-        self._next += 1
-        return {"status": "RUNNING", "values": values}
-
-    def index_of(self, values: dict) -> int:
-        return self._index[grid_mod.point_key(values)]
-
     @synchronized
     def create_trial(self, tuner_id):
         trial = super().create_trial(tuner_id)
         if trial.status == "RUNNING":
-            self.hooks.on_start(self.hooks.trial_name(trial), tuner_id)
+            self.hooks.started(trial, tuner_id)
         return trial
 
     @synchronized
     def end_trial(self, trial):
         super().end_trial(trial)
-        self.done.add(self.index_of(decode(self.spec, self.trials[trial.trial_id]
-                                           .hyperparameters.values)))  # fmt: skip
-        self.hooks.on_end(self.hooks.trial_name(self.trials[trial.trial_id]))
+        self.hooks.ended(self.trials[trial.trial_id])
 
     @synchronized
     def requeue(self, tuner_id: str) -> None:
@@ -422,44 +468,58 @@ class PlannedOracle(_AtomicStateMixin, kt.Oracle):
         if trial is not None:
             self._retry_queue.append(trial.trial_id)
 
+    @synchronized
+    def idle(self) -> bool:
+        """Nothing running and nothing waiting to run again."""
+        return not self.ongoing_trials and not self._retry_queue
+
+    def finished(self) -> bool:
+        return False
+
+
+class PlannedOracle(_OracleMixin, kt.Oracle):
+    """Hands out a fixed list of points, skipping the finished ones; never IDLE."""
+
+    def __init__(self, space: Space, points: list[dict], index: dict[str, int], done: set[int],
+                 hooks: _Hooks, **kwargs):  # fmt: skip
+        super().__init__(**kwargs)
+        self.space, self.points, self.index, self.hooks = space, points, index, hooks
+        self.done = set(done)
+        self._next = 0
+
+    def populate_space(self, trial_id):
+        while self._next < len(self.points) and self._next in self.done:
+            self._next += 1
+        if self._next >= len(self.points):
+            return {"status": "STOPPED"}
+        values = self.space.encode(self.points[self._next])
+        self._next += 1
+        return {"status": "RUNNING", "values": values}
+
+    @synchronized
+    def end_trial(self, trial):
+        values = self.space.decode(self.trials[trial.trial_id].hyperparameters.values)
+        self.done.add(self.index[grid_mod.point_key(values)])
+        super().end_trial(trial)
+
     def finished(self) -> bool:
         return len(self.done) >= len(self.points)
 
 
-def _adaptive_oracle(spec: SearchSpec, hooks: _Hooks):
-    """keras-tuner's Bayesian or Hyperband oracle, with atomic state and dlexp's hooks."""
+def _adaptive_oracle(spec: SearchSpec, space: Space, hooks: _Hooks):
+    """keras-tuner's Bayesian or Hyperband oracle, with dlexp's additions."""
     base = {"bayesian": kt.oracles.BayesianOptimizationOracle,
             "hyperband": kt.oracles.HyperbandOracle}[spec.tuner]  # fmt: skip
-
-    class Adaptive(_AtomicStateMixin, base):
-        @synchronized
-        def create_trial(self, tuner_id):
-            trial = super().create_trial(tuner_id)
-            if trial.status == "RUNNING":
-                hooks.on_start(hooks.trial_name(trial), tuner_id)
-            return trial
-
-        @synchronized
-        def end_trial(self, trial):
-            super().end_trial(trial)
-            hooks.on_end(hooks.trial_name(self.trials[trial.trial_id]))
-
-        @synchronized
-        def requeue(self, tuner_id: str) -> None:
-            trial = self.ongoing_trials.pop(tuner_id, None)
-            if trial is not None:
-                self._retry_queue.append(trial.trial_id)
-
-        def finished(self) -> bool:
-            return False
-
+    cls = type(f"Dlexp{base.__name__}", (_OracleMixin, base), {})
     kwargs = dict(objective=kt.Objective(spec.objective, spec.direction),
-                  hyperparameters=hyperparameters(spec), seed=spec.seed,
-                  tune_new_entries=False, allow_new_entries=False,
+                  hyperparameters=space.hp, tune_new_entries=False, allow_new_entries=False,
                   max_consecutive_failed_trials=10**9)  # fmt: skip
     if spec.tuner == "hyperband":
-        return Adaptive(max_epochs=spec.base["train"]["epochs"], factor=spec.factor, **kwargs)
-    return Adaptive(max_trials=spec.max_trials, **kwargs)
+        oracle = cls(max_epochs=spec.base["train"]["epochs"], factor=spec.factor, **kwargs)
+    else:
+        oracle = cls(max_trials=spec.max_trials, **kwargs)
+    oracle.hooks = hooks
+    return _seeded(oracle, spec.seed)
 
 
 # ---------------------------------------------------------------------------
@@ -467,21 +527,15 @@ def _adaptive_oracle(spec: SearchSpec, hooks: _Hooks):
 # ---------------------------------------------------------------------------
 
 
-def _trial_id_width(spec: SearchSpec) -> int:
-    if spec.planned:
-        return spec.trial_width(len(planned_points(spec)) if spec.tuner == "random"
-                                else len(spec.grid_points()))  # fmt: skip
-    return 3
-
-
 class TrialRunner(base_tuner.BaseTuner):
     """Runs each keras-tuner trial as dlexp runs (one per repeat) in the search folder."""
 
-    def __init__(self, oracle, spec: SearchSpec, store: SearchStore, name_of: Callable,
-                 on_epoch: Callable | None = None, **kwargs):  # fmt: skip
+    def __init__(self, oracle, owner: Search, on_epoch: Callable | None = None):
         with contextlib.redirect_stdout(sys.stderr):  # keras-tuner prints "Reloading ..."
-            super().__init__(oracle, directory=str(store.root), project_name="tuner", **kwargs)
-        self.spec, self.store, self.name_of, self.on_epoch = spec, store, name_of, on_epoch
+            super().__init__(oracle, directory=str(owner.store.root), project_name="tuner",
+                             overwrite=False)  # fmt: skip
+        self.owner, self.spec, self.store = owner, owner.spec, owner.store
+        self.on_epoch = on_epoch
         self.data_cache: dict = {}
         self._idle = False
         create = self.oracle.create_trial
@@ -493,47 +547,55 @@ class TrialRunner(base_tuner.BaseTuner):
 
         self.oracle.create_trial = create_trial
 
+    def reload(self):
+        pass  # the chief has reloaded the oracle already; this tuner keeps no state
+
     def pre_create_trial(self):
-        if self._idle:  # keras-tuner asks again at once after IDLE; do not spin
+        if self._idle:  # keras-tuner asks again at once after IDLE (Hyperband); do not spin
             time.sleep(0.5)
 
     def save(self):
         if not self._is_worker():
             self.oracle.save()
-        runs_mod.write_json(self._get_tuner_fname(), self.get_state())
 
     def run_trial(self, trial, *args, **kwargs):
         spec = self.spec
         hp = trial.hyperparameters.values
-        values = decode(spec, hp)
-        trial_id = self.name_of(trial)
+        values = self.owner.space.decode(hp)
+        trial_id = self.owner.name_of(trial)
         scores = []
         for repeat, name in enumerate(spec.run_names(trial_id)):
             done = self.store.read_run(name)
             if done is None or done["info"].get("status") not in TERMINAL:
-                cfg = spec.point_config(values, repeat)
-                weights, initial_epoch = None, 0
-                if "tuner/epochs" in hp:  # Hyperband: this many epochs, maybe continuing
-                    cfg["train"]["epochs"] = int(hp["tuner/epochs"])
-                    if hp.get("tuner/trial_id"):
-                        previous = self.store.trials / self.name_of(hp["tuner/trial_id"])
-                        weights = previous / "model.keras"
-                        initial_epoch = int(hp["tuner/initial_epoch"])
-                        if not weights.exists():
-                            weights, initial_epoch = None, 0
-                hook = None
-                if self.on_epoch is not None:
-                    def hook(epoch, row, _n=name, _epochs=cfg["train"]["epochs"]):
-                        self.on_epoch(_n, epoch, _epochs)
-                outcome = self.store.train(name, cfg, self.data_cache, hook, weights,
-                                           initial_epoch)  # fmt: skip
-                if outcome.status == "interrupted":
-                    raise KeyboardInterrupt
+                self._train(name, values, repeat, hp)
                 done = self.store.read_run(name)
             if done and done["info"].get("status") == "completed":
                 scores.append(objective_value(done["metrics"], spec.objective))
         ok = len(scores) == spec.repeats and all(s is not None for s in scores)
         return {spec.objective: statistics.fmean(scores) if ok else float("nan")}
+
+    def _train(self, name: str, values: dict, repeat: int, hp: dict) -> None:
+        cfg = None
+        try:
+            cfg = self.spec.point_config(values, repeat)
+            weights, initial_epoch = None, 0
+            if "tuner/epochs" in hp:  # Hyperband: this many epochs, maybe continuing a trial
+                cfg["train"]["epochs"] = int(hp["tuner/epochs"])
+                if hp.get("tuner/trial_id"):
+                    previous = self.store.trials / self.owner.name_of(hp["tuner/trial_id"])
+                    if (previous / "model.keras").exists():
+                        weights = previous / "model.keras"
+                        initial_epoch = int(hp["tuner/initial_epoch"])
+            hook = None
+            if self.on_epoch is not None:
+                def hook(epoch, row, _n=name, _epochs=cfg["train"]["epochs"]):
+                    self.on_epoch(_n, epoch, _epochs)
+            outcome = self.store.train(name, cfg, self.data_cache, hook, weights, initial_epoch)
+        except ConfigError as exc:  # a point Keras or dlexp refuses
+            self.store.write_failed(name, cfg, str(exc))
+            return
+        if outcome.status == "interrupted":
+            raise KeyboardInterrupt
 
 
 # ---------------------------------------------------------------------------
@@ -577,44 +639,47 @@ def role() -> str | None:
         raise ConfigError(f"keras-tuner distributed mode: {exc}") from None
 
 
+MAX_WORKER_RESTARTS = 3
+STOP_GRACE_S = 30.0
+
+
 class Search:
-    """One search: its spec, its folder and its oracle."""
+    """One search: its spec, its folder, its oracle, and the processes that train it."""
 
     def __init__(self, spec: SearchSpec, runs_dir: str | Path, view=None):
         self.spec = spec
         self.store = SearchStore(Path(runs_dir) / spec.name, spec)
         self.view = view or NullView()
+        self.space = Space(spec)
+        self.points: list[dict] = planned_points(spec, self.space) if spec.planned else []
+        self.index = {grid_mod.point_key(p): i for i, p in enumerate(self.points)}
+        self.width = spec.trial_width(len(self.points)) if spec.planned else 3
         self.hooks = _Hooks()
-        self.width = _trial_id_width(spec)
-        self.points: list[dict] = planned_points(spec) if spec.planned else []
-        self._index = {grid_mod.point_key(p): i for i, p in enumerate(self.points)}
+        self.hooks.trial_name = self.name_of
         self.oracle = None
 
     def name_of(self, trial_or_id) -> str:
-        """The folder name of a keras-tuner trial: its point's index for planned searches,
-        keras-tuner's trial id otherwise."""
-        if isinstance(trial_or_id, str):  # a keras-tuner trial id (Hyperband's tuner/trial_id)
-            trial = self.oracle.get_trial(trial_or_id) if self.spec.planned else None
-            return self.name_of(trial) if trial is not None else \
-                f"t{int(trial_or_id):0{self.width}d}"  # fmt: skip
+        """A trial's folder name: its point's index for a planned search (so it is the
+        same on every resume), keras-tuner's trial id otherwise."""
+        if isinstance(trial_or_id, str):  # Hyperband's tuner/trial_id
+            return f"t{int(trial_or_id):0{self.width}d}"
         if self.spec.planned:
-            values = decode(self.spec, trial_or_id.hyperparameters.values)
-            return f"t{self._index[grid_mod.point_key(values)]:0{self.width}d}"
+            values = self.space.decode(trial_or_id.hyperparameters.values)
+            return f"t{self.index[grid_mod.point_key(values)]:0{self.width}d}"
         return f"t{int(trial_or_id.trial_id):0{self.width}d}"
 
     def _make_oracle(self, done: set[int], chief: bool):
         """The oracle, with keras-tuner's state in ``tuner/``: cleared for a planned search
         (the trial folders say what is done), reloaded to resume an adaptive one."""
-        self.hooks.trial_name = self.name_of
         if self.spec.planned:
             oracle = PlannedOracle(
-                self.spec, self.points, done, self.hooks,
+                self.space, self.points, self.index, done, self.hooks,
                 objective=kt.Objective(self.spec.objective, self.spec.direction),
-                hyperparameters=hyperparameters(self.spec), tune_new_entries=False,
+                hyperparameters=self.space.hp, tune_new_entries=False,
                 allow_new_entries=False, max_consecutive_failed_trials=10**9,
             )  # fmt: skip
         else:
-            oracle = _adaptive_oracle(self.spec, self.hooks)
+            oracle = _adaptive_oracle(self.spec, self.space, self.hooks)
         oracle.verbose = 0
         if chief:
             tuner_dir = self.store.root / "tuner"
@@ -630,7 +695,10 @@ class Search:
         """What --dry-run prints: the number of trials and, when known, the points."""
         spec = self.spec
         total = len(self.points) if spec.planned else None
-        done = self._done_indexes() if spec.planned and self.store.stored_spec() else set()
+        done = set()
+        if self.store.stored_spec() is not None:
+            self.store.check_same()
+            done = self._done_indexes() if spec.planned else set()
         return {"name": spec.name, "folder": str(self.store.root), "tuner": spec.tuner,
                 "objective": {"name": spec.objective, "direction": spec.direction},
                 "trials": total, "repeats": spec.repeats,
@@ -652,17 +720,33 @@ class Search:
         ranked = self.store.ranked(rows)
         self.view.trial_ended(trial_id, row, ranked[0] if ranked else None)
 
-    def run(self, workers: int = 1, overwrite: bool = False) -> SearchOutcome:
-        """Run (or resume) the search; returns when it is finished or interrupted."""
+    def run(self, workers: int | None = None, overwrite: bool = False) -> SearchOutcome:
+        """Run (or resume) the search; returns when it is finished or interrupted.
+
+        Args:
+            workers: worker processes to start here; None is one, in this process
+                (none for a chief, which serves workers started elsewhere).
+            overwrite: delete an earlier search of the same name first.
+        """
         who = role()
         if who == "worker":
             return self._run_worker()
+        distributed = who == "chief" or (workers or 1) > 1
+        server = self._bind() if distributed else None  # a port problem leaves no folder
+        try:
+            self.store.open(overwrite)
+            return self._run(server, (workers or 0) if distributed else 1)
+        finally:
+            if server is not None:
+                server[0].stop(grace=1)
+            self.store.close()
+
+    def _run(self, server, workers: int) -> SearchOutcome:
         started = time.perf_counter()
-        self.store.open(overwrite)
+        before = [r for r in self.store.rows() if r["status"] in TERMINAL]
         done = self._done_indexes() if self.spec.planned else set()
         if self.spec.planned and len(done) == len(self.points):
-            rows = self.store.write_results()
-            return SearchOutcome("already finished", self.store, rows)
+            return SearchOutcome("already finished", self.store, self.store.write_results())
         if not self.spec.planned and self.store.state().get("status") == "finished":
             return SearchOutcome("already finished", self.store, self.store.write_results())
         self.hooks.on_start, self.hooks.on_end = self._on_start, self._on_end
@@ -670,100 +754,112 @@ class Search:
         self.store.write_state("running")
         self.store.write_results()
         total = len(self.points) if self.spec.planned else self.spec.max_trials
-        self.view.start(total, len(done))
+        self.view.start(total, len(before))
         status, message = "finished", None
         try:
-            if who == "chief" or workers > 1:
-                message = self._serve(workers if workers > 1 else 0)
-                if message:
-                    status = "failed"
+            if server is not None:
+                message = self._serve(server, workers)
+                status = "failed" if message else "finished"
             else:
-                runner = TrialRunner(self.oracle, self.spec, self.store, self.name_of,
-                                     on_epoch=self.view.epoch, overwrite=False)  # fmt: skip
-                runner.search(verbose=0)
+                TrialRunner(self.oracle, self, on_epoch=self.view.epoch).search(verbose=0)
         except KeyboardInterrupt:
             status = "interrupted"
         finally:
             self.view.stop()
         rows = self.store.write_results()
         self.store.write_state(status, trials=len(rows))
-        trained = sum(1 for r in rows if r["status"] in TERMINAL) - len(done)
+        trained = sum(1 for r in rows if r["status"] in TERMINAL) - len(before)
         return SearchOutcome(status, self.store, rows, time.perf_counter() - started, message,
                              trained)  # fmt: skip
 
     # -- distributed ------------------------------------------------------------
 
-    def _serve(self, local_workers: int) -> str | None:
-        """Serve the oracle with keras-tuner's OracleServicer until every trial is done.
-
-        With local_workers > 0, start that many worker processes on this machine
-        first (``--workers N``); otherwise wait for workers started elsewhere.
-        """
+    def _bind(self):
+        """A gRPC server for keras-tuner's OracleServicer, bound but not yet serving."""
         import grpc
-        from keras_tuner.src import protos
-        from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
         if "KERASTUNER_ORACLE_IP" in os.environ:  # a chief that workers elsewhere reach
             ip, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"]
         else:
-            ip, port = "127.0.0.1", str(_free_port())
+            ip, port = "127.0.0.1", "0"  # any free port, for workers started here
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        try:
+            bound = server.add_insecure_port(f"{ip}:{port}")
+        except RuntimeError as exc:
+            raise ConfigError(f"KERASTUNER_ORACLE_IP/PORT: cannot listen on {ip}:{port} "
+                              f"({exc})") from None  # fmt: skip
+        if not bound:
+            raise ConfigError(f"KERASTUNER_ORACLE_IP/PORT: cannot listen on {ip}:{port}")
+        local_ip = "127.0.0.1" if ip in ("0.0.0.0", "[::]", "::") else ip
+        return server, local_ip, str(bound)
+
+    def _serve(self, server_info, local_workers: int) -> str | None:
+        """Serve the oracle until every trial is done (keras-tuner's own servicer; its
+        start_server polls every 20 s and offers no hook for the live view).
+
+        With local_workers > 0, start that many worker processes here, replacing one
+        that dies (its trial goes to another); otherwise wait for workers elsewhere.
+        """
+        from keras_tuner.src import protos
+        from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+        server, ip, port = server_info
         servicer = OracleServicer(self.oracle)
         protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-        if server.add_insecure_port(f"{ip}:{port}") == 0:
-            raise ConfigError(f"KERASTUNER_ORACLE_PORT: cannot listen on {ip}:{port}")
         server.start()
-        procs = self._start_workers(local_workers, ip, port) if local_workers else {}
+        procs: dict[str, subprocess.Popen] = {}
+        restarts = 0
+        for i in range(1, local_workers + 1):
+            procs[f"local{i}"] = self._start_worker(f"local{i}", ip, port)
+        finished_at = None
         try:
             while True:
                 time.sleep(0.2)
                 for tuner_id, proc in list(procs.items()):
-                    if proc.poll() is not None:
-                        del procs[tuner_id]
-                        if proc.returncode != 0:
-                            self.oracle.requeue(tuner_id)
-                if self.oracle.finished() or (servicer.stop_triggered
-                                              and not self.oracle.ongoing_trials):  # fmt: skip
-                    break
-                if local_workers and not procs:
-                    logs = self.store.root / "logs"
-                    return f"every worker stopped before the search finished; see {logs}"
+                    if proc.poll() is None:
+                        continue
+                    del procs[tuner_id]
+                    if proc.returncode != 0:
+                        self.oracle.requeue(tuner_id)
+                        self.store.clean_tmp(proc.pid)
+                        if restarts < MAX_WORKER_RESTARTS * max(local_workers, 1):
+                            restarts += 1
+                            new_id = f"{tuner_id.split('-')[0]}-{restarts}"
+                            procs[new_id] = self._start_worker(new_id, ip, port)
+                done = self.oracle.finished() or (servicer.stop_triggered and self.oracle.idle())
+                if done:
+                    # let every worker hear "stop" before the server goes (keras-tuner's
+                    # own chief waits for this too)
+                    finished_at = finished_at or time.time()
+                    if (not self.oracle.tuner_ids and not procs) or \
+                            time.time() - finished_at > STOP_GRACE_S:  # fmt: skip
+                        return None
+                elif local_workers and not procs:
+                    return (f"the workers kept failing; see {self.store.root / 'logs'}")
         finally:
             _stop_workers(procs)
-            server.stop(grace=1)
-        return None
+            for proc in procs.values():
+                self.store.clean_tmp(proc.pid)
 
-    def _start_workers(self, n: int, ip: str, port: str) -> dict[str, subprocess.Popen]:
+    def _start_worker(self, tuner_id: str, ip: str, port: str) -> subprocess.Popen:
         logs = self.store.root / "logs"
         logs.mkdir(exist_ok=True)
         cmd = [sys.executable, "-m", "dlexp.cli", "search", str(self.spec.path), "--runs-dir",
                str(self.store.root.parent)]  # fmt: skip
         for override in self.spec.overrides:
             cmd += ["--set", override]
-        procs = {}
-        for i in range(1, n + 1):
-            tuner_id = f"worker{i}"
-            if ip == "0.0.0.0":
-                ip = "127.0.0.1"
-            env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id,
-                   "KERASTUNER_ORACLE_IP": ip, "KERASTUNER_ORACLE_PORT": port,
-                   "DLEXP_PARENT_PID": str(os.getpid()),
-                   # one thread each: these small networks gain nothing from more, and
-                   # N workers then share the cores instead of fighting over them
-                   "XLA_FLAGS": os.environ.get("XLA_FLAGS",
-                                               "--xla_cpu_multi_thread_eigen=false "
-                                               "intra_op_parallelism_threads=1")}  # fmt: skip
-            log = open(logs / f"{tuner_id}.log", "w")  # noqa: SIM115 - closed with the process
-            procs[tuner_id] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                               stdin=subprocess.DEVNULL)  # fmt: skip
-        return procs
+        env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": ip,
+               "KERASTUNER_ORACLE_PORT": port, "DLEXP_PARENT_PID": str(os.getpid())}
+        with open(logs / f"{tuner_id}.log", "w") as log:
+            return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)  # fmt: skip
 
     def _run_worker(self) -> SearchOutcome:
         """A worker: take trials from the chief until it says stop."""
         _exit_with_parent()
         started = time.perf_counter()
         self.oracle = self._make_oracle(set(), chief=False)
-        runner = TrialRunner(self.oracle, self.spec, self.store, self.name_of, overwrite=False)
+        runner = TrialRunner(self.oracle, self)
         runner.oracle.get_space()  # waits for the chief, which writes search.yaml first
         self.store.check_same()
         try:
@@ -771,12 +867,6 @@ class Search:
         except KeyboardInterrupt:
             return SearchOutcome("interrupted", self.store, seconds=time.perf_counter() - started)
         return SearchOutcome("finished", self.store, seconds=time.perf_counter() - started)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stop_workers(procs: dict[str, subprocess.Popen]) -> None:
@@ -789,6 +879,7 @@ def _stop_workers(procs: dict[str, subprocess.Popen]) -> None:
             proc.wait(timeout=max(0.1, deadline - time.time()))
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
 def _exit_with_parent() -> None:
