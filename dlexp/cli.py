@@ -93,6 +93,7 @@ def cli():
       dlexp train configs/moons.yaml
       dlexp train configs/deep_mlp.yaml --set train.epochs=5 --set seed=3
       dlexp search configs/grid.yaml --workers 2
+      dlexp report runs/
       dlexp config configs/regularized.yaml --set model.dropout=0.2
     """
 
@@ -224,6 +225,59 @@ def search(ctx, grid_file, runs_dir, overrides, workers, dry_run, overwrite, top
         display.search_summary(Console(), outcome, ranked, [p.key for p in spec.params],
                                spec.objective, top)  # fmt: skip
     ctx.exit(outcome.exit_code)
+
+
+@cli.command()
+@click.argument("runs_dir", metavar="RUNS_DIR", default="runs", required=False)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the HTML page (default: RUNS_DIR/report).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True,
+              help="table: a table here and the HTML page; json or csv: records on stdout only.")
+@click.option("--sort", metavar="METRIC", help="Sort by a metric, e.g. test_accuracy, val_loss.")
+@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="Keep rows where a config key (model.activation=relu), status, kind "
+                   "(run|trial), search or name has this value; repeatable.")
+@click.option("--no-html", is_flag=True, help="Only the table, no HTML page.")
+def report(runs_dir, out, fmt, sort, filters, no_html):
+    """Compare the runs and searches in RUNS_DIR: a table, JSON or CSV, and an HTML page.
+
+    The page (RUNS_DIR/report/index.html, opens without a server) shows learning
+    curves, runs overlaid, decision boundaries of 2D runs, and for each search its
+    objective against each searched value, a heatmap and a ranking. Pictures whose
+    runs have not changed are not drawn again. Never imports TensorFlow.
+
+    \b
+    Examples:
+      dlexp report runs/
+      dlexp report runs/ --sort test_accuracy --filter model.activation=relu
+      dlexp report runs/notebook_grid --format csv > grid.csv
+      dlexp report runs/ --format json | jq '.[] | select(.best)'
+    """
+    from rich.console import Console
+
+    from dlexp import report as report_mod
+
+    rep = report_mod.build(runs_dir, filters, sort)
+    err = Console(stderr=True)
+    for warning in rep.warnings:
+        err.print(f"[yellow]warning[/]: {warning}", highlight=False, soft_wrap=True)
+    if fmt == "json":
+        click.echo(json.dumps(report_mod.records(rep), indent=2))
+        return
+    if fmt == "csv":
+        click.echo(report_mod.to_csv(rep), nl=False)
+        return
+    console = Console(width=None if sys.stdout.isatty() else 160)  # piped: keep rows whole
+    if not rep.entries:
+        what = "match the filters" if filters else "are here yet"
+        console.print(f"No runs {what} in {runs_dir}: `dlexp train configs/moons.yaml "
+                      f"--runs-dir {runs_dir}` makes one.")  # fmt: skip
+    else:
+        console.print(report_mod.table(rep))
+    if not no_html or out is not None:
+        page, drawn = report_mod.write_html(rep, out or Path(runs_dir) / "report")
+        console.print(f"HTML report: [bold]{page}[/] ({drawn} pictures drawn)", highlight=False)
 
 
 def _jsonable(obj):

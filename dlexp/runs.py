@@ -170,3 +170,172 @@ def create_run(runs_dir: str | Path, name: str) -> Run:
             return Run(path)
         except FileExistsError:
             continue
+
+
+# ---------------------------------------------------------------------------
+# Reading runs back (dlexp report): never raises for a damaged folder
+# ---------------------------------------------------------------------------
+
+
+class RunRecord:
+    """What one run folder says, read leniently: whatever is missing or damaged is
+    noted in ``warnings`` instead of raising."""
+
+    def __init__(self, path: Path, search: str | None = None):
+        self.path = Path(path)
+        self.search = search  # the search's name, for a trial
+        self.warnings: list[str] = []
+        self.info: dict = {}
+        self.metrics: dict = {}
+        self.config: dict = {}
+        self._history: list[dict] | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.search}/{self.path.name}" if self.search else self.path.name
+
+    @property
+    def trial(self) -> str | None:
+        """The trial a search run belongs to (t007 for t007-r1)."""
+        if not self.search:
+            return None
+        name = self.path.name
+        return re.sub(r"-r\d+$", "", name)
+
+    @property
+    def status(self) -> str:
+        status = self.info.get("status")
+        if status is None:
+            return "unknown"
+        if status == "running" and self.stale():
+            return "stale"
+        return status
+
+    def stale(self) -> bool:
+        """A run that says running but whose history has not moved for an hour (the
+        process was killed without a chance to say so)."""
+        try:
+            latest = max(p.stat().st_mtime for p in self.path.iterdir())
+        except (OSError, ValueError):
+            return True
+        return time.time() - latest > 3600
+
+    def history(self) -> list[dict]:
+        """history.csv as dicts of floats (empty when missing or damaged)."""
+        if self._history is None:
+            self._history = []
+            path = self.path / "history.csv"
+            if path.exists():
+                try:
+                    with open(path, newline="", encoding="utf-8") as f:
+                        for row in csv.DictReader(f):
+                            self._history.append({k: _float(v) for k, v in row.items()
+                                                  if k is not None})  # fmt: skip
+                except (OSError, csv.Error, UnicodeDecodeError) as exc:
+                    self.warnings.append(f"history.csv unreadable ({exc})")
+        return self._history
+
+    def metric(self, name: str) -> float | None:
+        """``val_accuracy`` -> metrics.json's val.accuracy; ``params``, ``epochs_run``,
+        ``seconds`` from the top level or run.json."""
+        m = self.metrics
+        if name in ("params", "epochs_run", "best_epoch"):
+            value = m.get(name, self.info.get(name) if name == "params" else None)
+        elif name == "seconds":
+            value = self.info.get("duration_s")
+        else:
+            split, _, metric = name.partition("_")
+            value = (m.get(split) or {}).get(metric) if split in ("train", "val", "test") else None
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _float(text: str | None) -> float | None:
+    if text in (None, ""):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _read_json_leniently(record: RunRecord, name: str) -> dict:
+    path = record.path / name
+    if not path.exists():
+        return {}
+    try:
+        value = read_json(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        record.warnings.append(f"{name} is damaged ({type(exc).__name__})")
+        return {}
+    if not isinstance(value, dict):
+        record.warnings.append(f"{name} is not a JSON object")
+        return {}
+    return value
+
+
+def read_run(path: str | Path, search: str | None = None) -> RunRecord:
+    """Read a run folder without raising: a damaged, half-written or older folder gives
+    a record with warnings."""
+    import yaml
+
+    record = RunRecord(Path(path), search)
+    record.info = _read_json_leniently(record, "run.json")
+    record.metrics = _read_json_leniently(record, "metrics.json")
+    cfg_path = record.path / "config.yaml"
+    if cfg_path.exists():
+        try:
+            cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+            record.config = cfg if isinstance(cfg, dict) else {}
+            if not isinstance(cfg, dict):
+                record.warnings.append("config.yaml is not a mapping")
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            record.warnings.append(f"config.yaml is damaged ({type(exc).__name__})")
+    else:
+        record.warnings.append("config.yaml is missing")
+    if not record.info:
+        if "run.json is damaged" not in " ".join(record.warnings):
+            record.warnings.append("run.json is missing (an older dlexp, or a half-written run)")
+    elif record.status in ("completed", "diverged") and not record.metrics:
+        record.warnings.append("metrics.json is missing")
+    elif record.status == "stale":
+        record.warnings.append("says running, but nothing changed for an hour (killed?)")
+    return record
+
+
+def is_run_folder(path: Path) -> bool:
+    return (path / "run.json").exists() or (path / "config.yaml").exists() and (
+        (path / "metrics.json").exists() or (path / "history.csv").exists())
+
+
+def discover(root: str | Path, skip: tuple[str, ...] = ("report",)) -> tuple[
+        list[RunRecord], dict[str, Path]]:  # fmt: skip
+    """Every run and search trial under ``root`` (a runs folder, a search folder or one
+    run folder).
+
+    Returns:
+        (records, searches): the run records, and each search's name and folder.
+    """
+    root = Path(root)
+    records: list[RunRecord] = []
+    searches: dict[str, Path] = {}
+
+    def visit(folder: Path, depth: int) -> None:
+        if (folder / "search.yaml").exists():
+            searches[folder.name] = folder
+            trials = folder / "trials"
+            for trial in sorted(trials.iterdir()) if trials.is_dir() else ():
+                if trial.is_dir() and not trial.name.startswith("."):
+                    records.append(read_run(trial, search=folder.name))
+            return
+        if is_run_folder(folder):
+            records.append(read_run(folder))
+            return
+        if depth >= 3:
+            return
+        for child in sorted(folder.iterdir()):
+            if child.is_dir() and not child.name.startswith(".") and child.name not in skip:
+                visit(child, depth + 1)
+
+    if root.is_dir():
+        visit(root, 0)
+    return records, searches

@@ -27,7 +27,8 @@ def test_every_command_has_help_with_examples(command):
 
 def test_help_does_not_import_tensorflow_or_keras():
     code = ("import sys\nfrom dlexp.cli import cli\n"
-            "for args in (['--help'], ['train', '--help'], ['config', '--help']):\n"
+            "for args in (['--help'], ['train', '--help'], ['config', '--help'],\n"
+            "             ['search', '--help'], ['report', '--help']):\n"
             "    try: cli(args)\n    except SystemExit: pass\n"
             "heavy = [m for m in ('tensorflow', 'keras', 'jax', 'sklearn') if m in sys.modules]\n"
             "print('HEAVY', heavy)\n")

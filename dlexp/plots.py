@@ -1,0 +1,208 @@
+"""The report's pictures, drawn with matplotlib from run folders (no TensorFlow).
+
+Each function returns PNG bytes. Figures use matplotlib's object API with the Agg
+canvas (no pyplot, no global state), so they can be drawn in worker processes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+# TensorFlow Playground's colours: orange for one class, blue for the other.
+ORANGE, BLUE = "#f59322", "#0877bd"
+PLAYGROUND = LinearSegmentedColormap.from_list("playground", [ORANGE, "#e8eaeb", BLUE])
+CLASS_COLOURS = [ORANGE, BLUE, "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                 "#7f7f7f", "#bcbd22", "#17becf"]  # fmt: skip
+DPI = 80
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def _margins(fig: Figure, title: bool = False, left: float = 0.45, bottom: float = 0.42) -> None:
+    """Fixed margins in inches: matplotlib's constrained layout would take half the time
+    of drawing the many small per-run pictures a report holds."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=left / w, right=1 - 0.12 / w, bottom=bottom / h,
+                        top=1 - (0.55 if title else 0.3) / h, wspace=0.9 / (w / 3))  # fmt: skip
+
+
+def _series(history: list[dict], key: str) -> tuple[list[float], list[float]]:
+    xs, ys = [], []
+    for row in history:
+        value = row.get(key)
+        if value is not None and math.isfinite(value):
+            xs.append(row.get("epoch") or len(xs) + 1)
+            ys.append(value)
+    return xs, ys
+
+
+def metric_names(history: list[dict]) -> list[str]:
+    """loss and the metrics logged for training (their val_ twins are drawn beside)."""
+    keys = list(history[0]) if history else []
+    return [k for k in keys if k not in ("epoch", "learning_rate", "seconds")
+            and not k.startswith("val_")]  # fmt: skip
+
+
+def learning_curves(history: list[dict], title: str = "") -> bytes:
+    """Loss and each metric per epoch, training against validation."""
+    names = metric_names(history) or ["loss"]
+    fig = Figure(figsize=(3.0 * len(names), 2.5))
+    _margins(fig, title=bool(title))
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(1, len(names), i + 1)
+        for key, label, colour in ((name, "train", ORANGE), (f"val_{name}", "validation", BLUE)):
+            xs, ys = _series(history, key)
+            if xs:
+                ax.plot(xs, ys, color=colour, label=label, linewidth=1.5)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def overlay(curves: Sequence[tuple[str, list[dict]]], metrics: Sequence[str] = ("loss",),
+            title: str = "") -> bytes:  # fmt: skip
+    """Several runs on one chart per metric: validation solid, training dashed."""
+    fig = Figure(figsize=(4.2 * len(metrics), 3.0))
+    _margins(fig, title=bool(title))
+    colours = [f"C{i % 10}" for i in range(len(curves))]
+    for i, metric in enumerate(metrics):
+        ax = fig.add_subplot(1, len(metrics), i + 1)
+        for (label, history), colour in zip(curves, colours, strict=True):
+            xs, ys = _series(history, f"val_{metric}")
+            if xs:
+                ax.plot(xs, ys, color=colour, linewidth=1.4, label=label)
+            xs, ys = _series(history, metric)
+            if xs:
+                ax.plot(xs, ys, color=colour, linewidth=1.0, linestyle="--", alpha=0.6,
+                        label=None if _series(history, f"val_{metric}")[0] else label)
+        ax.set_title(f"{metric} (solid: validation, dashed: training)", fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if i == len(metrics) - 1:
+            ax.legend(fontsize=7, frameon=False, loc="best")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def boundary(arrays: dict, title: str = "") -> bytes:
+    """The decision boundary over the data, as TensorFlow Playground draws it: the
+    predicted class's colour, paler where the model is less sure, and the points."""
+    xs, ys, proba = arrays["xs"], arrays["ys"], arrays["proba"]
+    extent = (float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1]))
+    fig = Figure(figsize=(3.4, 3.2))
+    _margins(fig, left=0.4, bottom=0.35)
+    ax = fig.add_subplot()
+    if proba.shape[-1] == 1:
+        ax.imshow(proba[..., 0], origin="lower", extent=extent, cmap=PLAYGROUND, vmin=0, vmax=1,
+                  aspect="auto", alpha=0.55)  # fmt: skip
+        ax.contour(xs, ys, proba[..., 0], levels=[0.5], colors="#333333", linewidths=0.8)
+    else:
+        k = proba.shape[-1]
+        colours = np.array([to_rgb(CLASS_COLOURS[i % len(CLASS_COLOURS)]) for i in range(k)])
+        winner = proba.argmax(axis=-1)
+        confidence = (proba.max(axis=-1) - 1 / k) / (1 - 1 / k)
+        strength = 0.55 * confidence[..., None]
+        rgb = colours[winner] * strength + 0.97 * (1 - strength)
+        ax.imshow(rgb, origin="lower", extent=extent, aspect="auto")
+    for split, marker, size in (("train", "o", 9), ("test", "x", 12)):
+        x, y = arrays.get(f"x_{split}"), arrays.get(f"y_{split}")
+        if x is None or y is None:
+            continue
+        colours = [CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in y]
+        ax.scatter(x[:, 0], x[:, 1], c=colours, s=size, marker=marker,
+                   edgecolors="white" if marker == "o" else None, linewidths=0.3,
+                   label=split)  # fmt: skip
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.7)
+    ax.set_title(title or "decision boundary", fontsize=9)
+    return _png(fig)
+
+
+def _label(value) -> str:
+    if isinstance(value, dict):
+        args = ",".join(f"{k}={v}" for k, v in value.items() if k != "name")
+        return f"{value.get('name', '')}({args})" if args else str(value.get("name", ""))
+    return str(value)
+
+
+def _ordered(values: list) -> list:
+    unique = list(dict.fromkeys(_label(v) for v in values))
+    try:
+        return sorted(unique, key=float)
+    except ValueError:
+        return unique
+
+
+def objective_vs_params(rows: list[dict], keys: list[str], objective: str) -> bytes:
+    """The objective of every trial against each searched value (a dot per trial)."""
+    fig = Figure(figsize=(min(3.0 * len(keys), 12), 2.8), layout="constrained")
+    rng = np.random.RandomState(0)
+    for i, key in enumerate(keys):
+        ax = fig.add_subplot(1, len(keys), i + 1)
+        order = _ordered([r.get(key) for r in rows])
+        position = {v: j for j, v in enumerate(order)}
+        xs = [position[_label(r.get(key))] + rng.uniform(-0.12, 0.12) for r in rows]
+        ax.scatter(xs, [r["score"] for r in rows], s=14, color=BLUE, alpha=0.7)
+        means = [np.mean([r["score"] for r in rows if _label(r.get(key)) == v]) for v in order]
+        ax.plot(range(len(order)), means, color=ORANGE, marker="_", markersize=18,
+                linestyle="none")  # fmt: skip
+        ax.set_xticks(range(len(order)), order, fontsize=7, rotation=30 if len(order) > 3 else 0)
+        ax.set_title(key.split(".")[-1], fontsize=9)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(alpha=0.3, axis="y")
+        if i == 0:
+            ax.set_ylabel(objective, fontsize=8)
+    return _png(fig)
+
+
+def heatmap(rows: list[dict], x_key: str, y_key: str, objective: str) -> bytes:
+    """The mean objective for each pair of values of two searched keys."""
+    xs, ys = _ordered([r.get(x_key) for r in rows]), _ordered([r.get(y_key) for r in rows])
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for j, yv in enumerate(ys):
+        for i, xv in enumerate(xs):
+            scores = [r["score"] for r in rows
+                      if _label(r.get(x_key)) == xv and _label(r.get(y_key)) == yv]  # fmt: skip
+            if scores:
+                grid[j, i] = np.mean(scores)
+    fig = Figure(figsize=(max(3.0, 0.7 * len(xs) + 1.8), max(2.4, 0.45 * len(ys) + 1.2)),
+                 layout="constrained")  # fmt: skip
+    ax = fig.add_subplot()
+    image = ax.imshow(grid, cmap="viridis", aspect="auto")
+    for j in range(len(ys)):
+        for i in range(len(xs)):
+            if not np.isnan(grid[j, i]):
+                ax.text(i, j, f"{grid[j, i]:.3f}", ha="center", va="center", fontsize=7,
+                        color="white" if grid[j, i] < np.nanmean(grid) else "black")
+    ax.set_xticks(range(len(xs)), xs, fontsize=7)
+    ax.set_yticks(range(len(ys)), ys, fontsize=7)
+    ax.set_xlabel(x_key, fontsize=8)
+    ax.set_ylabel(y_key, fontsize=8)
+    fig.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=7)
+    ax.set_title(f"mean {objective}", fontsize=9)
+    return _png(fig)

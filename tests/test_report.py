@@ -1,0 +1,228 @@
+"""dlexp report from run folders kept as fixtures: no training, no TensorFlow."""
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from dlexp import plots, report, runs
+from dlexp.cli import cli
+
+FIXTURES = Path(__file__).parent / "fixtures" / "runs"
+GOLDEN = Path(__file__).parent / "golden" / "report_table.txt"
+
+
+@pytest.fixture
+def runs_dir(tmp_path):
+    """A fresh copy (fresh mtimes: the half-written run reads as running, not stale)."""
+    target = tmp_path / "runs"
+    shutil.copytree(FIXTURES, target, copy_function=shutil.copy)
+    return target
+
+
+def render(rep, width=170) -> str:
+    console = Console(width=width, no_color=True, force_terminal=False, record=True,
+                      file=io.StringIO())
+    console.print(report.table(rep))
+    return console.export_text()
+
+
+def test_every_run_and_trial_is_listed_with_warnings_for_bad_folders(runs_dir):
+    rep = report.build(runs_dir)
+    ids = [e.id for e in rep.entries]
+    assert ids[:6] == ["20260101-000000-plain-aaaaaa", "20260101-000001-regularized-bbbbbb",
+                       "20260101-000002-blobs-cccccc", "20260101-000003-damaged-dddddd",
+                       "20260101-000004-halfway-eeeeee", "old-version-run"]
+    assert ids[6:] == [f"tinygrid/t00{i}" for i in range(4)]
+    status = {e.id: e.status for e in rep.entries}
+    assert status["20260101-000003-damaged-dddddd"] == "unknown"
+    assert status["20260101-000004-halfway-eeeeee"] == "running"
+    warnings = "\n".join(rep.warnings)
+    assert "run.json is damaged" in warnings
+    assert "old-version-run: run.json is missing" in warnings
+    trial = next(e for e in rep.entries if e.id == "tinygrid/t000")
+    assert len(trial.records) == 2 and trial.std["val_accuracy"] is not None
+    assert sum(e.best for e in rep.entries) == 1
+
+
+def test_table_golden(runs_dir):
+    text = render(report.build(runs_dir))
+    if os.environ.get("DLEXP_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+
+
+def test_varying_keys_only(runs_dir):
+    rep = report.build(runs_dir, filters=("search=tinygrid",))
+    assert rep.varying == ["model.first_neuron", "train.optimizer"]
+    text = render(rep)
+    assert "first_neuron" in text and "sgd(momentum=0.9)" in text and "±" in text
+    assert "activation" not in text
+
+
+def test_sort_and_filter(runs_dir):
+    rep = report.build(runs_dir, filters=("kind=run", "status=completed"),
+                       sort="test_accuracy")
+    values = [e.metrics["test_accuracy"] for e in rep.entries]
+    assert values == sorted(values, reverse=True) and len(values) == 3
+    by_loss = report.build(runs_dir, sort="val_loss", filters=("kind=run",))
+    losses = [e.metrics.get("val_loss") for e in by_loss.entries if e.metrics.get("val_loss")]
+    assert losses == sorted(losses)
+    sgd = report.build(runs_dir, filters=("train.optimizer=sgd",))
+    assert {e.id for e in sgd.entries} == {"tinygrid/t001", "tinygrid/t003"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--sort", "val_acc"], "--sort: unknown metric 'val_acc' (did you mean 'val_accuracy'?)"),
+        (["--filter", "model.activaton=relu"],
+         "--filter model.activaton: unknown key (did you mean 'model.activation'?)"),
+        (["--filter", "relu"], "--filter 'relu': expected KEY=VALUE"),
+        (["--format", "xml"], "Invalid value for '--format'"),
+    ],
+)
+def test_bad_arguments_exit_2(runs_dir, args, message):
+    result = CliRunner().invoke(cli, ["report", str(runs_dir), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_missing_and_empty_folders(tmp_path):
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "no such folder" in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "empty"), "--no-html"])
+    assert result.exit_code == 0 and "No runs are here yet" in result.stdout
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "empty"), "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+def test_json_records(runs_dir):
+    result = CliRunner().invoke(cli, ["report", str(runs_dir), "--format", "json"])
+    assert result.exit_code == 0
+    records = json.loads(result.stdout)  # stdout holds the JSON and nothing else
+    assert len(records) == 10
+    for r in records:
+        assert set(r) == {"id", "kind", "status", "search", "best", "hyperparameters",
+                          "metrics", "runs", "warnings"}
+        assert all(isinstance(v, (int, float)) for v in r["metrics"].values())
+    plain = records[0]
+    assert plain["hyperparameters"]["model.layers"] == [8, 8]
+    assert 0 <= plain["metrics"]["test_accuracy"] <= 1 and plain["metrics"]["params"] == 105
+    trial = next(r for r in records if r["id"] == "tinygrid/t000")
+    assert "val_accuracy_std" in trial["metrics"] and len(trial["runs"]) == 2
+    assert "warning" in result.stderr  # warnings go to stderr, not into the JSON
+
+
+def test_csv_records(runs_dir):
+    result = CliRunner().invoke(cli, ["report", str(runs_dir), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 10
+    assert list(rows[0])[:5] == ["id", "kind", "status", "search", "best"]
+    assert {"model.first_neuron", "test_accuracy", "val_loss", "seconds"} <= set(rows[0])
+    assert rows[7]["train.optimizer"] == '{"name": "sgd", "momentum": 0.9}'
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_plots_from_run_folders(runs_dir):
+    import numpy as np
+
+    plain = runs.read_run(runs_dir / "20260101-000000-plain-aaaaaa")
+    w, h = _png_size(plots.learning_curves(plain.history(), title="plain"))
+    assert w > 300 and h > 150
+    for name in ("20260101-000000-plain-aaaaaa", "20260101-000002-blobs-cccccc"):
+        with np.load(runs_dir / name / "boundary.npz") as npz:
+            assert _png_size(plots.boundary({k: npz[k] for k in npz.files}))[0] > 200
+    rows = [{"model.first_neuron": n, "train.optimizer": o, "score": s}
+            for n, o, s in [(4, "adam", 0.8), (8, "adam", 0.9), (4, {"name": "sgd"}, 0.7)]]
+    assert _png_size(plots.objective_vs_params(rows, ["model.first_neuron", "train.optimizer"],
+                                               "val_accuracy"))[0] > 300
+    assert _png_size(plots.heatmap(rows, "model.first_neuron", "train.optimizer",
+                                   "val_accuracy"))[0] > 200
+    assert _png_size(plots.overlay([("a", plain.history()), ("b", plain.history())],
+                                   ["loss", "accuracy"]))[0] > 500
+
+
+def test_html_page_and_picture_cache(runs_dir, tmp_path):
+    rep = report.build(runs_dir)
+    page, drawn = report.write_html(rep, tmp_path / "out")
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "Search tinygrid" in text
+    images = sorted((tmp_path / "out" / "img").glob("*.png"))
+    assert drawn == len(images) >= 10
+    for img in images:
+        assert f"img/{img.name}" in text
+    assert "decision boundary" in text and "Objective by searched value" in text
+    _, again = report.write_html(report.build(runs_dir), tmp_path / "out")
+    assert again == 0  # nothing changed: no picture drawn again
+
+
+def test_report_never_imports_tensorflow(runs_dir, tmp_path):
+    code = ("import sys\nfrom dlexp.cli import cli\n"
+            f"try: cli(['report', {str(runs_dir)!r}, '--out', {str(tmp_path / 'o')!r}])\n"
+            "except SystemExit: pass\n"
+            "print('HEAVY', [m for m in ('tensorflow', 'keras', 'jax', 'keras_tuner')"
+            " if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert "HEAVY []" in out.stdout
+    assert (tmp_path / "o" / "index.html").exists()
+
+
+# --- the page in a real browser ---------------------------------------------------
+
+
+def _browser():
+    """A headless Chromium driven by Selenium, or the reason there is none."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        return None, "selenium is not installed (pip install -e '.[test]')"
+    if not chromium or not driver:
+        return None, ("no chromium/chromedriver on PATH (Debian: apt-get install chromium "
+                      "chromium-driver; .ci/run installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options), None
+
+
+def test_html_page_loads_in_a_real_browser(runs_dir, tmp_path):
+    page, _ = report.write_html(report.build(runs_dir), tmp_path / "out")
+    browser, why = _browser()
+    if browser is None:
+        if os.environ.get("DLEXP_REQUIRE_BROWSER"):
+            pytest.fail(f"the browser test must run here: {why}")
+        pytest.skip(why)
+    try:
+        browser.get(page.as_uri())
+        assert browser.title == "dlexp report"
+        state = browser.execute_script(
+            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
+        assert len(state) >= 10
+        broken = [alt for complete, width, alt in state if not (complete and width > 0)]
+        assert not broken, f"pictures that did not load: {broken}"
+        rows = browser.execute_script("return document.querySelectorAll('tr').length")
+        assert rows > 10
+        assert "Search tinygrid" in browser.find_element("tag name", "body").text
+    finally:
+        browser.quit()
