@@ -255,13 +255,14 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
       dlexp report runs/ --format json | jq '.[] | select(.best)'
     """
     from rich.console import Console
+    from rich.markup import escape
 
     from dlexp import report as report_mod
 
     rep = report_mod.build(runs_dir, filters, sort)
-    err = Console(stderr=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     for warning in rep.warnings:
-        err.print(f"[yellow]warning[/]: {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning[/]: {escape(warning)}")
     if fmt == "json":
         click.echo(json.dumps(report_mod.records(rep), indent=2))
         return
@@ -276,8 +277,12 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
     else:
         console.print(report_mod.table(rep))
     if not no_html or out is not None:
+        shown = len(rep.warnings)
         page, drawn = report_mod.write_html(rep, out or Path(runs_dir) / "report")
-        console.print(f"HTML report: [bold]{page}[/] ({drawn} pictures drawn)", highlight=False)
+        for warning in rep.warnings[shown:]:  # pictures that could not be drawn
+            err.print(f"[yellow]warning[/]: {escape(warning)}")
+        console.print(f"HTML report: [bold]{escape(str(page))}[/] ({drawn} pictures drawn)",
+                      highlight=False)  # fmt: skip
 
 
 def _jsonable(obj):

@@ -38,21 +38,26 @@ def epoch_logs(row: dict) -> str:
     return " ".join(parts)
 
 
+def progress_bar(console: Console) -> Progress:
+    """One line per task: name, bar, done/total, a text field ``info``, time left;
+    drawn only on a terminal."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=16),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(compact=True, elapsed_when_finished=True),
+        console=console,
+        disable=not console.is_terminal,
+    )
+
+
 class TrainProgress:
     """A progress bar over epochs with the live loss and accuracy, on stderr."""
 
     def __init__(self, console: Console, epochs: int, label: str = "train"):
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(bar_width=16),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[logs]}"),
-            TimeRemainingColumn(compact=True, elapsed_when_finished=True),
-            console=console,
-            transient=False,
-            disable=not console.is_terminal,
-        )
-        self.task = self.progress.add_task(label[:16], total=epochs, logs="")
+        self.progress = progress_bar(console)
+        self.task = self.progress.add_task(label[:16], total=epochs, info="")
 
     def __enter__(self):
         self.progress.start()
@@ -62,7 +67,7 @@ class TrainProgress:
         self.progress.stop()
 
     def __call__(self, epoch: int, row: dict) -> None:
-        self.progress.update(self.task, completed=epoch, logs=epoch_logs(row))
+        self.progress.update(self.task, completed=epoch, info=epoch_logs(row))
 
 
 def metrics_table(metrics: dict) -> Table:
@@ -102,15 +107,7 @@ class SearchView:
 
     def __init__(self, console: Console, objective: str):
         self.console, self.objective = console, objective
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(bar_width=16),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeRemainingColumn(compact=True, elapsed_when_finished=True),
-            console=console,
-            disable=not console.is_terminal,
-        )
+        self.progress = progress_bar(console)
         self.running: dict[str, str] = {}
         self.best = ""
         self.trials = None

@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import re
 import statistics
 import time
 from concurrent import futures
@@ -28,6 +29,7 @@ from dlexp.errors import ConfigError, did_you_mean, show
 SPLITS = ("train", "val", "test")
 BUILTIN_FILTERS = ("id", "kind", "status", "search", "name")
 TOP_TRIALS = 10  # trials per search drawn in full on the HTML page
+PLOTS_VERSION = 1  # part of every picture's name: raise it when plots.py draws differently
 
 
 def flatten(cfg: dict, prefix: str = "") -> dict[str, Any]:
@@ -136,10 +138,9 @@ def _entry(records: list[runs_mod.RunRecord], kind: str, entry_id: str,
            search: str | None) -> Entry:  # fmt: skip
     statuses = [r.status for r in records]
     status = next((s for s in statuses if s != "completed"), "completed")
-    if any(r.warnings for r in records) and status == "completed" and not records[0].metrics:
-        status = "damaged"
     hp = flatten(records[0].config)
-    hp.pop("seed", None) if len(records) > 1 else None
+    if len(records) > 1:  # repeats differ by seed alone
+        hp.pop("seed", None)
     keys = _metric_keys(records) + ["params", "epochs_run", "best_epoch", "seconds"]
     metrics: dict[str, float | None] = {}
     std: dict[str, float | None] = {}
@@ -156,19 +157,32 @@ def _entry(records: list[runs_mod.RunRecord], kind: str, entry_id: str,
 
 
 def _read_search(name: str, folder: Path) -> SearchInfo:
+    """search.yaml's objective, direction, searched keys, tuner and repeats, leniently."""
     info = SearchInfo(name, folder, None, "max", [], None, 1)
+    path = folder / "search.yaml"
     try:
-        spec = yaml.safe_load((folder / "search.yaml").read_text(encoding="utf-8")) or {}
-        section = spec.get("search") or {}
-        objective = section.get("objective") or {}
-        info.objective = objective.get("name") if isinstance(objective, dict) else objective
-        info.direction = objective.get("direction", "max") if isinstance(objective, dict) \
-            else ("min" if "loss" in str(objective) else "max")  # fmt: skip
-        info.keys = list(section.get("params") or {})
-        info.tuner = section.get("tuner")
-        info.repeats = int(section.get("repeats") or 1)
-    except (OSError, yaml.YAMLError, AttributeError, TypeError, ValueError) as exc:
-        info.warnings.append(f"{folder / 'search.yaml'}: unreadable ({type(exc).__name__})")
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        info.warnings.append(f"{path}: unreadable ({type(exc).__name__})")
+        return info
+    section = spec.get("search") if isinstance(spec, dict) else None
+    if not isinstance(section, dict):
+        info.warnings.append(f"{path}: no search section")
+        return info
+    objective = section.get("objective")
+    name_ = objective.get("name") if isinstance(objective, dict) else objective
+    if isinstance(name_, str):
+        info.objective = name_
+        direction = objective.get("direction") if isinstance(objective, dict) else None
+        info.direction = direction if direction in ("min", "max") else (
+            "min" if "loss" in name_ or "error" in name_ else "max")
+    params = section.get("params")
+    if isinstance(params, dict):
+        info.keys = [k for k in params if isinstance(k, str)]
+    tuner = section.get("tuner")
+    info.tuner = tuner if isinstance(tuner, str) else None
+    repeats = section.get("repeats")
+    info.repeats = repeats if isinstance(repeats, int) and repeats > 0 else 1
     return info
 
 
@@ -212,11 +226,15 @@ def settings(report: Report) -> dict[str, list[tuple[str, Any]]]:
             counts[text] = counts.get(text, 0) + 1
         if counts:
             mode[key] = max(counts, key=counts.get)
+    searched: dict[str, list[str]] = {}  # each search's keys that take several values
+    for name, info in report.searches.items():
+        rows = [e for e in report.entries if e.search == name]
+        searched[name] = [k for k in info.keys
+                          if len({label(e.hyperparameters.get(k)) for e in rows}) > 1]  # fmt: skip
     out = {}
     for e in report.entries:
-        if e.kind == "trial" and e.search in report.searches:
-            searched = report.searches[e.search].keys
-            out[e.id] = [(k, e.hyperparameters.get(k)) for k in searched]
+        if e.kind == "trial" and e.search in searched:
+            out[e.id] = [(k, e.hyperparameters.get(k)) for k in searched[e.search]]
         else:
             out[e.id] = [(k, e.hyperparameters.get(k)) for k in keys
                          if json.dumps(e.hyperparameters.get(k), sort_keys=True, default=str)
@@ -243,6 +261,11 @@ def _parse_filter(text: str) -> tuple[str, Any]:
 
 
 def _matches(actual: Any, wanted: Any) -> bool:
+    if isinstance(wanted, str):  # YAML 1.1 reads 3e-2 as text
+        try:
+            wanted = float(wanted)
+        except ValueError:
+            pass
     if actual == wanted:
         return True
     if isinstance(actual, dict) and actual.get("name") == wanted:  # train.optimizer=sgd
@@ -268,7 +291,7 @@ def build(root: str | Path, filters: tuple[str, ...] = (), sort: str | None = No
         )
     if not root.is_dir():
         raise ConfigError(f"{root}: expected a folder of runs, got a file")
-    records, search_folders = runs_mod.discover(root)
+    records, search_folders, read_warnings = runs_mod.discover(root)
     searches = {n: _read_search(n, f) for n, f in search_folders.items()}
     entries = [_entry([r], "run", r.id, None) for r in records if r.search is None]
     for name, info in searches.items():
@@ -281,7 +304,7 @@ def build(root: str | Path, filters: tuple[str, ...] = (), sort: str | None = No
         if ranked:
             ranked[0].best = True
         entries += info.entries
-    warnings = [w for s in searches.values() for w in s.warnings]
+    warnings = read_warnings + [w for s in searches.values() for w in s.warnings]
     warnings += [w for e in entries for w in e.warnings]
     report = Report(root, entries, searches, warnings)
     parsed = [_parse_filter(f) for f in filters]
@@ -338,6 +361,11 @@ def table_metrics(report: Report) -> list[str]:
     return out
 
 
+def _params(e: Entry) -> str:
+    value = e.metrics.get("params")
+    return "-" if value is None else f"{int(value):,}"
+
+
 def _triplet(e: Entry, name: str) -> str:
     """'0.971 0.981 0.953' for train, validation and test; a second line of ± std over
     repeats."""
@@ -376,7 +404,7 @@ def table(report: Report, width: int | None = None):
             Text(e.id + (" ★" if e.best else "")),
             Text(e.status),
             Text(settings_text(apart[e.id])),
-            "-" if e.metrics.get("params") is None else f"{int(e.metrics['params']):,}",
+            _params(e),
             "-" if epochs is None else f"{epochs:g}",
             _triplet(e, "loss"),
             *([_triplet(e, metric)] if metric else []),
@@ -417,69 +445,91 @@ def to_csv(report: Report) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _fingerprint(*paths: Path, extra: str = "") -> str:
-    h = hashlib.sha1(extra.encode())
-    for p in paths:
-        try:
-            st = p.stat()
-            h.update(f"{p}:{st.st_mtime_ns}:{st.st_size}".encode())
-        except OSError:
-            h.update(f"{p}:missing".encode())
-    return h.hexdigest()[:10]
+PICTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{12}\.png$")
 
 
-def _slug(text: str) -> str:
-    return runs_mod.slug(text.replace("/", "--"))
+def _anchor(text: str) -> str:
+    """A unique HTML id for any run id (slugs alone can collide)."""
+    digest = hashlib.sha1(text.encode()).hexdigest()[:6]
+    return f"{runs_mod.slug(text.replace('/', '--'))[:60]}-{digest}"
 
 
-def _render(job: tuple[str, tuple, dict, str]) -> str:
-    """Draw one picture (in a worker process) and write it atomically."""
+def _render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None]:
+    """Draw one picture (maybe in a worker process) and write it atomically.
+
+    Returns:
+        (path, None), or (path, the reason) when the data cannot be drawn: a damaged
+        boundary.npz must cost its picture, not the report.
+    """
     from dlexp import plots
 
     kind, args, kwargs, path = job
-    if kind == "boundary":
-        import numpy as np
+    try:
+        if kind == "boundary":
+            import numpy as np
 
-        with np.load(args[0], allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        data = plots.boundary(arrays, **kwargs)
-    elif kind == "curves":
-        data = plots.learning_curves(runs_mod.read_run(args[0]).history(), **kwargs)
-    else:
-        data = getattr(plots, kind)(*args, **kwargs)
-    runs_mod.atomic_write(path, data)
-    return path
+            with np.load(args[0], allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+            data = plots.boundary(arrays, **kwargs)
+        elif kind == "curves":
+            data = plots.learning_curves(runs_mod.read_run(args[0]).history, **kwargs)
+        else:
+            data = getattr(plots, kind)(*args, **kwargs)
+        runs_mod.atomic_write(path, data)
+    except Exception as exc:  # noqa: BLE001 - any damage in a run's files
+        return path, f"{type(exc).__name__}: {exc}"
+    return path, None
 
 
 class _Images:
-    """The page's pictures: named by what they are drawn from, so a picture whose
-    sources have not changed since the last report is not drawn again."""
+    """The page's pictures. Each is named by a hash of what it is drawn from (the job,
+    its source files' sizes and times, the plotting code), so a picture is drawn again
+    only when something it shows changed."""
 
     def __init__(self, out: Path):
         self.dir = out / "img"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--out: cannot write to {str(out)!r} ({exc.strerror})") from None
         self.jobs: list[tuple] = []
         self.used: set[str] = set()
+        self.failed: dict[str, str] = {}  # src -> reason
 
-    def add(self, stem: str, fingerprint: str, kind: str, *args, **kwargs) -> str:
-        name = f"{_slug(stem)}-{fingerprint}.png"
-        self.used.add(name)
-        if not (self.dir / name).exists():
-            self.jobs.append((kind, args, kwargs, str(self.dir / name)))
+    def add(self, stem: str, kind: str, *args, sources: tuple[Path, ...] = (),
+            **kwargs) -> str:  # fmt: skip
+        h = hashlib.sha1(json.dumps([kind, args, kwargs, PLOTS_VERSION], sort_keys=True,
+                                    default=str).encode())  # fmt: skip
+        for p in sources:
+            try:
+                st = p.stat()
+                h.update(f"{p}:{st.st_mtime_ns}:{st.st_size}".encode())
+            except OSError:
+                h.update(f"{p}:missing".encode())
+        name = f"{runs_mod.slug(stem)[:60]}-{h.hexdigest()[:12]}.png"
+        if name not in self.used:
+            self.used.add(name)
+            if not (self.dir / name).exists():
+                self.jobs.append((kind, args, kwargs, str(self.dir / name)))
         return f"img/{name}"
 
     def draw(self) -> int:
+        results: list[tuple[str, str | None]] = []
         if len(self.jobs) > 6 and (os.cpu_count() or 1) > 1:
-            workers = min(os.cpu_count() or 1, 4)
-            with futures.ProcessPoolExecutor(workers) as pool:
-                list(pool.map(_render, self.jobs, chunksize=4))
-        else:
-            for job in self.jobs:
-                _render(job)
-        for old in self.dir.glob("*.png"):
-            if old.name not in self.used:
+            try:
+                with futures.ProcessPoolExecutor(min(os.cpu_count() or 1, 4)) as pool:
+                    results = list(pool.map(_render, self.jobs, chunksize=4))
+            except (futures.process.BrokenProcessPool, OSError):
+                results = []
+        if len(results) != len(self.jobs):
+            results = [_render(job) for job in self.jobs]
+        for path, error in results:
+            if error:
+                self.failed[f"img/{Path(path).name}"] = error
+        for old in self.dir.glob("*.png"):  # only pictures this report names itself
+            if old.name not in self.used and PICTURE_NAME.match(old.name):
                 old.unlink()
-        return len(self.jobs)
+        return len(self.jobs) - len(self.failed)
 
 
 CSS = """
@@ -490,6 +540,7 @@ h2{border-bottom:2px solid #f59322;padding-bottom:4px;margin-top:32px}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}
 th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
 th{background:#f4f6f7;position:sticky;top:0}td.l,th.l{text-align:left}
+td.set{white-space:normal;min-width:260px;max-width:520px}
 tr.best td{background:#fff4e5;font-weight:600}.warn{color:#a15c00}
 .status-completed{color:#287a2d}.status-diverged,.status-failed,.status-damaged{color:#b3261e}
 .status-interrupted,.status-stale,.status-running{color:#a15c00}
@@ -499,8 +550,13 @@ summary{cursor:pointer;font-weight:600}.scroll{overflow-x:auto}nav a{margin-righ
 """
 
 
+def _status(status: str) -> str:
+    css = re.sub(r"[^a-z]", "", status.lower())
+    return f"<span class='status-{css}'>{html.escape(status)}</span>"
+
+
 def _html_table(report: Report, entries: list[Entry], varying: list[str] | None,
-                metrics: list[str]) -> str:  # fmt: skip
+                metrics: list[str], anchors: set[str]) -> str:  # fmt: skip
     """Rows with a column per key in ``varying``, or (None) one 'settings' column."""
     apart = settings(report) if varying is None else {}
     columns = ["settings"] if varying is None else [_short_key(k, varying) for k in varying]
@@ -512,16 +568,20 @@ def _html_table(report: Report, entries: list[Entry], varying: list[str] | None,
             for i, h in enumerate(head)]  # fmt: skip
     out.append("</tr>")
     for e in entries:
-        cells = [f"<a href='#{_slug(e.id)}'>{html.escape(e.id)}</a>" + (" ★" if e.best else ""),
-                 f"<span class='status-{e.status}'>{e.status}</span>",
+        name = html.escape(e.id)
+        if _anchor(e.id) in anchors:
+            name = f"<a href='#{_anchor(e.id)}'>{name}</a>"
+        elif e.search is not None:
+            name = f"<a href='#{_anchor('search/' + e.search)}'>{name}</a>"
+        cells = [name + (" ★" if e.best else ""), _status(e.status),
                  *([html.escape(settings_text(apart[e.id], limit=12))] if varying is None
                    else [html.escape(label(e.hyperparameters.get(k))) for k in varying]),
-                 "-" if e.metrics.get("params") is None else f"{int(e.metrics['params']):,}",
-                 _num(e.metrics.get("epochs_run"), digits=0),
+                 _params(e), _num(e.metrics.get("epochs_run"), digits=0),
                  *(_num(e.metrics.get(m), e.std.get(m)) for m in metrics),
                  _num(e.metrics.get("seconds"), digits=1)]  # fmt: skip
         out.append(f"<tr class='{'best' if e.best else ''}'>")
-        out += [f"<td class='{'l' if i < left else ''}'>{c}</td>" for i, c in enumerate(cells)]
+        css = ["l", "l", *(["l set"] if varying is None else ["l"] * len(columns))]
+        out += [f"<td class='{css[i] if i < left else ''}'>{c}</td>" for i, c in enumerate(cells)]
         out.append("</tr>")
     out.append("</table></div>")
     return "".join(out)
@@ -533,27 +593,27 @@ def _img(src: str, alt: str) -> str:
 
 def _run_section(images: _Images, e: Entry) -> str:
     """A run's (or trial's) learning curves and decision boundary."""
-    parts = [f"<h3 id='{_slug(e.id)}'>{html.escape(e.id)} "
-             f"<small class='status-{e.status}'>{e.status}</small></h3>"]  # fmt: skip
+    parts = [f"<h3 id='{_anchor(e.id)}'>{html.escape(e.id)} <small>{_status(e.status)}"
+             "</small></h3>"]  # fmt: skip
     for w in e.warnings:
         parts.append(f"<p class='warn'>⚠ {html.escape(w)}</p>")
     for r in e.records[:1] if e.kind == "trial" else e.records:
         history = r.path / "history.csv"
-        if history.exists():
-            src = images.add(f"curves-{e.id}", _fingerprint(history, r.path / "run.json"),
-                             "curves", str(r.path), title=r.path.name)  # fmt: skip
+        if r.history:
+            src = images.add(f"curves-{e.id}", "curves", str(r.path), title=r.path.name,
+                             sources=(history,))  # fmt: skip
             parts.append(_img(src, f"learning curves of {e.id}"))
         npz = r.path / "boundary.npz"
         if npz.exists():
-            src = images.add(f"boundary-{e.id}", _fingerprint(npz), "boundary", str(npz),
-                             title=f"decision boundary: {r.path.name}")  # fmt: skip
+            src = images.add(f"boundary-{e.id}", "boundary", str(npz),
+                             title=f"decision boundary: {r.path.name}", sources=(npz,))
             parts.append(_img(src, f"decision boundary of {e.id}"))
     return "".join(parts)
 
 
 def _mean_history(entry: Entry) -> list[dict]:
     """The epoch-by-epoch mean over a trial's repeats (its only run's history otherwise)."""
-    histories = [r.history() for r in entry.records if r.history()]
+    histories = [r.history for r in entry.records if r.history]
     if len(histories) <= 1:
         return histories[0] if histories else []
     n = min(len(h) for h in histories)
@@ -571,7 +631,7 @@ def _overlay_metrics(entries: list[Entry]) -> list[str]:
     names = []
     for e in entries:
         for r in e.records[:1]:
-            history = r.history()
+            history = r.history
             names += [k for k in (history[0] if history else {}) if k in ("loss", "accuracy")]
     return list(dict.fromkeys(names)) or ["loss"]
 
@@ -586,89 +646,97 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
     images = _Images(out)
     runs = [e for e in report.entries if e.kind == "run"]
     metrics = table_metrics(report)
+    # the rows drawn in full (so the tables link only to sections that exist)
+    detailed = {e.id for e in runs}
+    for info in report.searches.values():
+        detailed |= {e.id for e in info.ranked()[:TOP_TRIALS]}
+    anchors = {_anchor(i) for i in detailed}
     body = [f"<header><h1>dlexp report</h1><p>{html.escape(str(report.root.resolve()))} · "
             f"{len(runs)} runs · {len(report.searches)} searches · "
             f"{time.strftime('%Y-%m-%d %H:%M')}</p></header><main>"]  # fmt: skip
     nav = ["<a href='#all'>all runs</a>"]
     if len(runs) > 1:
         nav.append("<a href='#compare'>compare</a>")
-    nav += [f"<a href='#search-{_slug(n)}'>{html.escape(n)}</a>" for n in report.searches]
+    nav += [f"<a href='#{_anchor('search/' + n)}'>{html.escape(n)}</a>" for n in report.searches]
     body.append(f"<nav>{''.join(nav)}</nav>")
-    if report.warnings:
-        body.append("<details><summary class='warn'>"
-                    f"{len(report.warnings)} warnings</summary><ul>"
-                    + "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in report.warnings)
-                    + "</ul></details>")  # fmt: skip
+    body.append("<!--WARNINGS-->")
     body.append("<h2 id='all'>All runs and trials</h2>")
-    body.append(_html_table(report, report.entries, None, metrics) if report.entries
+    body.append(_html_table(report, report.entries, None, metrics, anchors) if report.entries
                 else "<p>No runs yet.</p>")  # fmt: skip
     if len(runs) > 1:
         body.append("<h2 id='compare'>Runs compared</h2>")
         shown = runs[:12]
-        sources = [r.path / "history.csv" for e in shown for r in e.records]
-        src = images.add("overlay-runs", _fingerprint(*sources), "overlay",
-                         [(e.id, e.records[0].history()) for e in shown],
+        src = images.add("overlay-runs", "overlay",
+                         [(e.id, e.records[0].history) for e in shown],
                          _overlay_metrics(shown))  # fmt: skip
         body.append(_img(src, "learning curves of the runs, overlaid"))
     for info in report.searches.values():
-        body.append(_search_section(images, report, info))
+        body.append(_search_section(images, report, info, anchors))
     if runs:
         body.append("<h2 id='runs'>Runs</h2>")
         body += [_run_section(images, e) for e in runs]
     body.append("</main>")
     drawn = images.draw()
+    page = "".join(body)
+    warnings = list(report.warnings)
+    for src, reason in images.failed.items():  # a picture that could not be drawn
+        page = re.sub(f"<img src='{re.escape(src)}' alt='([^']*)'>",
+                      lambda m: f"<p class='warn'>⚠ no picture of {m.group(1)}</p>", page)
+        warnings.append(f"{src}: not drawn ({reason})")
+    if warnings:
+        page = page.replace("<!--WARNINGS-->", "<details><summary class='warn'>"
+                            f"{len(warnings)} warnings</summary><ul>"
+                            + "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in warnings)
+                            + "</ul></details>")  # fmt: skip
+    report.warnings = warnings
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width,initial-scale=1'>"
             f"<title>dlexp report</title><style>{CSS}</style></head><body>"
-            + "".join(body) + "</body></html>\n")  # fmt: skip
+            + page + "</body></html>\n")  # fmt: skip
     runs_mod.atomic_write(out / "index.html", page)
     return out / "index.html", drawn
 
 
-def _search_section(images: _Images, report: Report, info: SearchInfo) -> str:
+def _search_section(images: _Images, report: Report, info: SearchInfo, anchors: set[str]) -> str:
     entries = [e for e in report.entries if e.search == info.name]
-    ranked = info.ranked()
-    ranked = [e for e in ranked if e in entries]
-    parts = [f"<h2 id='search-{_slug(info.name)}'>Search {html.escape(info.name)}</h2>"]
+    ranked = [e for e in info.ranked() if e in entries]
+    parts = [f"<h2 id='{_anchor('search/' + info.name)}'>Search {html.escape(info.name)}</h2>"]
     best = ranked[0] if ranked else None
-    summary = (f"{info.tuner or 'grid'} search, {len(entries)} trials"
+    summary = (f"{html.escape(info.tuner or 'grid')} search, {len(entries)} trials"
                + (f" × {info.repeats} repeats" if info.repeats > 1 else "")
-               + (f", objective {info.objective} ({info.direction})" if info.objective else ""))
+               + (f", objective {html.escape(info.objective)} ({info.direction})"
+                  if info.objective else ""))  # fmt: skip
     if best:
-        summary += f"; best <a href='#{_slug(best.id)}'>{html.escape(best.id)}</a> " \
-                   f"{_num(info.score(best))}"  # fmt: skip
+        summary += (f"; best <a href='#{_anchor(best.id)}'>{html.escape(best.id)}</a> "
+                    f"{_num(info.score(best))}")  # fmt: skip
     parts.append(f"<p>{summary}</p>")
     for w in info.warnings:
         parts.append(f"<p class='warn'>⚠ {html.escape(w)}</p>")
     keys = [k for k in info.keys if len({label(e.hyperparameters.get(k)) for e in entries}) > 1]
     scored = [{**{k: e.hyperparameters.get(k) for k in keys}, "score": info.score(e)}
               for e in ranked]  # fmt: skip
-    results = info.folder / "results.csv"
-    sources = [r.path / "metrics.json" for e in entries for r in e.records]
-    fp = _fingerprint(*sources, extra=json.dumps(keys))
     if scored and keys:
         parts.append("<h3>Objective by searched value</h3>")
-        src = images.add(f"search-{info.name}-params", fp, "objective_vs_params", scored, keys,
+        src = images.add(f"search-{info.name}-params", "objective_vs_params", scored, keys,
                          info.objective)  # fmt: skip
         parts.append(_img(src, f"{info.objective} against each searched value"))
         if len(keys) >= 2:
             by_size = sorted(keys, key=lambda k: -len({label(s[k]) for s in scored}))
-            src = images.add(f"search-{info.name}-heatmap", fp, "heatmap", scored, by_size[0],
+            src = images.add(f"search-{info.name}-heatmap", "heatmap", scored, by_size[0],
                              by_size[1], info.objective)  # fmt: skip
             parts.append(_img(src, f"mean {info.objective} by {by_size[0]} and {by_size[1]}"))
     if ranked:
-        top = ranked[:8]
+        top = ranked[:TOP_TRIALS]
         curves = [(f"{e.id.split('/')[-1]} " + ", ".join(
             label(e.hyperparameters.get(k)) for k in keys), _mean_history(e)) for e in top]
-        hsources = [r.path / "history.csv" for e in top for r in e.records]
-        src = images.add(f"search-{info.name}-overlay", _fingerprint(*hsources), "overlay",
-                         curves, _overlay_metrics(top),
-                         title="best trials" + (" (mean over repeats)" if info.repeats > 1
-                                                else ""))  # fmt: skip
+        title = "best trials" + (" (mean over repeats)" if info.repeats > 1 else "")
+        src = images.add(f"search-{info.name}-overlay", "overlay", curves,
+                         _overlay_metrics(top), title=title)  # fmt: skip
         parts.append("<h3>Best trials compared</h3>" + _img(src, "best trials' learning curves"))
     parts.append("<h3>Ranking</h3>")
     parts.append(_html_table(report, ranked + [e for e in entries if e not in ranked],
-                             keys or None, table_metrics(report)))  # fmt: skip
+                             keys or None, table_metrics(report), anchors))  # fmt: skip
+    results = info.folder / "results.csv"
     if results.exists():
         parts.append(f"<p>results.csv: <code>{html.escape(str(results))}</code></p>")
     for e in ranked[:TOP_TRIALS]:

@@ -51,16 +51,19 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON: NumPy scalars become numbers, NaN and infinities become null."""
+    """Plain JSON: NumPy scalars become numbers, NaN and infinities null, sets lists,
+    anything else JSON lacks (a date YAML read, say) its text."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
     if hasattr(value, "item") and callable(value.item):  # NumPy scalar or 0-d array
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -181,38 +184,35 @@ class RunRecord:
     """What one run folder says, read leniently: whatever is missing or damaged is
     noted in ``warnings`` instead of raising."""
 
-    def __init__(self, path: Path, search: str | None = None):
+    def __init__(self, path: Path, run_id: str, search: str | None = None):
         self.path = Path(path)
+        self.id = run_id
         self.search = search  # the search's name, for a trial
         self.warnings: list[str] = []
         self.info: dict = {}
         self.metrics: dict = {}
         self.config: dict = {}
-        self._history: list[dict] | None = None
-
-    @property
-    def id(self) -> str:
-        return f"{self.search}/{self.path.name}" if self.search else self.path.name
+        self.history: list[dict] = []
 
     @property
     def trial(self) -> str | None:
         """The trial a search run belongs to (t007 for t007-r1)."""
-        if not self.search:
+        if self.search is None:
             return None
-        name = self.path.name
-        return re.sub(r"-r\d+$", "", name)
+        return re.sub(r"-r\d+$", "", self.path.name)
 
     @property
     def status(self) -> str:
         status = self.info.get("status")
         if status is None:
             return "unknown"
+        status = str(status)
         if status == "running" and self.stale():
             return "stale"
         return status
 
     def stale(self) -> bool:
-        """A run that says running but whose history has not moved for an hour (the
+        """A run that says running but whose files have not changed for an hour (its
         process was killed without a chance to say so)."""
         try:
             latest = max(p.stat().st_mtime for p in self.path.iterdir())
@@ -220,24 +220,9 @@ class RunRecord:
             return True
         return time.time() - latest > 3600
 
-    def history(self) -> list[dict]:
-        """history.csv as dicts of floats (empty when missing or damaged)."""
-        if self._history is None:
-            self._history = []
-            path = self.path / "history.csv"
-            if path.exists():
-                try:
-                    with open(path, newline="", encoding="utf-8") as f:
-                        for row in csv.DictReader(f):
-                            self._history.append({k: _float(v) for k, v in row.items()
-                                                  if k is not None})  # fmt: skip
-                except (OSError, csv.Error, UnicodeDecodeError) as exc:
-                    self.warnings.append(f"history.csv unreadable ({exc})")
-        return self._history
-
     def metric(self, name: str) -> float | None:
         """``val_accuracy`` -> metrics.json's val.accuracy; ``params``, ``epochs_run``,
-        ``seconds`` from the top level or run.json."""
+        ``best_epoch``; ``seconds`` from run.json. None when missing or not a finite number."""
         m = self.metrics
         if name in ("params", "epochs_run", "best_epoch"):
             value = m.get(name, self.info.get(name) if name == "params" else None)
@@ -246,16 +231,19 @@ class RunRecord:
         else:
             split, _, metric = name.partition("_")
             value = (m.get(split) or {}).get(metric) if split in ("train", "val", "test") else None
-        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return value if math.isfinite(value) else None
 
 
 def _float(text: str | None) -> float | None:
     if text in (None, ""):
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 def _read_json_leniently(record: RunRecord, name: str) -> dict:
@@ -273,14 +261,37 @@ def _read_json_leniently(record: RunRecord, name: str) -> dict:
     return value
 
 
-def read_run(path: str | Path, search: str | None = None) -> RunRecord:
+def _read_history(record: RunRecord) -> list[dict]:
+    path = record.path / "history.csv"
+    if not path.exists():
+        return []
+    rows = []
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                rows.append({k: _float(v) for k, v in row.items()
+                             if isinstance(k, str) and isinstance(v, str)})  # fmt: skip
+    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+        record.warnings.append(f"history.csv is damaged ({type(exc).__name__})")
+        return []
+    if rows and "epoch" not in rows[0]:
+        record.warnings.append("history.csv has no epoch column")
+    return rows
+
+
+def read_run(path: str | Path, run_id: str | None = None, search: str | None = None) -> RunRecord:
     """Read a run folder without raising: a damaged, half-written or older folder gives
     a record with warnings."""
     import yaml
 
-    record = RunRecord(Path(path), search)
+    path = Path(path)
+    record = RunRecord(path, run_id or path.name, search)
     record.info = _read_json_leniently(record, "run.json")
     record.metrics = _read_json_leniently(record, "metrics.json")
+    for split in ("train", "val", "test"):
+        if split in record.metrics and not isinstance(record.metrics[split], dict):
+            record.warnings.append(f"metrics.json: {split} is not an object")
+            del record.metrics[split]
     cfg_path = record.path / "config.yaml"
     if cfg_path.exists():
         try:
@@ -292,8 +303,9 @@ def read_run(path: str | Path, search: str | None = None) -> RunRecord:
             record.warnings.append(f"config.yaml is damaged ({type(exc).__name__})")
     else:
         record.warnings.append("config.yaml is missing")
+    record.history = _read_history(record)
     if not record.info:
-        if "run.json is damaged" not in " ".join(record.warnings):
+        if not any(w.startswith("run.json") for w in record.warnings):
             record.warnings.append("run.json is missing (an older dlexp, or a half-written run)")
     elif record.status in ("completed", "diverged") and not record.metrics:
         record.warnings.append("metrics.json is missing")
@@ -307,35 +319,63 @@ def is_run_folder(path: Path) -> bool:
         (path / "metrics.json").exists() or (path / "history.csv").exists())
 
 
-def discover(root: str | Path, skip: tuple[str, ...] = ("report",)) -> tuple[
-        list[RunRecord], dict[str, Path]]:  # fmt: skip
+def is_report_folder(path: Path) -> bool:
+    """A folder ``dlexp report`` wrote (its page and pictures), not runs."""
+    return (path / "index.html").exists() and (path / "img").is_dir()
+
+
+def discover(root: str | Path) -> tuple[list[RunRecord], dict[str, Path], list[str]]:
     """Every run and search trial under ``root`` (a runs folder, a search folder or one
-    run folder).
+    run folder), without following links twice into the same folder.
 
     Returns:
-        (records, searches): the run records, and each search's name and folder.
+        (records, searches, warnings): run records; each search's name (its path
+        under ``root``, or its folder name when ``root`` is the search) and folder;
+        folders that could not be read.
     """
-    root = Path(root)
+    root = Path(root).resolve()
     records: list[RunRecord] = []
     searches: dict[str, Path] = {}
+    warnings: list[str] = []
+    seen: set[Path] = set()
+
+    def name_of(folder: Path) -> str:
+        rel = folder.relative_to(root).as_posix()
+        return folder.name if rel == "." else rel
+
+    def children(folder: Path) -> list[Path]:
+        try:
+            return sorted(c for c in folder.iterdir()
+                          if c.is_dir() and not c.name.startswith("."))  # fmt: skip
+        except OSError as exc:
+            warnings.append(f"{folder}: cannot be read ({exc.strerror or exc})")
+            return []
 
     def visit(folder: Path, depth: int) -> None:
-        if (folder / "search.yaml").exists():
-            searches[folder.name] = folder
-            trials = folder / "trials"
-            for trial in sorted(trials.iterdir()) if trials.is_dir() else ():
-                if trial.is_dir() and not trial.name.startswith("."):
-                    records.append(read_run(trial, search=folder.name))
+        real = folder.resolve()
+        if real in seen:
             return
-        if is_run_folder(folder):
-            records.append(read_run(folder))
+        seen.add(real)
+        try:
+            is_search = (folder / "search.yaml").exists()
+            is_run = not is_search and is_run_folder(folder)
+        except OSError as exc:
+            warnings.append(f"{folder}: cannot be read ({exc.strerror or exc})")
             return
-        if depth >= 3:
+        if is_search:
+            name = name_of(folder)
+            searches[name] = folder
+            for trial in children(folder / "trials") if (folder / "trials").is_dir() else []:
+                records.append(read_run(trial, f"{name}/{trial.name}", search=name))
             return
-        for child in sorted(folder.iterdir()):
-            if child.is_dir() and not child.name.startswith(".") and child.name not in skip:
-                visit(child, depth + 1)
+        if is_run:
+            records.append(read_run(folder, name_of(folder)))
+            return
+        if depth >= 4 or is_report_folder(folder):
+            return
+        for child in children(folder):
+            visit(child, depth + 1)
 
     if root.is_dir():
         visit(root, 0)
-    return records, searches
+    return records, searches, warnings

@@ -141,7 +141,7 @@ def test_plots_from_run_folders(runs_dir):
     import numpy as np
 
     plain = runs.read_run(runs_dir / "20260101-000000-plain-aaaaaa")
-    w, h = _png_size(plots.learning_curves(plain.history(), title="plain"))
+    w, h = _png_size(plots.learning_curves(plain.history, title="plain"))
     assert w > 300 and h > 150
     for name in ("20260101-000000-plain-aaaaaa", "20260101-000002-blobs-cccccc"):
         with np.load(runs_dir / name / "boundary.npz") as npz:
@@ -152,7 +152,7 @@ def test_plots_from_run_folders(runs_dir):
                                                "val_accuracy"))[0] > 300
     assert _png_size(plots.heatmap(rows, "model.first_neuron", "train.optimizer",
                                    "val_accuracy"))[0] > 200
-    assert _png_size(plots.overlay([("a", plain.history()), ("b", plain.history())],
+    assert _png_size(plots.overlay([("a", plain.history), ("b", plain.history)],
                                    ["loss", "accuracy"]))[0] > 500
 
 
@@ -226,3 +226,70 @@ def test_html_page_loads_in_a_real_browser(runs_dir, tmp_path):
         assert "Search tinygrid" in browser.find_element("tag name", "body").text
     finally:
         browser.quit()
+
+
+# --- damaged and odd folders never stop the report ------------------------------------
+
+
+def _edit_json(path: Path, **changes):
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
+
+
+def test_odd_values_are_warnings_not_crashes(runs_dir, tmp_path):
+    plain = runs_dir / "20260101-000000-plain-aaaaaa"
+    blobs = runs_dir / "20260101-000002-blobs-cccccc"
+    reg = runs_dir / "20260101-000001-regularized-bbbbbb"
+    (blobs / "boundary.npz").write_bytes((blobs / "boundary.npz").read_bytes()[:300])
+    _edit_json(plain / "metrics.json", val=[0.9], params=float("inf"))
+    _edit_json(reg / "run.json", status=3)
+    (reg / "config.yaml").write_text((reg / "config.yaml").read_text() + "notes: 2026-01-01\n")
+    trial = runs_dir / "tinygrid" / "trials" / "t001-r1" / "metrics.json"
+    _edit_json(trial, val={"loss": float("nan"), "accuracy": float("nan")})
+    (runs_dir / "[odd]").mkdir()
+    shutil.copytree(plain, runs_dir / "[odd]" / "<b>run</b>")
+    result = CliRunner().invoke(cli, ["report", str(runs_dir), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "metrics.json: val is not an object" in result.stderr
+    assert "not drawn" in result.stderr  # the damaged boundary.npz cost its picture only
+    page = (tmp_path / "o" / "index.html").read_text()
+    assert "<b>run</b>" not in page and "&lt;b&gt;run&lt;/b&gt;" in page
+    assert "no picture of decision boundary of 20260101-000002-blobs-cccccc" in page
+    records = json.loads(CliRunner().invoke(cli, ["report", str(runs_dir), "--format",
+                                                  "json"]).stdout)  # fmt: skip
+    reg_record = next(r for r in records if r["id"] == "20260101-000001-regularized-bbbbbb")
+    assert reg_record["status"] == "3" and reg_record["hyperparameters"]["notes"] == "2026-01-01"
+    t001 = next(r for r in records if r["id"] == "tinygrid/t001")
+    assert "val_accuracy_std" not in t001["metrics"]  # one finite value: no spread
+
+
+def test_a_search_or_a_run_given_directly_and_links(runs_dir, monkeypatch):
+    monkeypatch.chdir(runs_dir / "tinygrid")
+    rep = report.build(".")
+    assert [e.id for e in rep.entries] == [f"tinygrid/t00{i}" for i in range(4)]
+    assert all(len(e.records) == 2 for e in rep.entries)
+    monkeypatch.chdir(runs_dir / "20260101-000000-plain-aaaaaa")
+    assert [e.id for e in report.build(".").entries] == ["20260101-000000-plain-aaaaaa"]
+
+
+def test_same_search_name_in_two_folders_and_link_loops(runs_dir):
+    (runs_dir / "2025").mkdir()
+    shutil.copytree(runs_dir / "tinygrid", runs_dir / "2025" / "tinygrid")
+    (runs_dir / "loop").symlink_to(runs_dir)
+    rep = report.build(runs_dir)
+    assert set(rep.searches) == {"tinygrid", "2025/tinygrid"}
+    assert all(len(e.records) == 2 for e in rep.entries if e.kind == "trial")
+    assert len(rep.entries) == 14  # 6 runs + 2 x 4 trials, the link loop read once
+
+
+def test_filter_reads_numbers_as_numbers(runs_dir):
+    rep = report.build(runs_dir, filters=("train.learning_rate=3e-2", "kind=trial"))
+    assert len(rep.entries) == 4
+
+
+def test_out_folder_keeps_other_pictures(runs_dir, tmp_path):
+    (tmp_path / "docs" / "img").mkdir(parents=True)
+    (tmp_path / "docs" / "img" / "logo.png").write_bytes(b"mine")
+    report.write_html(report.build(runs_dir), tmp_path / "docs")
+    assert (tmp_path / "docs" / "img" / "logo.png").read_bytes() == b"mine"
