@@ -56,13 +56,6 @@ class Param:
         return values if self.is_int_range else [round(v, 12) for v in values]
 
 
-def label(value: Any) -> Any:
-    """A scalar that stands for a value in keras-tuner (which takes scalars only)."""
-    if isinstance(value, (dict, list)) or value is None:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return value
-
-
 def point_key(values: dict) -> str:
     """A stable text key of a point's values, independent of key order."""
     return json.dumps({k: values[k] for k in sorted(values)}, sort_keys=True, default=str)

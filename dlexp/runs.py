@@ -26,9 +26,6 @@ from typing import Any
 
 from dlexp.errors import ConfigError
 
-RUN_FILES = ("config.yaml", "run.json", "history.csv", "metrics.json", "model.keras")
-STATUSES = ("running", "completed", "failed", "interrupted", "diverged")
-
 
 @contextmanager
 def atomic_path(path: str | Path):
