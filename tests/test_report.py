@@ -293,3 +293,14 @@ def test_out_folder_keeps_other_pictures(runs_dir, tmp_path):
     (tmp_path / "docs" / "img" / "logo.png").write_bytes(b"mine")
     report.write_html(report.build(runs_dir), tmp_path / "docs")
     assert (tmp_path / "docs" / "img" / "logo.png").read_bytes() == b"mine"
+
+
+def test_odd_search_yaml_is_a_warning(runs_dir):
+    (runs_dir / "tinygrid" / "search.yaml").write_text(
+        "search: {params: [{model.first_neuron: [4]}], objective: {name: 5}, repeats: two}\n")
+    rep = report.build(runs_dir)
+    info = rep.searches["tinygrid"]
+    assert info.keys == [] and info.objective is None and info.repeats == 1
+    assert len([e for e in rep.entries if e.search == "tinygrid"]) == 4
+    (runs_dir / "tinygrid" / "search.yaml").write_text("[1, 2]\n")
+    assert "no search section" in " ".join(report.build(runs_dir).warnings)
