@@ -2,8 +2,8 @@
 
 This module imports Keras; the CLI imports it only when something trains. The
 Keras backend defaults to JAX (set in ``dlexp/__init__.py``; ``KERAS_BACKEND``
-overrides it), which trains these small networks about three times faster than
-the TensorFlow backend.
+overrides it), which fits these small networks about three times faster than the
+TensorFlow backend (README, "Speed").
 """
 
 from __future__ import annotations
