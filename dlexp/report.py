@@ -120,18 +120,7 @@ class SearchInfo:
     def score(self, entry: Entry) -> float | None:
         if not self.objective or entry.status != "completed":
             return None
-        name = self.objective
-        key = name if name.startswith(("val_", "test_")) else f"train_{name}"
-        return entry.metrics.get(key)
-
-
-def _metric_keys(records: list[runs_mod.RunRecord]) -> list[str]:
-    names = []
-    for r in records:
-        for split in SPLITS:
-            for metric in (r.metrics.get(split) or {}):
-                names.append(f"{split}_{metric}")
-    return list(dict.fromkeys(names))
+        return entry.metrics.get(runs_mod.objective_key(self.objective))
 
 
 def _entry(records: list[runs_mod.RunRecord], kind: str, entry_id: str,
@@ -141,16 +130,11 @@ def _entry(records: list[runs_mod.RunRecord], kind: str, entry_id: str,
     hp = flatten(records[0].config)
     if len(records) > 1:  # repeats differ by seed alone
         hp.pop("seed", None)
-    keys = _metric_keys(records) + ["params", "epochs_run", "best_epoch", "seconds"]
-    metrics: dict[str, float | None] = {}
-    std: dict[str, float | None] = {}
-    for key in keys:
-        values = [v for v in (r.metric(key) for r in records) if v is not None]
-        metrics[key] = statistics.fmean(values) if values else None
-        if key == "seconds" and values:
-            metrics[key] = sum(values)
-        if len(records) > 1 and key not in ("params", "seconds"):
-            std[key] = statistics.stdev(values) if len(values) > 1 else None
+    keys = runs_mod.metric_keys(records) + ["params", "epochs_run", "best_epoch"]
+    metrics, std = runs_mod.aggregate(records, keys)
+    std.pop("params", None)
+    seconds = [v for v in (r.metric("seconds") for r in records) if v is not None]
+    metrics["seconds"] = sum(seconds) if seconds else None
     warnings = [f"{r.path}: {w}" for r in records for w in r.warnings]
     return Entry(entry_id, kind, status, hp, metrics, std, list(records), search,
                  warnings=warnings)  # fmt: skip

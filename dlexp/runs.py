@@ -233,6 +233,34 @@ class RunRecord:
         return value if math.isfinite(value) else None
 
 
+def objective_key(name: str) -> str:
+    """A logged metric's key among a run's final metrics: val_accuracy stays
+    val_accuracy, loss becomes train_loss."""
+    return name if name.startswith("val_") else f"train_{name}"
+
+
+def aggregate(records: list[RunRecord], keys: list[str]) -> tuple[dict, dict]:
+    """Each key's mean over the records that have it, and its standard deviation when
+    there are several records (None where fewer than two have a value)."""
+    import statistics
+
+    means: dict[str, float | None] = {}
+    stds: dict[str, float | None] = {}
+    for key in keys:
+        values = [v for v in (r.metric(key) for r in records) if v is not None]
+        means[key] = statistics.fmean(values) if values else None
+        if len(records) > 1:
+            stds[key] = statistics.stdev(values) if len(values) > 1 else None
+    return means, stds
+
+
+def metric_keys(records: list[RunRecord]) -> list[str]:
+    """train_loss, train_accuracy, ..., val_..., test_...: the final metrics present."""
+    names = [f"{split}_{m}" for r in records for split in ("train", "val", "test")
+             for m in (r.metrics.get(split) or {})]  # fmt: skip
+    return list(dict.fromkeys(names))
+
+
 def _float(text: str | None) -> float | None:
     if text in (None, ""):
         return None

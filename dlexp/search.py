@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import shutil
 import statistics
@@ -50,7 +49,6 @@ from dlexp.grid import SearchSpec
 # Outcomes a rerun would only repeat: these trials are not trained again on resume
 # (delete a trial's folder, or use --overwrite, to retry a failed one).
 TERMINAL = ("completed", "diverged", "failed")
-SPLITS = ("train", "val", "test")
 
 
 # ---------------------------------------------------------------------------
@@ -128,13 +126,6 @@ def planned_points(spec: SearchSpec, space: Space) -> list[dict]:
         oracle._tried_so_far.add(oracle._compute_values_hash(values))
         points.append(space.decode(values))
     return points
-
-
-def objective_value(metrics: dict, name: str) -> float | None:
-    """``val_accuracy`` -> metrics["val"]["accuracy"]; ``loss`` -> metrics["train"]["loss"]."""
-    split, metric = ("val", name[4:]) if name.startswith("val_") else ("train", name)
-    value = (metrics.get(split) or {}).get(metric)
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def dotted_get(cfg: dict, key: str):
@@ -237,24 +228,30 @@ class SearchStore:
         for tmp in self.trials.glob(f".*.tmp-{pid}"):
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def write_failed(self, name: str, cfg: dict | None, error: str) -> None:
-        """A trial that could not even start (Keras refused its config): a run folder that
-        says so, so that results.csv lists it and a resume does not retry it forever."""
+    @contextlib.contextmanager
+    def _publish(self, name: str):
+        """Yield a Run in a temporary folder; rename it to trials/<name>/ when the block
+        ends, so that a trial folder that exists holds a run that has ended."""
         tmp = self.trials / f".{name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        run = runs_mod.Run(tmp)
-        if cfg is not None:
-            run.write_text("config.yaml", config_mod.dump(cfg))
-        now = runs_mod.now_iso()
-        run.write_json("run.json", {"id": name, "status": "failed", "error": error,
-                                    "started": now, "ended": now, "duration_s": 0,
-                                    "versions": runs_mod.versions()})  # fmt: skip
-        run.write_json("metrics.json", {})
+        yield runs_mod.Run(tmp)
         final = self.trials / name
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
+
+    def write_failed(self, name: str, cfg: dict | None, error: str) -> None:
+        """A trial that could not even start (Keras refused its config): a run folder that
+        says so, so that results.csv lists it and a resume does not retry it forever."""
+        with self._publish(name) as run:
+            if cfg is not None:
+                run.write_text("config.yaml", config_mod.dump(cfg))
+            now = runs_mod.now_iso()
+            run.write_json("run.json", {"id": name, "status": "failed", "error": error,
+                                        "started": now, "ended": now, "duration_s": 0,
+                                        "versions": runs_mod.versions()})  # fmt: skip
+            run.write_json("metrics.json", {})
 
     def write_state(self, status: str, **extra) -> None:
         path = self.root / "search.json"
@@ -275,53 +272,42 @@ class SearchStore:
 
     # -- trials ----------------------------------------------------------------
 
-    def read_run(self, name: str) -> dict | None:
-        """run.json, metrics.json and config.yaml of a finished run folder, or None."""
-        folder = self.trials / name
-        info_path = folder / "run.json"
+    def read_run(self, name: str) -> runs_mod.RunRecord | None:
+        """A trial run folder, read as the report reads runs; None while it has no
+        readable run.json. Cached until run.json changes."""
+        info_path = self.trials / name / "run.json"
         try:
-            mtime = info_path.stat().st_mtime
+            mtime = info_path.stat().st_mtime_ns
         except OSError:
             return None
         cached = self._cache.get(name)
         if cached and cached[0] == mtime:
             return cached[1]
-        try:
-            run = {"info": runs_mod.read_json(info_path),
-                   "metrics": runs_mod.read_json(folder / "metrics.json"),
-                   "config": (config_mod.read_yaml(folder / "config.yaml")
-                              if (folder / "config.yaml").exists() else {})}  # fmt: skip
-        except (OSError, ValueError, ConfigError):
+        record = runs_mod.read_run(self.trials / name, name, search=self.spec.name)
+        if not record.info:
             return None
-        self._cache[name] = (mtime, run)
-        return run
+        self._cache[name] = (mtime, record)
+        return record
 
     def run_status(self, name: str) -> str | None:
-        run = self.read_run(name)
-        return run["info"].get("status") if run else None
+        record = self.read_run(name)
+        return record.status if record else None
 
     def trial_done(self, trial_id: str) -> bool:
         return all(self.run_status(n) in TERMINAL for n in self.spec.run_names(trial_id))
 
     def train(self, name: str, cfg: dict, data_cache: dict, on_epoch=None, weights=None,
               initial_epoch: int = 0) -> training.Outcome:  # fmt: skip
-        """Train one run into trials/<name>/, through a temporary folder renamed at the end,
-        so that a trial folder that exists is a finished one."""
+        """Train one run into trials/<name>/ (published when it ends)."""
         data_seed = cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]
         key = json.dumps([cfg["data"], data_seed], sort_keys=True)
         if key not in data_cache:
             data_cache.clear()
             data_cache[key] = data_mod.load(cfg["data"], cfg["seed"])
         exp = training.prepare(cfg, data_cache[key], weights=weights)
-        tmp = self.trials / f".{name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        outcome = training.fit(exp, runs_mod.Run(tmp), on_epoch, initial_epoch=initial_epoch)
-        final = self.trials / name
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-        outcome.run = runs_mod.Run(final)
+        with self._publish(name) as run:
+            outcome = training.fit(exp, run, on_epoch, initial_epoch=initial_epoch)
+        outcome.run = runs_mod.Run(self.trials / name)
         return outcome
 
     # -- results -----------------------------------------------------------------
@@ -338,46 +324,35 @@ class SearchStore:
         return sorted(ids)
 
     def row(self, trial_id: str) -> dict | None:
-        """One results.csv row: searched values, mean (and std) of every final metric."""
+        """One results.csv row: searched values, the objective, mean (and std over
+        repeats) of every final metric, epochs, seconds, status."""
         spec = self.spec
-        runs = [(n, self.read_run(n)) for n in spec.run_names(trial_id)]
-        runs = [(n, r) for n, r in runs if r is not None]
+        runs = [(n, r) for n in spec.run_names(trial_id) if (r := self.read_run(n))]
         if not runs:
             return None
-        statuses = [r["info"].get("status") for _, r in runs]
-        if len(runs) < spec.repeats:
-            statuses.append("incomplete")
+        records = [r for _, r in runs]
+        statuses = [r.status for r in records] + ["incomplete"] * (spec.repeats - len(runs))
         status = next((s for s in statuses if s != "completed"), "completed")
-        cfg = runs[0][1]["config"]
         row: dict = {"trial": trial_id, "status": status}
         for p in spec.params:
-            row[p.key] = dotted_get(cfg, p.key)
+            row[p.key] = dotted_get(records[0].config, p.key)
         if spec.tuner == "hyperband":
-            row["train.epochs"] = dotted_get(cfg, "train.epochs")
-        completed = [r for _, r in runs if r["info"].get("status") == "completed"]
-        scores = [objective_value(r["metrics"], spec.objective) for r in completed]
-        scores = [s for s in scores if s is not None]
-        ok = status == "completed" and len(scores) == spec.repeats
-        row["score"] = statistics.fmean(scores) if ok else None
+            row["train.epochs"] = dotted_get(records[0].config, "train.epochs")
+        objective = runs_mod.objective_key(spec.objective)
+        keys = runs_mod.metric_keys(records)
+        means, stds = runs_mod.aggregate(records, [objective, *keys, "epochs_run", "best_epoch"])
+        scores = [r.metric(objective) for r in records]
+        ok = status == "completed" and None not in scores
+        row["score"] = means[objective] if ok else None
         if spec.repeats > 1:
-            row["score_std"] = statistics.stdev(scores) if ok else None
-        names = list(dict.fromkeys(k for r in completed for s in SPLITS
-                                   for k in (r["metrics"].get(s) or {})))  # fmt: skip
-        for split in SPLITS:
-            for name in names:
-                values = [r["metrics"].get(split, {}).get(name) for r in completed]
-                values = [v for v in values if v is not None]
-                if not values:
-                    continue
-                row[f"{split}_{name}"] = statistics.fmean(values)
-                if spec.repeats > 1:
-                    row[f"{split}_{name}_std"] = (
-                        statistics.stdev(values) if len(values) > 1 else None)
+            row["score_std"] = stds[objective] if ok else None
+        for key in keys:
+            row[key] = means[key]
+            if spec.repeats > 1:
+                row[f"{key}_std"] = stds[key]
         for key in ("epochs_run", "best_epoch"):
-            values = [r["metrics"].get(key) for _, r in runs if r["metrics"].get(key) is not None]
-            row[key] = (statistics.fmean(values) if spec.repeats > 1 else values[0]) \
-                if values else None  # fmt: skip
-        row["seconds"] = round(sum(r["info"].get("duration_s") or 0 for _, r in runs), 3)
+            row[key] = means[key] if spec.repeats > 1 else records[0].metric(key)
+        row["seconds"] = round(sum(r.metric("seconds") or 0 for r in records), 3)
         row["runs"] = ";".join(f"trials/{n}" for n, _ in runs)
         return row
 
@@ -566,11 +541,11 @@ class TrialRunner(base_tuner.BaseTuner):
         scores = []
         for repeat, name in enumerate(spec.run_names(trial_id)):
             done = self.store.read_run(name)
-            if done is None or done["info"].get("status") not in TERMINAL:
+            if done is None or done.status not in TERMINAL:
                 self._train(name, values, repeat, hp)
                 done = self.store.read_run(name)
-            if done and done["info"].get("status") == "completed":
-                scores.append(objective_value(done["metrics"], spec.objective))
+            if done and done.status == "completed":
+                scores.append(done.metric(runs_mod.objective_key(spec.objective)))
         ok = len(scores) == spec.repeats and all(s is not None for s in scores)
         return {spec.objective: statistics.fmean(scores) if ok else float("nan")}
 

@@ -142,9 +142,9 @@ def _release_compiled() -> None:
     MiB over the 72 trials of configs/grid.yaml). Clearing before every run holds
     memory flat but costs 15% of a search's time, since even the shared small
     programs must be reloaded; clearing every 10th run bounds memory at nearly the
-    speed of never clearing (figures in the README).
+    speed of never clearing (README; ``bench/search_memory.py`` measures all three).
     """
-    if keras.backend.backend() != "jax":
+    if keras.backend.backend() != "jax" or RELEASE_EVERY <= 0:
         return
     _RUNS_SINCE_RELEASE[0] += 1
     if _RUNS_SINCE_RELEASE[0] >= RELEASE_EVERY:

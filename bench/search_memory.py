@@ -1,0 +1,62 @@
+"""Memory and time of one process running the notebook's 72-point grid.
+
+Runs `configs/grid.yaml` in this process (3 epochs a trial by default, so it takes
+a couple of minutes) and prints the resident memory after trials 1, 10, 20, ..., 72
+and the wall time, with JAX's in-memory compiled programs dropped every N runs
+(dlexp's default is 10; 0 never drops them, 1 drops them before every run).
+
+    python bench/search_memory.py                  # every 10 runs
+    python bench/search_memory.py --release-every 0
+    python bench/search_memory.py --release-every 1 --epochs 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rss_mib() -> int:
+    return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--release-every", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from dlexp import grid, search, training
+
+    training.RELEASE_EVERY = args.release_every
+    spec = grid.load(ROOT / "configs" / "grid.yaml")
+    for p in spec.params:
+        if p.key == "train.epochs":
+            p.values = [args.epochs]
+    spec._points = None
+    with tempfile.TemporaryDirectory() as tmp:
+        s = search.Search(spec, tmp)
+        seen: list[int] = []
+        on_end = s._on_end
+
+        def measure(trial_id: str) -> None:
+            on_end(trial_id)
+            seen.append(rss_mib())
+
+        s._on_end = measure
+        start = time.perf_counter()
+        s.run()
+        seconds = time.perf_counter() - start
+    marks = [seen[0]] + seen[9::10] + [seen[-1]]
+    print(f"release every {args.release_every} runs, {args.epochs} epochs: {len(seen)} trials "
+          f"in {seconds:.1f} s; RSS MiB after trials 1, 10, 20, ..., {len(seen)}: {marks}")
+
+
+if __name__ == "__main__":
+    main()
