@@ -218,7 +218,9 @@ def search(ctx, grid_file, runs_dir, overrides, workers, dry_run, overwrite, top
     ranked = outcome.store.ranked(outcome.rows)
     if fmt == "json":
         best = ranked[0] if ranked else None
-        click.echo(json.dumps(_jsonable({"name": spec.name, "status": outcome.status,
+        from dlexp.runs import jsonable
+
+        click.echo(json.dumps(jsonable({"name": spec.name, "status": outcome.status,
                                          "folder": str(outcome.store.root), "best": best,
                                          "trials": outcome.rows}), indent=2))  # fmt: skip
     else:
@@ -283,12 +285,6 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
             err.print(f"[yellow]warning[/]: {escape(warning)}")
         console.print(f"HTML report: [bold]{escape(str(page))}[/] ({drawn} pictures drawn)",
                       highlight=False)  # fmt: skip
-
-
-def _jsonable(obj):
-    from dlexp.runs import jsonable
-
-    return jsonable(obj)
 
 
 @cli.command("config")

@@ -1,6 +1,7 @@
 """The command line through click's CliRunner: help, exit codes, messages, nothing left behind."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -99,7 +100,7 @@ def test_train_json_output(tiny, tmp_path):
     record = json.loads(result.stdout)
     assert record["status"] == "completed" and record["epochs_run"] == 3
     assert set(record["test"]) == {"loss", "accuracy"}
-    assert record["id"].endswith(record["id"][-6:]) and "-t-" in record["id"]
+    assert re.fullmatch(r"\d{8}-\d{6}-t-[0-9a-f]{6}", record["id"]), record["id"]
     assert (tmp_path / record["id"] / "metrics.json").exists()
 
 
