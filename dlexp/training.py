@@ -138,11 +138,11 @@ RELEASE_EVERY = 10
 def _release_compiled() -> None:
     """Drop JAX's in-memory compiled programs every few runs in one process.
 
-    JAX keeps the compiled steps of models long gone (about 1.3 MB a run: 399 -> 494
-    MiB over the 72 trials of configs/grid.yaml). Clearing before every run holds
-    memory flat but costs 15% of a search's time, since even the shared small
+    JAX keeps the compiled steps of models long gone (399 -> 494 MiB over the 72
+    trials of configs/grid.yaml). Clearing before every run holds memory flat but
+    slows a search (41.6 -> 59.8 s at 3 epochs a trial), since even the shared small
     programs must be reloaded; clearing every 10th run bounds memory at nearly the
-    speed of never clearing (README; ``bench/search_memory.py`` measures all three).
+    speed of never clearing (``bench/search_memory.py`` measures all three).
     """
     if keras.backend.backend() != "jax" or RELEASE_EVERY <= 0:
         return
