@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from dlexp.errors import ConfigError, bad_value, did_you_mean, show, unknown_name
+from dlexp.errors import ConfigError, bad_value, did_you_mean, show, unknown_key, unknown_name
 
 DATASETS = ("moons", "circles", "blobs", "xor", "spiral", "gauss", "csv")
 TWO_CLASS_DATASETS = ("moons", "circles", "xor", "gauss")
@@ -144,6 +144,22 @@ class Float(Spec):
         return number
 
 
+class Number(Spec):
+    """An integer or a real number, kept as given (a grid range's bounds: integer
+    bounds make an integer range)."""
+
+    def __init__(self, default: Any = None, rule: tuple[str, Any] = ("a number", None)):
+        super().__init__(default)
+        self.expected, self.ok = rule
+
+    def check(self, value: Any, path: str) -> int | float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad_value(path, value, self.expected)
+        if not math.isfinite(value) or (self.ok is not None and not self.ok(value)):
+            raise bad_value(path, value, self.expected)
+        return value
+
+
 class Bool(Spec):
     expected = "true or false"
 
@@ -193,9 +209,7 @@ class ListOf(Spec):
     def __init__(self, item: Spec, default: Any = None, *, min_len: int = 0, unique: bool = False):
         super().__init__(default)
         self.item, self.min_len, self.unique = item, min_len, unique
-        self.expected = f"a list of {item.expected}" + (
-            f" (at least {min_len})" if min_len else ""
-        )
+        self.expected = f"a list of {item.expected}" + (f" (at least {min_len})" if min_len else "")
 
     def check(self, value: Any, path: str) -> list:
         if not isinstance(value, list) or len(value) < self.min_len:
@@ -224,10 +238,8 @@ class Section(Spec):
         for key in value:
             if key not in self.fields:
                 where = f"{path}.{key}" if path else str(key)
-                raise ConfigError(
-                    f"{where}: unknown key{did_you_mean(key, list(self.fields))}; "
-                    f"valid keys{' in ' + path if path else ''}: {', '.join(self.fields)}"
-                )
+                listing = f"valid keys{' in ' + path if path else ''}: {', '.join(self.fields)}"
+                raise unknown_key(where, key, list(self.fields), listing)
         out = {}
         for key, spec in self.fields.items():
             where = f"{path}.{key}" if path else key
@@ -272,15 +284,18 @@ class Optimizer(Spec):
                 continue
             where = f"{path}.{key}"
             if key == "learning_rate":
-                raise ConfigError(f"{where}: set train.learning_rate instead, got {show(arg)}")
+                raise ConfigError(f"set train.learning_rate instead, got {show(arg)}", where)
             if key not in allowed:
                 raise ConfigError(
-                    f"{where}: unknown argument of {name}{did_you_mean(key, list(allowed))}; "
-                    f"valid: {', '.join(sorted(allowed))}"
+                    f"unknown argument of {name}{did_you_mean(key, list(allowed))}; "
+                    f"valid: {', '.join(sorted(allowed))}",
+                    where,
                 )
             expected, ok = allowed[key]
-            out[key] = Bool().check(arg, where) if ok is None else Float(None, allowed[key]).check(
-                arg, where
+            out[key] = (
+                Bool().check(arg, where)
+                if ok is None
+                else Float(None, allowed[key]).check(arg, where)
             )
         return out
 
@@ -389,17 +404,28 @@ SCHEMA = Section(
                 "batch_size": BatchSize(32),
                 "metrics": ListOf(Choice(None, METRICS), ["accuracy"], unique=True),
                 "early_stopping": EarlyStopping(
-                    {"monitor": "val_loss", "patience": 20, "min_delta": 0.0,
-                     "restore_best_weights": True}
-                ),  # fmt: skip
+                    {
+                        "monitor": "val_loss",
+                        "patience": 20,
+                        "min_delta": 0.0,
+                        "restore_best_weights": True,
+                    }
+                ),
             }
         ),
     }
 )
 
 # Defaults that depend on the dataset kind.
-NOISE_DEFAULTS = {"moons": 0.2, "circles": 0.1, "blobs": 0.5, "xor": 0.1, "spiral": 0.03,
-                  "gauss": 0.5, "csv": 0.0}  # fmt: skip
+NOISE_DEFAULTS = {
+    "moons": 0.2,
+    "circles": 0.1,
+    "blobs": 0.5,
+    "xor": 0.1,
+    "spiral": 0.03,
+    "gauss": 0.5,
+    "csv": 0.0,
+}
 CLASS_DEFAULTS = {"blobs": 3, "spiral": 2}
 TALOS_DEFAULTS = {"first_neuron": 16, "hidden_layers": 1, "shape": "brick"}
 DEFAULT_LAYERS = [16, 16]
@@ -420,8 +446,9 @@ def _check_monitor(path: str, monitor: str, cfg: dict) -> None:
         if monitor.startswith("val_") and cfg["data"]["val_size"] == 0:
             hint = " (data.val_size is 0, so nothing is validated)"
         raise ConfigError(
-            f"{path}: {show(monitor)} is not a logged metric{hint}"
-            f"{did_you_mean(monitor, valid)}; expected one of: {', '.join(valid)}"
+            f"{show(monitor)} is not a logged metric{hint}"
+            f"{did_you_mean(monitor, valid)}; expected one of: {', '.join(valid)}",
+            path,
         )
 
 
@@ -434,8 +461,9 @@ def _resolve_cross(cfg: dict) -> dict:
     if kind in TWO_CLASS_DATASETS:
         if data["classes"] not in (None, 2):
             raise ConfigError(
-                f"data.classes: the {kind} dataset has 2 classes, got {show(data['classes'])}; "
-                "use kind blobs or spiral for more"
+                f"the {kind} dataset has 2 classes, got {show(data['classes'])}; "
+                "use kind blobs or spiral for more",
+                "data.classes",
             )
         data["classes"] = 2
     elif kind in CLASS_DEFAULTS and data["classes"] is None:
@@ -444,13 +472,14 @@ def _resolve_cross(cfg: dict) -> dict:
         data["classes"] = None  # read from the file
         for key in ("path", "target"):
             if data[key] is None:
-                raise ConfigError(f"data.{key}: required when data.kind is csv, got null")
+                raise ConfigError("required when data.kind is csv, got null", f"data.{key}")
     talos = {k: model[k] for k in TALOS_DEFAULTS if model[k] is not None}
     if model["layers"] is not None and talos:
         given = ", ".join(f"{k}={show(v)}" for k, v in talos.items())
         raise ConfigError(
-            f"model: give either layers or first_neuron/hidden_layers/shape, not both "
-            f"(got layers={show(model['layers'])} and {given})"
+            "give either layers or first_neuron/hidden_layers/shape, not both "
+            f"(got layers={show(model['layers'])} and {given})",
+            "model",
         )
     if talos:
         for key, default in TALOS_DEFAULTS.items():
@@ -563,10 +592,20 @@ def set_dotted(raw: dict, key: str, value: Any) -> None:
             child = {}
         elif not isinstance(child, dict):
             where = ".".join(parts[: i + 1])
-            raise ConfigError(f"{key}: {where} is {show(child)}, not a mapping")
+            raise ConfigError(f"{where} is {show(child)}, not a mapping", key)
         node[part] = child
         node = child
     node[parts[-1]] = value
+
+
+def get_dotted(cfg: dict, key: str) -> Any:
+    """The value at ``a.b.c`` in a nested mapping; None where there is none."""
+    node = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 def apply_overrides(raw: dict, overrides: list[tuple[str, Any]]) -> dict:
@@ -599,11 +638,20 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
     try:
         cfg = resolve(apply_overrides(raw, parsed))
     except ConfigError as exc:
-        message = str(exc)
-        from_set = any(message.startswith(k) for k, _ in parsed)
-        raise ConfigError(f"{'--set ' if from_set else f'{path}: '}{message}") from None
+        raise located(exc, path, parsed) from None
+    return resolve_paths(cfg, path)
+
+
+def located(exc: ConfigError, path: Path, overrides: list[tuple[str, Any]]) -> ConfigError:
+    """An error in a file or its ``--set`` overrides, said to come from the one it did."""
+    from_set = any(exc.within(key) for key, _ in overrides)
+    return exc.located("--set " if from_set else f"{path}: ")
+
+
+def resolve_paths(cfg: dict, config_file: Path) -> dict:
+    """Make a CSV path in a resolved config absolute: it is read relative to the file."""
     if cfg["data"]["path"] is not None:
-        cfg["data"]["path"] = str((path.parent / cfg["data"]["path"]).resolve())
+        cfg["data"]["path"] = str((Path(config_file).parent / cfg["data"]["path"]).resolve())
     return cfg
 
 

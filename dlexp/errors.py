@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 from typing import Any
 
@@ -13,10 +14,44 @@ class DlexpError(Exception):
 class ConfigError(DlexpError):
     """Bad input: a config, grid, data file or argument a user can fix (exit code 2).
 
+    The message reads ``[where]path: problem``. The key path is kept as data, so code
+    that moves an error (a grid value checked as a config key, an error that came from
+    ``--set``) reads ``.path`` and never parses the message.
+
     Args:
-        message: what is wrong, naming the key path or file, the value received and
-            what was expected.
+        problem: what is wrong: the value received and what was expected.
+        path: the key path (``train.epochs``, ``model.layers[1]``), when the error is
+            about one key.
     """
+
+    def __init__(self, problem: str, path: str | None = None):
+        self.problem, self.path, self.where = problem, path, ""
+        super().__init__(problem)
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.problem}" if self.path else self.problem
+        return self.where + text
+
+    def within(self, key: str) -> bool:
+        """Whether the error is about ``key`` or a key under it (``key.x``, ``key[2]``)."""
+        path = self.path or ""
+        return path == key or path.startswith((f"{key}.", f"{key}["))
+
+    def moved(self, path: str | None) -> ConfigError:
+        """The same problem, reported at another key path."""
+        out = copy.copy(self)
+        out.path = path
+        return out
+
+    def located(self, where: str) -> ConfigError:
+        """The same error, said to come from a file (``grid.yaml: ``) or ``--set ``."""
+        out = copy.copy(self)
+        out.where = where
+        return out
+
+
+class UnknownKeyError(ConfigError):
+    """A key that the schema does not know (a typo, most often)."""
 
 
 def show(value: Any) -> str:
@@ -39,12 +74,19 @@ def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
 
 def bad_value(path: str, value: Any, expected: str) -> ConfigError:
     """The one error message shape for a value of the wrong type or out of range."""
-    return ConfigError(f"{path}: expected {expected}, got {show(value)}")
+    return ConfigError(f"expected {expected}, got {show(value)}", path)
 
 
 def unknown_name(path: str, value: Any, options: list[str] | tuple[str, ...]) -> ConfigError:
     """An error for a name that is not one of `options`, listing them and suggesting one."""
     return ConfigError(
-        f"{path}: unknown value {show(value)}{did_you_mean(value, options)}; "
-        f"expected one of: {', '.join(map(str, options))}"
+        f"unknown value {show(value)}{did_you_mean(value, options)}; "
+        f"expected one of: {', '.join(map(str, options))}",
+        path,
     )
+
+
+def unknown_key(path: str, key: Any, options: list[str] | tuple[str, ...], listing: str):
+    """An error for a key the schema does not know, with a did-you-mean and ``listing``
+    (the valid keys, said as the place needs it)."""
+    return UnknownKeyError(f"unknown key{did_you_mean(key, list(options))}; {listing}", path)

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from dlexp import config as config_mod
-from dlexp.errors import ConfigError, bad_value, did_you_mean, show, unknown_name
+from dlexp.errors import (
+    ConfigError,
+    UnknownKeyError,
+    bad_value,
+    did_you_mean,
+    show,
+    unknown_key,
+)
 from dlexp.runs import slug
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
@@ -36,19 +43,21 @@ class Param:
     @property
     def is_int_range(self) -> bool:
         r = self.range or {}
-        return all(isinstance(r.get(k), int) and not isinstance(r.get(k), bool)
-                   for k in ("min", "max")) and isinstance(r.get("step") or 1, int)  # fmt: skip
+        return all(
+            isinstance(r.get(k), int) and not isinstance(r.get(k), bool) for k in ("min", "max")
+        ) and isinstance(r.get("step") or 1, int)
 
     def grid_values(self) -> list:
         """Every value the grid tries: the list, or the range walked by its step."""
         if self.values is not None:
             return list(self.values)
         r = self.range
-        if r.get("sampling", "linear") != "linear" or (r.get("step") is None and not
-                                                       self.is_int_range):  # fmt: skip
+        if r.get("sampling", "linear") != "linear" or (
+            r.get("step") is None and not self.is_int_range
+        ):
             raise ConfigError(
-                f"search.params.{self.key}: a grid needs a list or a linear range with a step, "
-                f"got {show(r)}"
+                f"a grid needs a list or a linear range with a step, got {show(r)}",
+                f"search.params.{self.key}",
             )
         step = r.get("step") or 1
         n = int(math.floor((r["max"] - r["min"]) / step + 1e-9)) + 1
@@ -108,9 +117,7 @@ class SearchSpec:
             if raw["data"].get("seed") is None:
                 data_seed = self.base["data"]["seed"]
                 raw["data"]["seed"] = base_seed if data_seed is None else data_seed
-        cfg = config_mod.resolve(raw)
-        if cfg["data"]["path"] is not None:
-            cfg["data"]["path"] = str((self.path.parent / cfg["data"]["path"]).resolve())
+        cfg = config_mod.resolve_paths(config_mod.resolve(raw), self.path)
         cfg["name"] = self.name
         return cfg
 
@@ -155,118 +162,137 @@ def _direction(name: str) -> str:
     return "min" if "loss" in name or "error" in name else "max"
 
 
+_RANGE_NUMBER = config_mod.Number()
+_RANGE_STEP = config_mod.Number(None, ("a number > 0", lambda v: v > 0))
+_RANGE_SAMPLING = config_mod.Choice("linear", SAMPLINGS)
+
+
+def _check_range(key: str, where: str, spec: dict) -> Param:
+    """A range ``{min, max, step, sampling}``, checked with the config module's specs."""
+    unknown = [k for k in spec if k not in RANGE_KEYS]
+    if unknown:
+        listing = f"a range has: {', '.join(RANGE_KEYS)}"
+        raise unknown_key(f"{where}.{unknown[0]}", unknown[0], RANGE_KEYS, listing)
+    for k in ("min", "max"):
+        if k not in spec:
+            raise ConfigError(f"a range needs min and max, got {show(spec)}", where)
+        _RANGE_NUMBER.check(spec[k], f"{where}.{k}")
+    if spec["min"] > spec["max"]:
+        raise ConfigError(f"min {spec['min']} is above max {spec['max']}", where)
+    step = spec.get("step")
+    if step is not None:
+        _RANGE_STEP.check(step, f"{where}.step")
+    sampling = _RANGE_SAMPLING.check(spec.get("sampling", "linear"), f"{where}.sampling")
+    if sampling != "linear" and spec["min"] <= 0:
+        raise ConfigError(f"{sampling} sampling needs min > 0, got {spec['min']}", where)
+    if sampling != "linear" and step is not None and step <= 1:
+        raise bad_value(
+            f"{where}.step", step, f"a factor > 1 (with {sampling} sampling the step multiplies)"
+        )
+    ints = all(isinstance(spec[k], int) for k in ("min", "max"))
+    if ints and step is not None and not isinstance(step, int):
+        raise bad_value(f"{where}.step", step, "an integer, as min and max are integers")
+    checked = dict(spec)
+    if "sampling" in spec:
+        checked["sampling"] = sampling
+    return Param(key, range=checked)
+
+
 def _check_param(key: Any, spec: Any, raw: dict) -> Param:
     where = f"search.params.{key}"
     if not isinstance(key, str) or not key:
         raise bad_value("search.params", key, "dotted config keys such as model.first_neuron")
     if isinstance(spec, dict):
-        unknown = [k for k in spec if k not in RANGE_KEYS]
-        if unknown:
-            raise ConfigError(
-                f"{where}.{unknown[0]}: unknown key{did_you_mean(unknown[0], RANGE_KEYS)}; "
-                f"a range has: {', '.join(RANGE_KEYS)}"
-            )
-        for k in ("min", "max"):
-            if k not in spec:
-                raise ConfigError(f"{where}: a range needs min and max, got {show(spec)}")
-            if isinstance(spec[k], bool) or not isinstance(spec[k], (int, float)):
-                raise bad_value(f"{where}.{k}", spec[k], "a number")
-        if spec["min"] > spec["max"]:
-            raise ConfigError(f"{where}: min {spec['min']} is above max {spec['max']}")
-        step = spec.get("step")
-        if step is not None and (isinstance(step, bool) or not isinstance(step, (int, float))
-                                 or step <= 0):  # fmt: skip
-            raise bad_value(f"{where}.step", step, "a number > 0")
-        sampling = spec.get("sampling", "linear")
-        if sampling not in SAMPLINGS:
-            raise unknown_name(f"{where}.sampling", sampling, SAMPLINGS)
-        if sampling != "linear" and spec["min"] <= 0:
-            raise ConfigError(f"{where}: {sampling} sampling needs min > 0, got {spec['min']}")
-        if sampling != "linear" and step is not None and step <= 1:
-            raise bad_value(f"{where}.step", step,
-                            f"a factor > 1 (with {sampling} sampling the step multiplies)")
-        param = Param(key, range=dict(spec))
-        ints = all(isinstance(spec[k], int) for k in ("min", "max"))
-        if ints and step is not None and not isinstance(step, int):
-            raise bad_value(f"{where}.step", step, "an integer, as min and max are integers")
-        probes = [spec["min"], spec["max"]]
+        param = _check_range(key, where, spec)
+        probes = {".min": spec["min"], ".max": spec["max"]}
     elif isinstance(spec, list):
         if not spec:
             raise bad_value(where, spec, "a non-empty list of values")
         seen = set()
         for v in spec:
             if point_key({"v": v}) in seen:
-                raise ConfigError(f"{where}: {show(v)} is listed twice")
+                raise ConfigError(f"{show(v)} is listed twice", where)
             seen.add(point_key({"v": v}))
         param = Param(key, values=list(spec))
-        probes = spec
+        probes = {f"[{i}]": v for i, v in enumerate(spec)}
     else:
         raise bad_value(where, spec, "a list of values or a range {min, max, step, sampling}")
-    for i, value in enumerate(probes):
+    for index, value in probes.items():
         try:
             config_mod.resolve(config_mod.apply_overrides(raw, [(key, value)]))
         except ConfigError as exc:
-            message = str(exc)
-            index = f"[{i}]" if param.values is not None else (".min" if i == 0 else ".max")
-            if message.startswith(key + ":"):
-                rest = message[len(key) + 1:]
-                if rest.startswith(" unknown key"):
-                    index = ""
-                raise ConfigError(f"{where}{index}:{rest}") from None
-            raise ConfigError(f"search.params: {message}") from None
+            if exc.path == key:  # the value itself: say where it is in the grid
+                at = "" if isinstance(exc, UnknownKeyError) else index
+                raise exc.moved(f"{where}{at}") from None
+            raise ConfigError(str(exc), "search.params") from None
     return param
 
 
 def _check_search(section: Any, raw: dict, base: dict) -> dict:
     if section is None:
         raise ConfigError(
-            "search: required: a mapping with params (config keys to lists of values), "
-            "e.g. search: {params: {model.first_neuron: [8, 16]}}"
+            "required: a mapping with params (config keys to lists of values), "
+            "e.g. search: {params: {model.first_neuron: [8, 16]}}",
+            "search",
         )
     if not isinstance(section, dict):
         raise bad_value("search", section, "a mapping with params, tuner, objective, repeats")
     for key in section:
         if key not in SEARCH_KEYS:
-            raise ConfigError(
-                f"search.{key}: unknown key{did_you_mean(key, SEARCH_KEYS)}; "
-                f"valid keys in search: {', '.join(SEARCH_KEYS)}"
-            )
+            listing = f"valid keys in search: {', '.join(SEARCH_KEYS)}"
+            raise unknown_key(f"search.{key}", key, SEARCH_KEYS, listing)
     params = section.get("params")
     if not isinstance(params, dict) or not params:
-        raise bad_value("search.params", params,
-                        "a mapping of config keys to lists of values")  # fmt: skip
+        raise bad_value("search.params", params, "a mapping of config keys to lists of values")
     out: dict = {"params": [_check_param(k, v, raw) for k, v in params.items()]}
-    out["tuner"] = config_mod.Choice("grid", TUNERS).check(section.get("tuner", "grid"),
-                                                           "search.tuner")  # fmt: skip
+    out["tuner"] = config_mod.Choice("grid", TUNERS).check(
+        section.get("tuner", "grid"), "search.tuner"
+    )
     out["repeats"] = config_mod.Int(min=1).check(section.get("repeats", 1), "search.repeats")
     max_trials = section.get("max_trials")
-    out["max_trials"] = None if max_trials is None else config_mod.Int(min=1).check(
-        max_trials, "search.max_trials")  # fmt: skip
+    out["max_trials"] = (
+        None if max_trials is None else config_mod.Int(min=1).check(max_trials, "search.max_trials")
+    )
     if out["max_trials"] is None and out["tuner"] in ("random", "bayesian"):
         out["max_trials"] = 10
     out["seed"] = config_mod.Int(min=0).check(section.get("seed", base["seed"]), "search.seed")
     if out["repeats"] > 1 and any(p.key in ("seed", "data.seed") for p in out["params"]):
-        raise ConfigError("search.params.seed: repeats choose the seeds (seed, seed+1, ...); "
-                          "search the seed or use repeats, not both")  # fmt: skip
+        raise ConfigError(
+            "repeats choose the seeds (seed, seed+1, ...); search the seed or use repeats, "
+            "not both",
+            "search.params.seed",
+        )
     if out["tuner"] == "hyperband" and section.get("max_trials") is not None:
-        raise ConfigError("search.max_trials: hyperband sizes its brackets from train.epochs "
-                          f"and factor, got max_trials {section['max_trials']}")  # fmt: skip
+        raise ConfigError(
+            "hyperband sizes its brackets from train.epochs and factor, "
+            f"got max_trials {section['max_trials']}",
+            "search.max_trials",
+        )
     out["factor"] = config_mod.Int(min=2).check(section.get("factor", 3), "search.factor")
     if out["tuner"] == "hyperband" and out["repeats"] > 1:
-        raise ConfigError("search.repeats: hyperband continues trials from earlier ones, so it "
-                          f"trains each point once; got repeats {out['repeats']}")  # fmt: skip
+        raise ConfigError(
+            "hyperband continues trials from earlier ones, so it trains each point once; "
+            f"got repeats {out['repeats']}",
+            "search.repeats",
+        )
     if out["tuner"] == "hyperband" and any(p.key == "train.epochs" for p in out["params"]):
-        raise ConfigError("search.params.train.epochs: hyperband chooses the epochs itself "
-                          "(up to train.epochs); do not search them")  # fmt: skip
+        raise ConfigError(
+            "hyperband chooses the epochs itself (up to train.epochs); do not search them",
+            "search.params.train.epochs",
+        )
     objective = section.get("objective", "val_loss" if base["data"]["val_size"] > 0 else "loss")
     if isinstance(objective, dict):
         extra = [k for k in objective if k not in ("name", "direction")]
         if extra or "name" not in objective:
-            raise bad_value("search.objective", objective,
-                            "a metric name, or {name: METRIC, direction: min|max}")  # fmt: skip
+            raise bad_value(
+                "search.objective",
+                objective,
+                "a metric name, or {name: METRIC, direction: min|max}",
+            )
         name = config_mod.Str().check(objective["name"], "search.objective.name")
         direction = config_mod.Choice(None, ("min", "max")).check(
-            objective.get("direction", _direction(name)), "search.objective.direction")
+            objective.get("direction", _direction(name)), "search.objective.direction"
+        )
     else:
         name = config_mod.Str().check(objective, "search.objective")
         direction = _direction(name)
@@ -283,8 +309,9 @@ def _check_objective(spec: SearchSpec) -> None:
         logged = config_mod.logged_metrics(cfg)
         if spec.objective not in logged:
             raise ConfigError(
-                f"search.objective: {show(spec.objective)} is not a logged metric"
-                f"{did_you_mean(spec.objective, logged)}; expected one of: {', '.join(logged)}"
+                f"{show(spec.objective)} is not a logged metric"
+                f"{did_you_mean(spec.objective, logged)}; expected one of: {', '.join(logged)}",
+                "search.objective",
             )
 
 
@@ -308,8 +335,9 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Searc
     name = slug(str(raw.get("name") or path.stem))
     if base_ref is not None:
         if not isinstance(base_ref, str):
-            raise ConfigError(f"{path}: base: expected the path of a config file, "
-                              f"got {show(base_ref)}")  # fmt: skip
+            raise ConfigError(
+                f"{path}: base: expected the path of a config file, got {show(base_ref)}"
+            )
         base_path = path.parent / base_ref
         base_raw = config_mod.read_yaml(base_path) or {}
         if not isinstance(base_raw, dict):
@@ -320,19 +348,24 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Searc
         raw = config_mod.apply_overrides(raw, parsed)
         base = config_mod.resolve(raw)
         checked = _check_search(section, raw, base)
-        spec = SearchSpec(name=name, path=path.resolve(), raw=raw, base=base,
-                          overrides=tuple(overrides), **checked)  # fmt: skip
+        spec = SearchSpec(
+            name=name,
+            path=path.resolve(),
+            raw=raw,
+            base=base,
+            overrides=tuple(overrides),
+            **checked,
+        )
         if spec.tuner == "grid":
             for point in spec.grid_points():
                 try:
                     spec.point_config(point)
                 except ConfigError as exc:
                     shown = ", ".join(f"{k}={show(v)}" for k, v in point.items())
-                    raise ConfigError(f"search.params: the point {shown} is not a valid "
-                                      f"config: {exc}") from None  # fmt: skip
+                    raise ConfigError(
+                        f"the point {shown} is not a valid config: {exc}", "search.params"
+                    ) from None
         _check_objective(spec)
         return spec
     except ConfigError as exc:
-        message = str(exc)
-        from_set = any(message.startswith(k) for k, _ in parsed)
-        raise ConfigError(f"{'--set ' if from_set else f'{path}: '}{message}") from None
+        raise config_mod.located(exc, path, parsed) from None

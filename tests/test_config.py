@@ -46,10 +46,14 @@ def test_bundled_configs_resolve(tmp_path):
         ({"data": {"n_samples": -5}}, "data.n_samples: expected a positive integer, got -5"),
         ({"data": {"test_size": 1.5}}, "data.test_size: expected a number in (0, 1), got 1.5"),
         ({"model": {"first_neuron": 0}}, "model.first_neuron: expected a positive integer, got 0"),
-        ({"train": {"batch_size": "half"}},
-         "train.batch_size: expected a positive integer or 'full', got 'half'"),
-        ({"train": {"learning_rate": "fast"}},
-         "train.learning_rate: expected a number > 0, got 'fast'"),
+        (
+            {"train": {"batch_size": "half"}},
+            "train.batch_size: expected a positive integer or 'full', got 'half'",
+        ),
+        (
+            {"train": {"learning_rate": "fast"}},
+            "train.learning_rate: expected a number > 0, got 'fast'",
+        ),
         ({"model": {"l2": -1}}, "model.l2: expected a number >= 0, got -1"),
     ],
 )
@@ -62,19 +66,37 @@ def test_wrong_type_or_range_names_key_value_and_expectation(raw, expected):
     [
         ({"train": {"epoch": 5}}, "train.epoch: unknown key", "did you mean 'epochs'?"),
         ({"modle": {}}, "modle: unknown key", "did you mean 'model'?"),
-        ({"train": {"optimizer": "adamm"}}, "train.optimizer: unknown value 'adamm'",
-         "did you mean 'adam'?"),
-        ({"model": {"activation": "rleu"}}, "model.activation: unknown value 'rleu'",
-         "did you mean 'relu'?"),
+        (
+            {"train": {"optimizer": "adamm"}},
+            "train.optimizer: unknown value 'adamm'",
+            "did you mean 'adam'?",
+        ),
+        (
+            {"model": {"activation": "rleu"}},
+            "model.activation: unknown value 'rleu'",
+            "did you mean 'relu'?",
+        ),
         ({"data": {"kind": "moon"}}, "data.kind: unknown value 'moon'", "did you mean 'moons'?"),
-        ({"train": {"loss": "binary_crossentropyy"}}, "train.loss: unknown value",
-         "did you mean 'binary_crossentropy'?"),
-        ({"model": {"kernel_initializer": "he_normall"}}, "model.kernel_initializer: unknown",
-         "did you mean 'he_normal'?"),
-        ({"train": {"optimizer": {"name": "sgd", "momentun": 0.9}}},
-         "train.optimizer.momentun: unknown argument of sgd", "did you mean 'momentum'?"),
-        ({"train": {"metrics": ["acuracy"]}}, "train.metrics[0]: unknown value 'acuracy'",
-         "did you mean 'accuracy'?"),
+        (
+            {"train": {"loss": "binary_crossentropyy"}},
+            "train.loss: unknown value",
+            "did you mean 'binary_crossentropy'?",
+        ),
+        (
+            {"model": {"kernel_initializer": "he_normall"}},
+            "model.kernel_initializer: unknown",
+            "did you mean 'he_normal'?",
+        ),
+        (
+            {"train": {"optimizer": {"name": "sgd", "momentun": 0.9}}},
+            "train.optimizer.momentun: unknown argument of sgd",
+            "did you mean 'momentum'?",
+        ),
+        (
+            {"train": {"metrics": ["acuracy"]}},
+            "train.metrics[0]: unknown value 'acuracy'",
+            "did you mean 'accuracy'?",
+        ),
     ],
 )
 def test_unknown_names_suggest_and_list(raw, start, suggestion):
@@ -115,17 +137,26 @@ def test_not_a_mapping():
 
 
 def test_normalisation():
-    cfg = config.resolve({"train": {"optimizer": "Adam", "learning_rate": "1e-3",
-                                    "batch_size": "full", "early_stopping": True},
-                          "model": {"first_neuron": 10}})
+    cfg = config.resolve(
+        {
+            "train": {
+                "optimizer": "Adam",
+                "learning_rate": "1e-3",
+                "batch_size": "full",
+                "early_stopping": True,
+            },
+            "model": {"first_neuron": 10},
+        }
+    )
     assert cfg["train"]["optimizer"] == "adam"
     assert cfg["train"]["learning_rate"] == 0.001  # YAML 1.1 reads 1e-3 as text
     assert cfg["train"]["batch_size"] == "full"
     assert cfg["train"]["early_stopping"]["patience"] == 20
     assert cfg["model"]["layers"] is None
     assert (cfg["model"]["hidden_layers"], cfg["model"]["shape"]) == (1, "brick")
-    sgd = config.resolve({"train": {"optimizer": {"name": "sgd", "momentum": 0.9,
-                                                  "nesterov": True}}})
+    sgd = config.resolve(
+        {"train": {"optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True}}}
+    )
     assert sgd["train"]["optimizer"] == {"name": "sgd", "momentum": 0.9, "nesterov": True}
     assert sgd["train"]["learning_rate"] == 0.01
     plateau = config.resolve({"train": {"lr_schedule": "plateau"}})
@@ -152,9 +183,17 @@ def test_files(write, tmp_path):
 
 
 def test_overrides(tiny):
-    cfg = config.load(tiny, ["train.epochs=5", "model.dropout=0.2", "seed=3",
-                             "train.optimizer=sgd", "train.optimizer.momentum=0.9",
-                             "model.layers=[4, 4]"])
+    cfg = config.load(
+        tiny,
+        [
+            "train.epochs=5",
+            "model.dropout=0.2",
+            "seed=3",
+            "train.optimizer=sgd",
+            "train.optimizer.momentum=0.9",
+            "model.layers=[4, 4]",
+        ],
+    )
     assert cfg["train"]["optimizer"] == {"name": "sgd", "momentum": 0.9}
     assert cfg["train"]["epochs"] == 5 and cfg["model"]["dropout"] == 0.2 and cfg["seed"] == 3
     assert cfg["model"]["layers"] == [4, 4]
@@ -204,3 +243,22 @@ def test_readme_documents_every_key():
 
     missing = [k for k in keys(config.SCHEMA) if f"`{k}`" not in readme]
     assert not missing, f"README's config table lacks: {missing}"
+
+
+def test_errors_carry_their_key_path_as_data(tiny):
+    from dlexp.errors import UnknownKeyError
+
+    with pytest.raises(ConfigError) as info:
+        config.resolve({"model": {"layers": [8, 0]}})
+    assert info.value.path == "model.layers[1]" and info.value.within("model.layers")
+    assert not info.value.within("model.layer")  # a key path, not a text prefix
+    with pytest.raises(UnknownKeyError) as info:
+        config.resolve({"train": {"epoch": 5}})
+    assert info.value.path == "train.epoch"
+    # where it came from is said once, and the path stays data
+    with pytest.raises(ConfigError) as info:
+        config.load(tiny, ["model.layers=[4, 0]"])
+    assert str(info.value) == "--set model.layers[1]: expected a positive integer, got 0"
+    assert info.value.path == "model.layers[1]"
+    moved = info.value.moved("search.params.model.layers[1]")
+    assert str(moved).startswith("--set search.params.model.layers[1]: expected")

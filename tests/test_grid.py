@@ -47,13 +47,16 @@ def test_optimizers_grid_uses_a_base_file():
 
 
 def test_ranges_and_cap(write):
-    spec = spec_of(write, """
+    spec = spec_of(
+        write,
+        """
 search:
   max_trials: 5
   params:
     model.first_neuron: {min: 4, max: 16, step: 4}
     train.learning_rate: {min: 0.01, max: 0.03, step: 0.01}
-""")
+""",
+    )
     assert [p.grid_values() for p in spec.params] == [[4, 8, 12, 16], [0.01, 0.02, 0.03]]
     assert len(spec.grid_points()) == 5
 
@@ -61,15 +64,20 @@ search:
 def test_defaults(write):
     spec = spec_of(write, "search: {params: {model.dropout: [0.0, 0.5]}}")
     assert (spec.tuner, spec.objective, spec.direction, spec.repeats) == (
-        "grid", "val_loss", "min", 1)
+        "grid",
+        "val_loss",
+        "min",
+        1,
+    )
     assert spec.name == "g" and spec.seed == 3
     random = spec_of(write, "search: {tuner: random, params: {model.dropout: [0.0, 0.5]}}")
     assert random.max_trials == 10
 
 
 def test_overrides_apply_to_the_base(write):
-    spec = spec_of(write, "search: {params: {model.dropout: [0.0, 0.5]}}",
-                   overrides=["train.epochs=7"])
+    spec = spec_of(
+        write, "search: {params: {model.dropout: [0.0, 0.5]}}", overrides=["train.epochs=7"]
+    )
     assert spec.point_config(spec.grid_points()[1])["train"]["epochs"] == 7
     assert spec.overrides == ("train.epochs=7",)
 
@@ -77,36 +85,64 @@ def test_overrides_apply_to_the_base(write):
 @pytest.mark.parametrize(
     "search, message",
     [
-        ("search: {params: {model.first_neurn: [9, 10]}}",
-         "search.params.model.first_neurn: unknown key (did you mean 'first_neuron'?)"),
-        ("search: {params: {model.first_neuron: []}}",
-         "search.params.model.first_neuron: expected a non-empty list of values, got []"),
-        ("search: {params: {model.first_neuron: [9, ten]}}",
-         "search.params.model.first_neuron[1]: expected a positive integer, got 'ten'"),
-        ("search: {params: {train.optimizer: [adam, adamm]}}",
-         "search.params.train.optimizer[1]: unknown value 'adamm' (did you mean 'adam'?)"),
-        ("search: {tuner: gird, params: {model.dropout: [0.1]}}",
-         "search.tuner: unknown value 'gird' (did you mean 'grid'?)"),
-        ("search: {objective: val_acc, params: {model.dropout: [0.1]}}",
-         "search.objective: 'val_acc' is not a logged metric (did you mean 'val_accuracy'?)"),
-        ("search: {params: {model.dropout: [0.1]}, repeat: 3}",
-         "search.repeat: unknown key (did you mean 'repeats'?)"),
-        ("search: {params: {model.dropout: [0.1]}, repeats: 0}",
-         "search.repeats: expected a positive integer, got 0"),
-        ("search: {params: {model.dropout: 0.1}}",
-         "search.params.model.dropout: expected a list of values or a range"),
-        ("search: {params: {model.dropout: {min: 0.1, max: 0.5}}}",
-         "search.params.model.dropout: a grid needs a list or a linear range with a step"),
-        ("search: {params: {model.dropout: {min: 0.1, max: 1.5, step: 0.1}}}",
-         "search.params.model.dropout.max: expected a number in [0, 1), got 1.5"),
-        ("search: {params: {model.dropout: [0.1, 0.1]}}",
-         "search.params.model.dropout: 0.1 is listed twice"),
+        (
+            "search: {params: {model.first_neurn: [9, 10]}}",
+            "search.params.model.first_neurn: unknown key (did you mean 'first_neuron'?)",
+        ),
+        (
+            "search: {params: {model.first_neuron: []}}",
+            "search.params.model.first_neuron: expected a non-empty list of values, got []",
+        ),
+        (
+            "search: {params: {model.first_neuron: [9, ten]}}",
+            "search.params.model.first_neuron[1]: expected a positive integer, got 'ten'",
+        ),
+        (
+            "search: {params: {train.optimizer: [adam, adamm]}}",
+            "search.params.train.optimizer[1]: unknown value 'adamm' (did you mean 'adam'?)",
+        ),
+        (
+            "search: {tuner: gird, params: {model.dropout: [0.1]}}",
+            "search.tuner: unknown value 'gird' (did you mean 'grid'?)",
+        ),
+        (
+            "search: {objective: val_acc, params: {model.dropout: [0.1]}}",
+            "search.objective: 'val_acc' is not a logged metric (did you mean 'val_accuracy'?)",
+        ),
+        (
+            "search: {params: {model.dropout: [0.1]}, repeat: 3}",
+            "search.repeat: unknown key (did you mean 'repeats'?)",
+        ),
+        (
+            "search: {params: {model.dropout: [0.1]}, repeats: 0}",
+            "search.repeats: expected a positive integer, got 0",
+        ),
+        (
+            "search: {params: {model.dropout: 0.1}}",
+            "search.params.model.dropout: expected a list of values or a range",
+        ),
+        (
+            "search: {params: {model.dropout: {min: 0.1, max: 0.5}}}",
+            "search.params.model.dropout: a grid needs a list or a linear range with a step",
+        ),
+        (
+            "search: {params: {model.dropout: {min: 0.1, max: 1.5, step: 0.1}}}",
+            "search.params.model.dropout.max: expected a number in [0, 1), got 1.5",
+        ),
+        (
+            "search: {params: {model.dropout: [0.1, 0.1]}}",
+            "search.params.model.dropout: 0.1 is listed twice",
+        ),
         ("search: {params: {}}", "search.params: expected a mapping of config keys"),
         ("name: x\n", "search: required"),
-        ("search: {params: {model.layers: [[4], [8]], model.first_neuron: [3]}}",
-         "search.params: the point model.layers=[4], model.first_neuron=3 is not a valid config"),
-        ("search: {tuner: hyperband, params: {train.epochs: [3, 9]}}",
-         "search.params.train.epochs: hyperband chooses the epochs itself"),
+        (
+            "search: {params: {model.layers: [[4], [8]], model.first_neuron: [3]}}",
+            "search.params: the point model.layers=[4], model.first_neuron=3 is not a valid config",
+        ),
+        (
+            "search: {tuner: hyperband, params: {train.epochs: [3, 9]}}",
+            "search.params.train.epochs: hyperband chooses the epochs itself",
+        ),
     ],
 )
 def test_bad_grids(write, search, message):
@@ -117,4 +153,5 @@ def test_bad_grids(write, search, message):
 
 def test_bad_base(write, tmp_path):
     assert "nope.yaml: file not found" in error_of(
-        write, "base: nope.yaml\nsearch: {params: {model.dropout: [0.1]}}")
+        write, "base: nope.yaml\nsearch: {params: {model.dropout: [0.1]}}"
+    )
