@@ -1,97 +1,122 @@
-"""The run store: one folder of plain files per run, every file written atomically.
+"""The run folder: its schema, its names, writing it and reading it back.
 
 A run folder holds ``config.yaml``, ``run.json``, ``history.csv``, ``metrics.json``,
-``model.keras`` and, for 2D data, ``boundary.npz``. Each file is written to a
-temporary name in the same folder and renamed over the final name, so a crash or
-Ctrl-C leaves either the previous complete file or the new complete one.
-No TensorFlow here: ``dlexp report`` reads runs through this module.
+``model.keras`` and, for 2D data, ``boundary.npz``; every file is written atomically
+(``dlexp.files``). This module is the one place that knows what ``run.json`` and
+``metrics.json`` hold (``RunInfo``, ``Metrics``), what a run's status means
+(``Status``), which way a metric is better (``direction``) and how search trials and
+their repeats are named. No TensorFlow here: ``dlexp report`` reads runs through it.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import enum
 import io
-import json
 import math
-import os
 import platform
 import re
 import secrets
+import statistics
 import time
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dlexp.errors import ConfigError
+from dlexp.files import atomic_path, atomic_write, read_json, write_csv, write_json
+
+SPLITS = ("train", "val", "test")
+STALE_AFTER_S = 3600
 
 
-@contextmanager
-def atomic_path(path: str | Path):
-    """Yield a temporary path beside ``path``; rename it over ``path`` if the block succeeds."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}-{secrets.token_hex(3)}{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+class Status(str, enum.Enum):
+    """How a run stands. The first five are written to run.json; the last three are
+    what a reader says of a folder that cannot say it itself."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    DIVERGED = "diverged"  # the loss became NaN or infinite
+    FAILED = "failed"  # an exception, or a config Keras refused
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
+    UNKNOWN = "unknown"  # run.json is missing or says nothing
+    STALE = "stale"  # says running, but nothing changed for an hour (killed)
+    INCOMPLETE = "incomplete"  # a trial some of whose repeats have no folder yet
+
+    __hash__ = str.__hash__  # equal to its text, so hashed as its text ("completed" in a set)
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    @property
+    def finished(self) -> bool:
+        """Ended in a way a rerun would only repeat (completed, diverged, failed): a
+        search does not train such a run again. An interrupted run is not finished."""
+        return self in (Status.COMPLETED, Status.DIVERGED, Status.FAILED)
+
+    @property
+    def exit_code(self) -> int:
+        """0 completed, 130 interrupted, 1 anything else."""
+        return {Status.COMPLETED: 0, Status.INTERRUPTED: 130}.get(self, 1)
+
+    @classmethod
+    def read(cls, value: Any) -> Status | str:
+        """A status as a file gives it: a Status, or the odd value as text."""
+        if value is None:
+            return cls.UNKNOWN
+        try:
+            return cls(str(value))
+        except ValueError:
+            return str(value)
 
 
-def atomic_write(path: str | Path, data: str | bytes) -> None:
-    """Write text or bytes to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+def group_status(statuses: Iterable[Status | str]) -> Status | str:
+    """The status of a group of runs (a trial's repeats): the first that did not
+    complete, else completed."""
+    return next((s for s in statuses if s != Status.COMPLETED), Status.COMPLETED)
 
 
-def jsonable(value: Any) -> Any:
-    """Plain JSON: NumPy scalars become numbers, NaN and infinities null, sets lists,
-    anything else JSON lacks (a date YAML read, say) its text."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # NumPy scalar or 0-d array
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
+def is_finished(status: Status | str) -> bool:
+    """``Status.finished`` for any status read from a file (odd text is not finished)."""
+    return isinstance(status, Status) and status.finished
 
 
-def write_json(path: str | Path, obj: Any) -> None:
-    atomic_write(path, json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n")
+# ---------------------------------------------------------------------------
+# Metrics: names, which way is better, ranking
+# ---------------------------------------------------------------------------
 
 
-def write_csv(path: str | Path, rows: list[dict], columns: list[str] | None = None) -> None:
-    """Rows of dicts as CSV with a header; columns default to the keys in first-seen order."""
-    if columns is None:
-        columns = list(dict.fromkeys(k for row in rows for k in row))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
-    atomic_write(path, buf.getvalue())
+def direction(metric: str) -> str:
+    """'min' for a loss or an error (lower is better), 'max' for the rest."""
+    return "min" if "loss" in metric or "error" in metric else "max"
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return value
+def objective_key(name: str) -> str:
+    """A logged metric's key among a run's final metrics: val_accuracy stays
+    val_accuracy, loss becomes train_loss."""
+    return name if name.startswith("val_") else f"train_{name}"
 
 
-def read_json(path: str | Path) -> Any:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+T = TypeVar("T")
+
+
+def rank(items: Iterable[T], score: Callable[[T], float | None], direction: str) -> list[T]:
+    """The items that have a score, best first (``direction`` 'max' or 'min'); ties keep
+    their order."""
+    scored = [item for item in items if score(item) is not None]
+    return sorted(scored, key=score, reverse=direction == "max")
+
+
+# ---------------------------------------------------------------------------
+# Names: run folders, search trials and their repeats
+# ---------------------------------------------------------------------------
 
 
 def slug(name: str) -> str:
@@ -99,15 +124,56 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"
 
 
+def trial_width(n_trials: int) -> int:
+    """Digits in a trial's number: at least 3 (t007), more for larger searches."""
+    return max(3, len(str(max(n_trials - 1, 0))))
+
+
+def trial_name(index: int, width: int = 3) -> str:
+    """The folder name of trial ``index``: t007."""
+    return f"t{index:0{width}d}"
+
+
+def run_names(trial: str, repeats: int = 1) -> list[str]:
+    """The run folders of one trial: the trial itself, or one per repeat (t007-r0, ...)."""
+    if repeats == 1:
+        return [trial]
+    return [f"{trial}-r{r}" for r in range(repeats)]
+
+
+_REPEAT = re.compile(r"-r\d+$")
+
+
+def trial_of(run_name: str) -> str:
+    """The trial a run folder belongs to: t007 for t007-r1 (and for t007)."""
+    return _REPEAT.sub("", run_name)
+
+
+# ---------------------------------------------------------------------------
+# run.json and metrics.json
+# ---------------------------------------------------------------------------
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+VERSIONED = (
+    "dlexp",
+    "keras",
+    "tensorflow",
+    "jax",
+    "jaxlib",
+    "keras-tuner",
+    "numpy",
+    "scikit-learn",
+)
 
 
 def versions(backend: str | None = None) -> dict[str, str | None]:
     """Versions of Python and of the libraries a run depends on (read without importing)."""
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for dist in ("dlexp", "keras", "tensorflow", "jax", "jaxlib", "keras-tuner", "numpy",
-                 "scikit-learn"):  # fmt: skip
+    for dist in VERSIONED:
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -117,15 +183,131 @@ def versions(backend: str | None = None) -> dict[str, str | None]:
     return out
 
 
-class Run:
-    """One run folder and the files in it."""
+def _fields_json(record, skip: Callable[[str, Any], bool]) -> dict:
+    """A record's fields as a JSON object in their order, less those ``skip(key, value)``
+    names, then its ``extra`` keys (kept from the file it was read from)."""
+    out = {}
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if f.name != "extra" and not skip(f.name, value):
+            out[f.name] = value
+    return {**out, **record.extra}
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+
+def _known(cls, data: dict) -> tuple[dict, dict]:
+    """A JSON object split into the fields ``cls`` knows and the rest."""
+    names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+    return {k: v for k, v in data.items() if k in names}, {
+        k: v for k, v in data.items() if k not in names
+    }
+
+
+@dataclass
+class RunInfo:
+    """run.json: who ran what, when, and how it ended.
+
+    Read back leniently: values are kept as the file gives them (an older or damaged
+    file may hold anything), and keys this version does not know stay in ``extra``.
+    """
+
+    id: str | None = None
+    name: str | None = None
+    status: Status | str = Status.RUNNING
+    started: str | None = None
+    ended: str | None = None
+    duration_s: float | None = None
+    seed: int | None = None
+    command: list[str] | None = None
+    worker: str | None = None  # the search worker (KERASTUNER_TUNER_ID) that trained it
+    versions: dict | None = None
+    error: str | None = None
+    params: int | None = None
+    widths: list[int] | None = None
+    output: dict | None = None  # the output layer: units, activation, loss
+    data: dict | None = None  # split sizes, features and classes
+    traceback: str | None = None  # of a failed run
+    extra: dict = field(default_factory=dict)
+
+    # Written only when set: the model and data a run had once it was built.
+    _OPTIONAL = ("params", "widths", "output", "data", "traceback")
+
+    def to_json(self) -> dict:
+        """The object run.json holds, its keys in the order of the fields."""
+        running = self.status == Status.RUNNING
+        return _fields_json(
+            self, lambda k, v: (k in self._OPTIONAL and v is None) or (k == "error" and running)
+        )
+
+    @classmethod
+    def from_json(cls, data: dict) -> RunInfo:
+        known, extra = _known(cls, data)
+        known["status"] = Status.read(data.get("status"))
+        return cls(**known, extra=extra)
+
+
+@dataclass
+class Metrics:
+    """metrics.json: the final metrics of a run, with how its training went.
+
+    ``train``, ``val`` and ``test`` map each metric (``loss``, ``accuracy``, ...) to its
+    value on that split, with the final weights (or the restored best ones).
+    """
+
+    params: int | None = None
+    epochs_run: int | None = None
+    best_epoch: int | None = None
+    stopped_early: bool | None = None
+    monitor: str | None = None
+    fit_seconds: float | None = None
+    train: dict | None = None
+    val: dict | None = None
+    test: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The object metrics.json holds: a split only when it was evaluated."""
+        return _fields_json(self, lambda k, v: k in SPLITS and v is None)
+
+    @classmethod
+    def from_json(cls, data: dict, warnings: list[str] | None = None) -> Metrics:
+        known, extra = _known(cls, data)
+        for split in SPLITS:
+            if split in known and not isinstance(known[split], dict):
+                if warnings is not None:
+                    warnings.append(f"metrics.json: {split} is not an object")
+                del known[split]
+        return cls(**known, extra=extra)
 
     @property
-    def id(self) -> str:
-        return self.path.name
+    def empty(self) -> bool:
+        """Nothing known: no metrics.json, or one that says nothing."""
+        return self == Metrics()
+
+    def splits(self) -> dict[str, dict]:
+        """train, val and test, those present."""
+        return {s: getattr(self, s) for s in SPLITS if getattr(self, s) is not None}
+
+    def value(self, name: str) -> Any:
+        """``val_accuracy`` -> val.accuracy; ``params``, ``epochs_run``, ``best_epoch``."""
+        if name in ("params", "epochs_run", "best_epoch"):
+            return getattr(self, name)
+        split, _, metric = name.partition("_")
+        return (self.splits().get(split) or {}).get(metric)
+
+
+# ---------------------------------------------------------------------------
+# Writing a run folder
+# ---------------------------------------------------------------------------
+
+
+class Run:
+    """One run folder and the files in it, each written atomically."""
+
+    def __init__(self, path: str | Path, run_id: str | None = None):
+        self.path = Path(path)
+        # A search trial is trained in a temporary folder and renamed when it ends:
+        # its id is the final name, not the temporary one.
+        self.id = run_id or self.path.name
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -138,6 +320,17 @@ class Run:
 
     def write_csv(self, name: str, rows: list[dict], columns: list[str] | None = None) -> None:
         write_csv(self.file(name), rows, columns)
+
+    def write_config(self, cfg: dict) -> None:
+        from dlexp import config
+
+        self.write_text("config.yaml", config.dump(cfg))
+
+    def write_info(self, info: RunInfo) -> None:
+        self.write_json("run.json", info.to_json())
+
+    def write_metrics(self, metrics: Metrics) -> None:
+        self.write_json("metrics.json", metrics.to_json())
 
     def save_npz(self, name: str, **arrays: Any) -> None:
         import numpy as np
@@ -161,7 +354,9 @@ def create_run(runs_dir: str | Path, name: str) -> Run:
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"--runs-dir: cannot create {str(runs_dir)!r} ({exc.strerror})") from None
+        raise ConfigError(
+            f"cannot create {str(runs_dir)!r} ({exc.strerror})", "--runs-dir"
+        ) from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     while True:
         path = runs_dir / f"{stamp}-{slug(name)}-{secrets.token_hex(3)}"
@@ -172,8 +367,30 @@ def create_run(runs_dir: str | Path, name: str) -> Run:
             continue
 
 
+def write_failed(run: Run, cfg: dict | None, error: str) -> None:
+    """A run that could not even start (Keras refused its config): a folder that says
+    so, so that a search lists it and does not retry it forever."""
+    if cfg is not None:
+        run.write_config(cfg)
+    now = now_iso()
+    run.write_info(
+        RunInfo(
+            id=run.id,
+            name=(cfg or {}).get("name"),
+            status=Status.FAILED,
+            started=now,
+            ended=now,
+            duration_s=0,
+            seed=(cfg or {}).get("seed"),
+            versions=versions(),
+            error=error,
+        )
+    )
+    run.write_metrics(Metrics())
+
+
 # ---------------------------------------------------------------------------
-# Reading runs back (dlexp report): never raises for a damaged folder
+# Reading runs back (dlexp report, search results): never raises for a damaged folder
 # ---------------------------------------------------------------------------
 
 
@@ -186,26 +403,21 @@ class RunRecord:
         self.id = run_id
         self.search = search  # the search's name, for a trial
         self.warnings: list[str] = []
-        self.info: dict = {}
-        self.metrics: dict = {}
+        self.info: RunInfo | None = None  # None: no readable run.json
+        self.metrics = Metrics()
         self.config: dict = {}
         self.history: list[dict] = []
 
     @property
     def trial(self) -> str | None:
         """The trial a search run belongs to (t007 for t007-r1)."""
-        if self.search is None:
-            return None
-        return re.sub(r"-r\d+$", "", self.path.name)
+        return None if self.search is None else trial_of(self.path.name)
 
     @property
-    def status(self) -> str:
-        status = self.info.get("status")
-        if status is None:
-            return "unknown"
-        status = str(status)
-        if status == "running" and self.stale():
-            return "stale"
+    def status(self) -> Status | str:
+        status = self.info.status if self.info is not None else Status.UNKNOWN
+        if status == Status.RUNNING and self.stale():
+            return Status.STALE
         return status
 
     def stale(self) -> bool:
@@ -215,35 +427,26 @@ class RunRecord:
             latest = max(p.stat().st_mtime for p in self.path.iterdir())
         except (OSError, ValueError):
             return True
-        return time.time() - latest > 3600
+        return time.time() - latest > STALE_AFTER_S
 
     def metric(self, name: str) -> float | None:
         """``val_accuracy`` -> metrics.json's val.accuracy; ``params``, ``epochs_run``,
         ``best_epoch``; ``seconds`` from run.json. None when missing or not a finite number."""
-        m = self.metrics
-        if name in ("params", "epochs_run", "best_epoch"):
-            value = m.get(name, self.info.get(name) if name == "params" else None)
-        elif name == "seconds":
-            value = self.info.get("duration_s")
+        info = self.info or RunInfo()
+        if name == "seconds":
+            value = info.duration_s
         else:
-            split, _, metric = name.partition("_")
-            value = (m.get(split) or {}).get(metric) if split in ("train", "val", "test") else None
+            value = self.metrics.value(name)
+            if name == "params" and value is None:
+                value = info.params
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
         return value if math.isfinite(value) else None
 
 
-def objective_key(name: str) -> str:
-    """A logged metric's key among a run's final metrics: val_accuracy stays
-    val_accuracy, loss becomes train_loss."""
-    return name if name.startswith("val_") else f"train_{name}"
-
-
 def aggregate(records: list[RunRecord], keys: list[str]) -> tuple[dict, dict]:
     """Each key's mean over the records that have it, and its standard deviation when
     there are several records (None where fewer than two have a value)."""
-    import statistics
-
     means: dict[str, float | None] = {}
     stds: dict[str, float | None] = {}
     for key in keys:
@@ -256,8 +459,12 @@ def aggregate(records: list[RunRecord], keys: list[str]) -> tuple[dict, dict]:
 
 def metric_keys(records: list[RunRecord]) -> list[str]:
     """train_loss, train_accuracy, ..., val_..., test_...: the final metrics present."""
-    names = [f"{split}_{m}" for r in records for split in ("train", "val", "test")
-             for m in (r.metrics.get(split) or {})]  # fmt: skip
+    names = [
+        f"{split}_{m}"
+        for r in records
+        for split, values in r.metrics.splits().items()
+        for m in values
+    ]
     return list(dict.fromkeys(names))
 
 
@@ -294,8 +501,13 @@ def _read_history(record: RunRecord) -> list[dict]:
     try:
         with open(path, newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
-                rows.append({k: _float(v) for k, v in row.items()
-                             if isinstance(k, str) and isinstance(v, str)})  # fmt: skip
+                rows.append(
+                    {
+                        k: _float(v)
+                        for k, v in row.items()
+                        if isinstance(k, str) and isinstance(v, str)
+                    }
+                )
     except (OSError, csv.Error, UnicodeDecodeError) as exc:
         record.warnings.append(f"history.csv is damaged ({type(exc).__name__})")
         return []
@@ -311,12 +523,11 @@ def read_run(path: str | Path, run_id: str | None = None, search: str | None = N
 
     path = Path(path)
     record = RunRecord(path, run_id or path.name, search)
-    record.info = _read_json_leniently(record, "run.json")
-    record.metrics = _read_json_leniently(record, "metrics.json")
-    for split in ("train", "val", "test"):
-        if split in record.metrics and not isinstance(record.metrics[split], dict):
-            record.warnings.append(f"metrics.json: {split} is not an object")
-            del record.metrics[split]
+    info = _read_json_leniently(record, "run.json")
+    record.info = RunInfo.from_json(info) if info else None
+    record.metrics = Metrics.from_json(
+        _read_json_leniently(record, "metrics.json"), record.warnings
+    )
     cfg_path = record.path / "config.yaml"
     if cfg_path.exists():
         try:
@@ -329,78 +540,11 @@ def read_run(path: str | Path, run_id: str | None = None, search: str | None = N
     else:
         record.warnings.append("config.yaml is missing")
     record.history = _read_history(record)
-    if not record.info:
+    if record.info is None:
         if not any(w.startswith("run.json") for w in record.warnings):
             record.warnings.append("run.json is missing (an older dlexp, or a half-written run)")
-    elif record.status in ("completed", "diverged") and not record.metrics:
+    elif record.status in (Status.COMPLETED, Status.DIVERGED) and record.metrics.empty:
         record.warnings.append("metrics.json is missing")
-    elif record.status == "stale":
+    elif record.status == Status.STALE:
         record.warnings.append("says running, but nothing changed for an hour (killed?)")
     return record
-
-
-def is_run_folder(path: Path) -> bool:
-    return (path / "run.json").exists() or (path / "config.yaml").exists() and (
-        (path / "metrics.json").exists() or (path / "history.csv").exists())
-
-
-def is_report_folder(path: Path) -> bool:
-    """A folder ``dlexp report`` wrote (its page and pictures), not runs."""
-    return (path / "index.html").exists() and (path / "img").is_dir()
-
-
-def discover(root: str | Path) -> tuple[list[RunRecord], dict[str, Path], list[str]]:
-    """Every run and search trial under ``root`` (a runs folder, a search folder or one
-    run folder), without following links twice into the same folder.
-
-    Returns:
-        (records, searches, warnings): run records; each search's name (its path
-        under ``root``, or its folder name when ``root`` is the search) and folder;
-        folders that could not be read.
-    """
-    root = Path(root).resolve()
-    records: list[RunRecord] = []
-    searches: dict[str, Path] = {}
-    warnings: list[str] = []
-    seen: set[Path] = set()
-
-    def name_of(folder: Path) -> str:
-        rel = folder.relative_to(root).as_posix()
-        return folder.name if rel == "." else rel
-
-    def children(folder: Path) -> list[Path]:
-        try:
-            return sorted(c for c in folder.iterdir()
-                          if c.is_dir() and not c.name.startswith("."))  # fmt: skip
-        except OSError as exc:
-            warnings.append(f"{folder}: cannot be read ({exc.strerror or exc})")
-            return []
-
-    def visit(folder: Path, depth: int) -> None:
-        real = folder.resolve()
-        if real in seen:
-            return
-        seen.add(real)
-        try:
-            is_search = (folder / "search.yaml").exists()
-            is_run = not is_search and is_run_folder(folder)
-        except OSError as exc:
-            warnings.append(f"{folder}: cannot be read ({exc.strerror or exc})")
-            return
-        if is_search:
-            name = name_of(folder)
-            searches[name] = folder
-            for trial in children(folder / "trials") if (folder / "trials").is_dir() else []:
-                records.append(read_run(trial, f"{name}/{trial.name}", search=name))
-            return
-        if is_run:
-            records.append(read_run(folder, name_of(folder)))
-            return
-        if depth >= 4 or is_report_folder(folder):
-            return
-        for child in children(folder):
-            visit(child, depth + 1)
-
-    if root.is_dir():
-        visit(root, 0)
-    return records, searches, warnings

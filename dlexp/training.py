@@ -8,23 +8,32 @@ TensorFlow backend (README, "Speed").
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from dlexp import config as config_mod
 from dlexp import models
 from dlexp.data import Dataset
 from dlexp.errors import ConfigError
-from dlexp.runs import Run, now_iso, versions
+from dlexp.runs import (
+    Metrics,
+    Run,
+    RunInfo,
+    Status,
+    direction,
+    now_iso,
+    versions,
+    write_failed,
+)
 
 BOUNDARY_RESOLUTION = 120
 EVAL_BATCH = 4096
@@ -53,13 +62,13 @@ class Outcome:
     """How a run ended: its status, metrics and folder."""
 
     run: Run
-    status: str
-    metrics: dict = field(default_factory=dict)
+    status: Status
+    metrics: Metrics = field(default_factory=Metrics)
     error: str | None = None
 
     @property
     def exit_code(self) -> int:
-        return {"completed": 0, "interrupted": 130}.get(self.status, 1)
+        return self.status.exit_code
 
 
 def _skip_tensorflow_on_other_backends() -> None:
@@ -232,16 +241,25 @@ def _callbacks(exp: Experiment, recorder: _Recorder) -> list:
     out: list = [keras.callbacks.TerminateOnNaN()]
     es = train["early_stopping"]
     if es:
-        out.append(keras.callbacks.EarlyStopping(
-            monitor=es["monitor"], patience=es["patience"], min_delta=es["min_delta"],
-            restore_best_weights=es["restore_best_weights"], mode="auto",
-        ))  # fmt: skip
+        out.append(
+            keras.callbacks.EarlyStopping(
+                monitor=es["monitor"],
+                patience=es["patience"],
+                min_delta=es["min_delta"],
+                restore_best_weights=es["restore_best_weights"],
+                mode="auto",
+            )
+        )
     schedule = train["lr_schedule"]
     if schedule and schedule["kind"] == "plateau":
-        out.append(keras.callbacks.ReduceLROnPlateau(
-            monitor=schedule["monitor"], factor=schedule["rate"], patience=schedule["patience"],
-            min_lr=schedule["min_lr"],
-        ))  # fmt: skip
+        out.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=schedule["monitor"],
+                factor=schedule["rate"],
+                patience=schedule["patience"],
+                min_lr=schedule["min_lr"],
+            )
+        )
     out.append(recorder)  # last, so it sees what the others changed this epoch
     return out
 
@@ -250,8 +268,9 @@ def evaluate(exp: Experiment) -> dict[str, dict[str, float]]:
     """Loss and every metric on each split, with the final (or restored best) weights."""
     out = {}
     for split, (x, y) in exp.data.splits().items():
-        values = exp.model.evaluate(x, exp.layout.targets(y), batch_size=EVAL_BATCH, verbose=0,
-                                    return_dict=True)  # fmt: skip
+        values = exp.model.evaluate(
+            x, exp.layout.targets(y), batch_size=EVAL_BATCH, verbose=0, return_dict=True
+        )
         out[split] = {k: f32(v) for k, v in ordered(values).items()}
     return out
 
@@ -270,8 +289,12 @@ def boundary(exp: Experiment) -> dict[str, np.ndarray]:
     if d.scaler is not None:
         grid = d.scaler.transform(grid).astype(np.float32)
     proba = exp.model.predict(grid, batch_size=EVAL_BATCH, verbose=0)
-    arrays = {"xs": xs, "ys": ys, "proba": proba.reshape(len(ys), len(xs), -1).astype(np.float32),
-              "class_names": np.array(d.class_names)}  # fmt: skip
+    arrays = {
+        "xs": xs,
+        "ys": ys,
+        "proba": proba.reshape(len(ys), len(xs), -1).astype(np.float32),
+        "class_names": np.array(d.class_names),
+    }
     for split, x in pts.items():
         arrays[f"x_{split}"] = x.astype(np.float32)
         arrays[f"y_{split}"] = d.splits()[split][1].astype(np.int16)
@@ -286,29 +309,12 @@ def _best_epoch(rows: list[dict], cfg: dict) -> int | None:
     values = [(v, e) for v, e in values if math.isfinite(v)]
     if not values:
         return None
-    lower_is_better = "loss" in monitor or "error" in monitor
-    return (min if lower_is_better else max)(values)[1]
+    return (min if direction(monitor) == "min" else max)(values)[1]
 
 
-def run_info(run: Run, cfg: dict, status: str, started: float, **extra) -> dict:
-    """The contents of run.json."""
-    return {
-        "id": run.id,
-        "name": cfg.get("name"),
-        "status": status,
-        "started": extra.pop("started_iso"),
-        "ended": None if status == "running" else now_iso(),
-        "duration_s": None if status == "running" else round(time.time() - started, 3),
-        "seed": cfg["seed"],
-        "command": sys.argv,
-        "worker": os.environ.get("KERASTUNER_TUNER_ID"),  # which search worker trained it
-        "versions": versions(keras.backend.backend()),
-        **extra,
-    }
-
-
-def fit(exp: Experiment, run: Run, on_epoch: EpochHook | None = None,
-        initial_epoch: int = 0) -> Outcome:  # fmt: skip
+def fit(
+    exp: Experiment, run: Run, on_epoch: EpochHook | None = None, initial_epoch: int = 0
+) -> Outcome:
     """Train, evaluate and write the run folder; never raises for a failed or stopped run.
 
     The run ends ``completed``, ``diverged`` (the loss became NaN or infinite: Keras'
@@ -316,60 +322,88 @@ def fit(exp: Experiment, run: Run, on_epoch: EpochHook | None = None,
     or ``failed`` (an exception; its traceback goes to run.json).
     """
     cfg, d = exp.cfg, exp.data
-    started, started_iso = time.time(), now_iso()
-    info = dict(started_iso=started_iso, params=exp.params,
-                widths=models.hidden_widths(cfg["model"], exp.layout.units),
-                output={"units": exp.layout.units, "activation": exp.layout.activation,
-                        "loss": exp.layout.loss},
-                data={"n_train": len(d.x_train),
-                      "n_val": 0 if d.x_val is None else len(d.x_val), "n_test": len(d.x_test),
-                      "n_features": d.n_features, "n_classes": d.n_classes,
-                      "feature_names": d.feature_names, "class_names": d.class_names})  # fmt: skip
-    run.write_text("config.yaml", config_mod.dump(cfg))
-    run.write_json("run.json", run_info(run, cfg, "running", started, **dict(info)))
+    started = time.time()
+    info = RunInfo(
+        id=run.id,
+        name=cfg.get("name"),
+        status=Status.RUNNING,
+        started=now_iso(),
+        seed=cfg["seed"],
+        command=sys.argv,
+        worker=os.environ.get("KERASTUNER_TUNER_ID"),
+        versions=versions(keras.backend.backend()),
+        params=exp.params,
+        widths=models.hidden_widths(cfg["model"], exp.layout.units),
+        output={
+            "units": exp.layout.units,
+            "activation": exp.layout.activation,
+            "loss": exp.layout.loss,
+        },
+        data={
+            "n_train": len(d.x_train),
+            "n_val": 0 if d.x_val is None else len(d.x_val),
+            "n_test": len(d.x_test),
+            "n_features": d.n_features,
+            "n_classes": d.n_classes,
+            "feature_names": d.feature_names,
+            "class_names": d.class_names,
+        },
+    )
+    run.write_config(cfg)
+    run.write_info(info)
     recorder = _Recorder(run, on_epoch)
     val = None
     if d.x_val is not None:
         val = (d.x_val, exp.layout.targets(d.y_val))
-    status, error = "completed", None
+    status, error = Status.COMPLETED, None
     fit_start = time.perf_counter()
     try:
         exp.model.fit(
-            d.x_train, exp.layout.targets(d.y_train),
-            batch_size=exp.batch_size, epochs=cfg["train"]["epochs"], validation_data=val,
-            validation_batch_size=EVAL_BATCH, shuffle=True, verbose=0,
-            callbacks=_callbacks(exp, recorder), initial_epoch=initial_epoch,
-        )  # fmt: skip
+            d.x_train,
+            exp.layout.targets(d.y_train),
+            batch_size=exp.batch_size,
+            epochs=cfg["train"]["epochs"],
+            validation_data=val,
+            validation_batch_size=EVAL_BATCH,
+            shuffle=True,
+            verbose=0,
+            callbacks=_callbacks(exp, recorder),
+            initial_epoch=initial_epoch,
+        )
     except KeyboardInterrupt:
-        status = "interrupted"
+        status = Status.INTERRUPTED
     except Exception as exc:  # a bug or a resource failure, not the user's input
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
-        info["traceback"] = traceback.format_exc()
+        status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
+        info.traceback = traceback.format_exc()
     fit_seconds = time.perf_counter() - fit_start
     rows = recorder.rows
-    if status == "completed" and rows and not math.isfinite(rows[-1].get("loss", 0.0)):
-        status = "diverged"
+    if status == Status.COMPLETED and rows and not math.isfinite(rows[-1].get("loss", 0.0)):
+        status = Status.DIVERGED
         error = f"the loss became {rows[-1]['loss']} at epoch {rows[-1]['epoch']}"
     es = cfg["train"]["early_stopping"]
-    metrics: dict = {
-        "params": exp.params,
-        "epochs_run": len(rows),
-        "best_epoch": _best_epoch(rows, cfg),
-        "stopped_early": bool(es) and status == "completed"
+    metrics = Metrics(
+        params=exp.params,
+        epochs_run=len(rows),
+        best_epoch=_best_epoch(rows, cfg),
+        stopped_early=bool(es)
+        and status == Status.COMPLETED
         and len(rows) < cfg["train"]["epochs"] - initial_epoch,
-        "monitor": es["monitor"] if es else None,
-        "fit_seconds": round(fit_seconds, 3),
-    }
+        monitor=es["monitor"] if es else None,
+        fit_seconds=round(fit_seconds, 3),
+    )
     try:
-        if status in ("completed", "diverged"):
-            metrics.update(evaluate(exp))
+        if status in (Status.COMPLETED, Status.DIVERGED):
+            for split, values in evaluate(exp).items():
+                setattr(metrics, split, values)
             run.save_model(exp.model)
-            if d.n_features == 2 and status == "completed":
+            if d.n_features == 2 and status == Status.COMPLETED:
                 run.save_npz("boundary.npz", **boundary(exp))
-        run.write_json("metrics.json", metrics)
+        run.write_metrics(metrics)
     except KeyboardInterrupt:
-        status = "interrupted"
-    run.write_json("run.json", run_info(run, cfg, status, started, error=error, **info))
+        status = Status.INTERRUPTED
+    info.status, info.error = status, error
+    info.ended, info.duration_s = now_iso(), round(time.time() - started, 3)
+    run.write_info(info)
     return Outcome(run, status, metrics, error)
 
 
@@ -386,3 +420,51 @@ def train_config(cfg: dict, runs_dir, on_epoch: EpochHook | None = None) -> Outc
     exp = prepare(cfg, dataset)
     run = create_run(runs_dir, cfg["name"] or "run")
     return fit(exp, run, on_epoch)
+
+
+@dataclass
+class TrialJob:
+    """One run of a search to train: its resolved config and the folder to train it in."""
+
+    name: str  # the run's name in the search (t007, t007-r1)
+    cfg: dict
+    run: Run  # a temporary folder, renamed to trials/<name>/ when the run has ended
+    on_epoch: EpochHook | None = None
+    weights: Path | None = None  # Hyperband: continue from this saved model
+    initial_epoch: int = 0
+
+
+class TrialTrainer:
+    """The search's default trainer: trains the jobs it is handed one after another,
+    each exactly as ``dlexp train`` would, keeping the last dataset for the next job
+    with the same data. A job whose config Keras refuses becomes a failed run; after
+    an interrupted job it stops."""
+
+    def __init__(self):
+        self._data: dict[str, Dataset] = {}
+
+    def __call__(self, jobs: Sequence[TrialJob]) -> list[Outcome]:
+        outcomes = []
+        for job in jobs:
+            outcomes.append(self.train(job))
+            if outcomes[-1].status == Status.INTERRUPTED:
+                break
+        return outcomes
+
+    def train(self, job: TrialJob) -> Outcome:
+        try:
+            exp = prepare(job.cfg, self.dataset(job.cfg), weights=job.weights)
+        except ConfigError as exc:
+            write_failed(job.run, job.cfg, str(exc))
+            return Outcome(job.run, Status.FAILED, error=str(exc))
+        return fit(exp, job.run, job.on_epoch, initial_epoch=job.initial_epoch)
+
+    def dataset(self, cfg: dict) -> Dataset:
+        from dlexp import data as data_mod
+
+        data_seed = cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]
+        key = json.dumps([cfg["data"], data_seed], sort_keys=True)
+        if key not in self._data:
+            self._data.clear()
+            self._data[key] = data_mod.load(cfg["data"], cfg["seed"])
+        return self._data[key]

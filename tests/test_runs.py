@@ -1,6 +1,7 @@
 """The run store's files: atomic writes, strict JSON, CSV."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,9 @@ def test_json_is_strict(tmp_path):
     import numpy as np
 
     path = tmp_path / "m.json"
-    runs.write_json(path, {"nan": float("nan"), "inf": float("inf"), "np": np.float32(0.5),
-                           "n": np.int64(3)})
+    runs.write_json(
+        path, {"nan": float("nan"), "inf": float("inf"), "np": np.float32(0.5), "n": np.int64(3)}
+    )
     assert json.loads(path.read_text()) == {"nan": None, "inf": None, "np": 0.5, "n": 3}
 
 
@@ -41,3 +43,61 @@ def test_versions_are_read_without_importing():
 def test_slug():
     assert runs.slug("my run/1") == "my-run-1"
     assert runs.slug("///") == "run"
+
+
+# --- the run record: one home for statuses, names, directions and the two JSON files ---
+
+FIXTURES = Path(__file__).parent / "fixtures" / "runs"
+
+
+def test_status_is_its_text_and_knows_what_finished_means():
+    s = runs.Status
+    assert s.read("completed") is s.COMPLETED and s.read(None) is s.UNKNOWN
+    assert s.read(3) == "3" and not isinstance(s.read(3), s)  # an odd file keeps its value
+    assert s.COMPLETED == "completed" and "completed" in {s.COMPLETED} and f"{s.FAILED}" == "failed"
+    assert json.dumps({"status": s.DIVERGED}) == '{"status": "diverged"}'
+    assert [x for x in s if x.finished] == [s.COMPLETED, s.DIVERGED, s.FAILED]
+    assert not runs.is_finished("3") and runs.is_finished(s.FAILED)
+    assert (s.COMPLETED.exit_code, s.INTERRUPTED.exit_code, s.DIVERGED.exit_code) == (0, 130, 1)
+    assert runs.group_status([s.COMPLETED, s.DIVERGED, s.FAILED]) == s.DIVERGED
+    assert runs.group_status([s.COMPLETED, s.COMPLETED]) == s.COMPLETED
+
+
+def test_names_of_trials_and_repeats():
+    assert [runs.trial_width(n) for n in (1, 72, 1000, 1001)] == [3, 3, 3, 4]
+    assert runs.trial_name(7, 4) == "t0007"
+    assert runs.run_names("t007") == ["t007"]
+    assert runs.run_names("t007", 2) == ["t007-r0", "t007-r1"]
+    assert runs.trial_of("t007-r12") == "t007" == runs.trial_of("t007")
+
+
+def test_direction_and_rank():
+    assert [runs.direction(m) for m in ("val_loss", "loss", "val_error", "val_accuracy", "f1")] == [
+        "min", "min", "min", "max", "max"
+    ]  # fmt: skip
+    rows = [{"s": 0.5}, {"s": None}, {"s": 0.9}, {"s": 0.5}]
+    assert runs.rank(rows, lambda r: r["s"], "max") == [rows[2], rows[0], rows[3]]
+    assert runs.rank(rows, lambda r: r["s"], "min") == [rows[0], rows[3], rows[2]]
+
+
+@pytest.mark.parametrize(
+    "folder",
+    ["20260101-000000-plain-aaaaaa", "20260101-000002-blobs-cccccc", "tinygrid/trials/t001-r1"],
+)
+def test_files_written_before_the_record_types_round_trip_exactly(folder):
+    """run.json and metrics.json as an earlier dlexp wrote them read into RunInfo and
+    Metrics and write back to the same objects, keys in the same order."""
+    for name, cls in (("run.json", runs.RunInfo), ("metrics.json", runs.Metrics)):
+        data = json.loads((FIXTURES / folder / name).read_text())
+        again = cls.from_json(data).to_json()
+        assert json.dumps(again) == json.dumps(data), name
+
+
+def test_odd_files_read_leniently_and_keep_unknown_keys():
+    info = runs.RunInfo.from_json({"status": "completed", "id": "x", "pid": 7})
+    assert info.extra == {"pid": 7} and info.to_json()["pid"] == 7
+    warnings = []
+    metrics = runs.Metrics.from_json({"val": [0.9], "train": {"loss": 1.0}}, warnings)
+    assert metrics.val is None and metrics.value("train_loss") == 1.0
+    assert warnings == ["metrics.json: val is not an object"]
+    assert runs.Metrics().empty and not metrics.empty

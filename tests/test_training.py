@@ -38,8 +38,14 @@ def test_run_folder(tmp_path):
     out = train(tmp_path, cfg_from())
     assert out.status == "completed" and out.exit_code == 0
     files = {p.name for p in out.run.path.iterdir()}
-    assert files == {"config.yaml", "run.json", "history.csv", "metrics.json", "model.keras",
-                     "boundary.npz"}
+    assert files == {
+        "config.yaml",
+        "run.json",
+        "history.csv",
+        "metrics.json",
+        "model.keras",
+        "boundary.npz",
+    }
     resolved = config.load(out.run.file("config.yaml"))
     assert resolved == {**cfg_from(), "name": "t"}
     m = json.loads(out.run.file("metrics.json").read_text())
@@ -50,8 +56,15 @@ def test_run_folder(tmp_path):
         assert 0 <= m[split]["accuracy"] <= 1
     rows = read_history(out.run)
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
-    assert list(rows[0]) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                             "learning_rate", "seconds"]
+    assert list(rows[0]) == [
+        "epoch",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+        "seconds",
+    ]
     info = json.loads(out.run.file("run.json").read_text())
     assert info["status"] == "completed" and info["seed"] == 1
     assert info["versions"]["keras"] and info["versions"]["python"]
@@ -76,18 +89,19 @@ def test_same_seed_same_metrics_other_seed_other_metrics(tmp_path):
     a, b = train(tmp_path, cfg), train(tmp_path, cfg)
     assert a.run.path != b.run.path
     for key in ("train", "val", "test", "best_epoch", "epochs_run"):
-        assert a.metrics[key] == b.metrics[key]
+        assert getattr(a.metrics, key) == getattr(b.metrics, key)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(read_history(a.run)) == strip(read_history(b.run))
     c = train(tmp_path, {**cfg, "seed": 2})
-    assert c.metrics["train"] != a.metrics["train"]
+    assert c.metrics.train != a.metrics.train
 
 
 def test_early_stopping_restores_best_weights(tmp_path):
-    cfg = cfg_from(**{"train.epochs": 60, "train.learning_rate": 0.05,
-                      "train.early_stopping": {"patience": 3}})
+    cfg = cfg_from(
+        **{"train.epochs": 60, "train.learning_rate": 0.05, "train.early_stopping": {"patience": 3}}
+    )
     out = train(tmp_path, cfg)
-    m = out.metrics
+    m = out.metrics.to_json()
     assert m["stopped_early"] and m["epochs_run"] < 60
     rows = read_history(out.run)
     best = min(rows, key=lambda r: float(r["val_loss"]))
@@ -96,25 +110,36 @@ def test_early_stopping_restores_best_weights(tmp_path):
 
 
 def test_multiclass_with_every_metric(tmp_path):
-    cfg = cfg_from(**{"data.kind": "blobs", "data.classes": 4,
-                      "train.metrics": ["accuracy", "f1", "precision", "recall", "auc"],
-                      "train.lr_schedule": {"kind": "exponential", "rate": 0.5}})
+    cfg = cfg_from(
+        **{
+            "data.kind": "blobs",
+            "data.classes": 4,
+            "train.metrics": ["accuracy", "f1", "precision", "recall", "auc"],
+            "train.lr_schedule": {"kind": "exponential", "rate": 0.5},
+        }
+    )
     out = train(tmp_path, cfg)
     assert out.status == "completed"
-    assert list(out.metrics["test"]) == ["loss", "accuracy", "auc", "f1", "precision", "recall"]
+    assert list(out.metrics.test) == ["loss", "accuracy", "auc", "f1", "precision", "recall"]
     lrs = [float(r["learning_rate"]) for r in read_history(out.run)]
     assert lrs[0] > lrs[1] > lrs[2]
     assert np.load(out.run.file("boundary.npz"))["proba"].shape == (120, 120, 4)
 
 
 def test_divergence_is_recorded_not_raised(tmp_path):
-    cfg = cfg_from(**{"model.activation": "linear", "model.output_activation": "linear",
-                      "train.loss": "mse",
-                      "train.optimizer": "sgd", "train.learning_rate": 1e12,
-                      "train.epochs": 20})
+    cfg = cfg_from(
+        **{
+            "model.activation": "linear",
+            "model.output_activation": "linear",
+            "train.loss": "mse",
+            "train.optimizer": "sgd",
+            "train.learning_rate": 1e12,
+            "train.epochs": 20,
+        }
+    )
     out = train(tmp_path, cfg)
     assert out.status == "diverged" and out.exit_code == 1
-    assert out.metrics["epochs_run"] < 20
+    assert out.metrics.epochs_run < 20
     info = json.loads(out.run.file("run.json").read_text())
     assert info["status"] == "diverged" and "loss became" in info["error"]
     json.loads(out.run.file("metrics.json").read_text())  # strict JSON: NaN written as null
@@ -143,9 +168,21 @@ def test_failure_is_recorded(tmp_path):
 
 def test_ctrl_c_on_the_real_command(tmp_path, write):
     cfg = write("long.yaml", TINY.replace("epochs: 3", "epochs: 100000"))
-    proc = subprocess.Popen([sys.executable, "-m", "dlexp.cli", "train", str(cfg), "-q",
-                             "--runs-dir", str(tmp_path / "runs")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dlexp.cli",
+            "train",
+            str(cfg),
+            "-q",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     history = None
     while time.time() < deadline and history is None:
@@ -164,10 +201,16 @@ def test_ctrl_c_on_the_real_command(tmp_path, write):
 
 
 def test_run_ids_unique_across_processes(tmp_path):
-    code = ("import sys; from dlexp.runs import create_run\n"
-            "print('\\n'.join(create_run(sys.argv[1], 'same').id for _ in range(50)))")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    code = (
+        "import sys; from dlexp.runs import create_run\n"
+        "print('\\n'.join(create_run(sys.argv[1], 'same').id for _ in range(50)))"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
     ids = [i for p in procs for i in p.communicate()[0].split()]
     assert len(ids) == 200 and len(set(ids)) == 200
     assert len(os.listdir(tmp_path)) == 200
