@@ -19,11 +19,29 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def rss_mib() -> int:
     return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
+
+
+class MemoryView:
+    """A search view (the calls dlexp's live view gets) that notes the resident memory
+    after every trial."""
+
+    def __init__(self):
+        self.seen: list[int] = []
+
+    def start(self, total, done): ...
+    def trial_started(self, trial, worker): ...
+    def epoch(self, trial, epoch, epochs): ...
+    def stop(self): ...
+
+    def trial_ended(self, trial, row, best):
+        self.seen.append(rss_mib())
 
 
 def main() -> None:
@@ -32,30 +50,25 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from dlexp import grid, search, training
+    from dlexp import grid, training
+    from dlexp.search.engine import Search
 
     training.RELEASE_EVERY = args.release_every
-    spec = grid.load(ROOT / "configs" / "grid.yaml")
-    for p in spec.params:
-        if p.key == "train.epochs":
-            p.values = [args.epochs]
-    spec._points = None
+    raw = yaml.safe_load((ROOT / "configs" / "grid.yaml").read_text())
+    raw["search"]["params"]["train.epochs"] = [args.epochs]
     with tempfile.TemporaryDirectory() as tmp:
-        s = search.Search(spec, tmp)
-        seen: list[int] = []
-        on_end = s._on_end
-
-        def measure(trial_id: str) -> None:
-            on_end(trial_id)
-            seen.append(rss_mib())
-
-        s._on_end = measure
+        grid_file = Path(tmp) / "grid.yaml"
+        grid_file.write_text(yaml.safe_dump(raw, sort_keys=False))
+        view = MemoryView()
         start = time.perf_counter()
-        s.run()
+        Search(grid.load(grid_file), Path(tmp) / "runs", view).run()
         seconds = time.perf_counter() - start
+    seen = view.seen
     marks = [seen[0]] + seen[9::10] + [seen[-1]]
-    print(f"release every {args.release_every} runs, {args.epochs} epochs: {len(seen)} trials "
-          f"in {seconds:.1f} s; RSS MiB after trials 1, 10, 20, ..., {len(seen)}: {marks}")
+    print(
+        f"release every {args.release_every} runs, {args.epochs} epochs: {len(seen)} trials "
+        f"in {seconds:.1f} s; RSS MiB after trials 1, 10, 20, ..., {len(seen)}: {marks}"
+    )
 
 
 if __name__ == "__main__":

@@ -152,10 +152,15 @@ def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet):
 
 
 def _outcome_record(outcome) -> dict:
-    from dlexp.runs import jsonable
+    from dlexp.files import jsonable
 
-    record = {"id": outcome.run.id, "path": str(outcome.run.path), "status": outcome.status,
-              "error": outcome.error, **outcome.metrics}
+    record = {
+        "id": outcome.run.id,
+        "path": str(outcome.run.path),
+        "status": outcome.status,
+        "error": outcome.error,
+        **outcome.metrics.to_json(),
+    }
     return jsonable(record)
 
 
@@ -163,14 +168,23 @@ def _outcome_record(outcome) -> dict:
 @click.argument("grid_file", metavar="GRID")
 @runs_dir_option
 @set_option
-@click.option("--workers", type=click.IntRange(min=0), default=None,
-              help="Worker processes to start on this machine, each training one trial at a "
-                   "time (default 1, in this process; a chief started with "
-                   "KERASTUNER_TUNER_ID=chief starts none).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worker processes to start on this machine, each training one trial at a "
+    "time (default 1, in this process; a chief started with "
+    "KERASTUNER_TUNER_ID=chief starts none).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan (trials, points); train nothing.")
 @click.option("--overwrite", is_flag=True, help="Delete an earlier search of this name first.")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Trials shown in the final table.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Trials shown in the final table.",
+)
 @format_option("text", "json")
 @click.pass_context
 def search(ctx, grid_file, runs_dir, overrides, workers, dry_run, overwrite, top, fmt):
@@ -197,49 +211,77 @@ def search(ctx, grid_file, runs_dir, overrides, workers, dry_run, overwrite, top
     from dlexp import grid as grid_mod
 
     spec = grid_mod.load(grid_file, overrides)
-    from dlexp import search as search_mod  # imports keras-tuner and Keras
-
     if dry_run:
-        plan = search_mod.Search(spec, runs_dir).plan()
+        from dlexp.search import plan as plan_mod  # no keras-tuner, no Keras for a grid
+
+        plan = plan_mod.dry_run(spec, runs_dir)
         if fmt == "json":
             click.echo(json.dumps(plan, indent=2, default=str))
         else:
             display.search_plan(Console(), plan, [p.key for p in spec.params])
         return
-    worker = search_mod.role() == "worker"
+    from dlexp.search import distributed, engine  # imports keras-tuner and Keras
+
+    worker = distributed.role() == "worker"
     view = None
     if fmt == "text" and not worker:
         view = display.SearchView(Console(stderr=True), spec.objective)
     with sigterm_as_interrupt():
-        outcome = search_mod.Search(spec, runs_dir, view).run(workers, overwrite)
+        outcome = engine.Search(spec, runs_dir, view).run(workers, overwrite)
     if worker:
         click.echo(f"{os.environ.get('KERASTUNER_TUNER_ID')}: {outcome.status}", err=True)
         ctx.exit(outcome.exit_code)
     ranked = outcome.store.ranked(outcome.rows)
     if fmt == "json":
         best = ranked[0] if ranked else None
-        from dlexp.runs import jsonable
+        from dlexp.files import jsonable
 
-        click.echo(json.dumps(jsonable({"name": spec.name, "status": outcome.status,
-                                         "folder": str(outcome.store.root), "best": best,
-                                         "trials": outcome.rows}), indent=2))  # fmt: skip
+        click.echo(
+            json.dumps(
+                jsonable(
+                    {
+                        "name": spec.name,
+                        "status": outcome.status,
+                        "folder": str(outcome.store.root),
+                        "best": best,
+                        "trials": outcome.rows,
+                    }
+                ),
+                indent=2,
+            )
+        )
     else:
-        display.search_summary(Console(), outcome, ranked, [p.key for p in spec.params],
-                               spec.objective, top)  # fmt: skip
+        display.search_summary(
+            Console(), outcome, ranked, [p.key for p in spec.params], spec.objective, top
+        )
     ctx.exit(outcome.exit_code)
 
 
 @cli.command()
 @click.argument("runs_dir", metavar="RUNS_DIR", default="runs", required=False)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the HTML page (default: RUNS_DIR/report).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True,
-              help="table: a table here and the HTML page; json or csv: records on stdout only.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the HTML page (default: RUNS_DIR/report).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table: a table here and the HTML page; json or csv: records on stdout only.",
+)
 @click.option("--sort", metavar="METRIC", help="Sort by a metric, e.g. test_accuracy, val_loss.")
-@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
-              help="Keep rows where a config key (model.activation=relu), status, kind "
-                   "(run|trial), search or name has this value; repeatable.")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Keep rows where a config key (model.activation=relu), status, kind "
+    "(run|trial), search or name has this value; repeatable.",
+)
 @click.option("--no-html", is_flag=True, help="Only the table, no HTML page.")
 def report(runs_dir, out, fmt, sort, filters, no_html):
     """Compare the runs and searches in RUNS_DIR: a table, JSON or CSV, and an HTML page.
@@ -274,8 +316,10 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
     console = Console(width=None if sys.stdout.isatty() else 160)  # piped: keep rows whole
     if not rep.entries:
         what = "match the filters" if filters else "are here yet"
-        console.print(f"No runs {what} in {runs_dir}: `dlexp train configs/moons.yaml "
-                      f"--runs-dir {runs_dir}` makes one.")  # fmt: skip
+        console.print(
+            f"No runs {what} in {runs_dir}: `dlexp train configs/moons.yaml "
+            f"--runs-dir {runs_dir}` makes one."
+        )
     else:
         console.print(report_mod.table(rep))
     if not no_html or out is not None:
@@ -283,8 +327,9 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
         page, drawn = report_mod.write_html(rep, out or Path(runs_dir) / "report")
         for warning in rep.warnings[shown:]:  # pictures that could not be drawn
             err.print(f"[yellow]warning[/]: {escape(warning)}")
-        console.print(f"HTML report: [bold]{escape(str(page))}[/] ({drawn} pictures drawn)",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"HTML report: [bold]{escape(str(page))}[/] ({drawn} pictures drawn)", highlight=False
+        )
 
 
 @cli.command("config")

@@ -14,6 +14,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from dlexp.labels import label
+from dlexp.runs import Status
+from dlexp.search.store import SearchStatus
+
 
 def fmt(value, digits: int = 4) -> str:
     """A metric for a table: 4 significant decimals, '-' when missing or not finite."""
@@ -29,9 +33,9 @@ def fmt(value, digits: int = 4) -> str:
 def epoch_logs(row: dict) -> str:
     """'loss 0.0754/0.0806 acc 0.970/0.981': training/validation, short enough for 80 columns."""
     parts = []
-    for key, label, digits in (("loss", "loss", 4), ("accuracy", "acc", 3)):
+    for key, short, digits in (("loss", "loss", 4), ("accuracy", "acc", 3)):
         if key in row:
-            text = f"{label} {row[key]:.{digits}f}"
+            text = f"{short} {row[key]:.{digits}f}"
             if f"val_{key}" in row:
                 text += f"/{row[f'val_{key}']:.{digits}f}"
             parts.append(text)
@@ -85,8 +89,8 @@ def metrics_table(metrics: dict) -> Table:
 
 def train_summary(console: Console, outcome) -> None:
     """The run's status, epochs, metrics and folder, after training."""
-    m = outcome.metrics
-    colour = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
+    m = outcome.metrics.to_json()
+    colour = {Status.COMPLETED: "green", Status.INTERRUPTED: "yellow"}.get(outcome.status, "red")
     line = f"[{colour}]{outcome.status}[/]: {m.get('epochs_run', 0)} epochs"
     if m.get("best_epoch"):
         line += f", best epoch {m['best_epoch']}"
@@ -151,28 +155,32 @@ class SearchView:
 def search_table(rows: list[dict], keys: list[str], objective: str, top: int = 10) -> Table:
     """The best trials: rank, trial, searched values, score, test accuracy, epochs, seconds."""
     table = Table(show_edge=False, pad_edge=False)
-    for name, justify in [("#", "right"), ("trial", "left"),
-                          *((k.split(".")[-1], "left") for k in keys),
-                          (objective, "right"), ("test acc", "right"), ("epochs", "right"),
-                          ("s", "right")]:  # fmt: skip
+    for name, justify in [
+        ("#", "right"),
+        ("trial", "left"),
+        *((k.split(".")[-1], "left") for k in keys),
+        (objective, "right"),
+        ("test acc", "right"),
+        ("epochs", "right"),
+        ("s", "right"),
+    ]:
         table.add_column(name, justify=justify)
     for rank, row in enumerate(rows[:top], start=1):
         score = fmt(row.get("score"))
         if row.get("score_std") is not None:
             score += f" ± {row['score_std']:.4f}"
-        values = [_short(row.get(k)) for k in keys]
+        values = [label(row.get(k)) for k in keys]
         epochs = row.get("epochs_run")
-        table.add_row(str(rank), row["trial"], *values, score, fmt(row.get("test_accuracy")),
-                      "-" if epochs is None else f"{epochs:g}", f"{row.get('seconds', 0):.1f}")
+        table.add_row(
+            str(rank),
+            row["trial"],
+            *values,
+            score,
+            fmt(row.get("test_accuracy")),
+            "-" if epochs is None else f"{epochs:g}",
+            f"{row.get('seconds', 0):.1f}",
+        )
     return table
-
-
-def _short(value) -> str:
-    if isinstance(value, dict):
-        name = value.get("name", "")
-        args = ", ".join(f"{k}={v}" for k, v in value.items() if k != "name")
-        return f"{name}({args})" if args else str(name)
-    return fmt(value) if isinstance(value, float) else str(value)
 
 
 def search_plan(console: Console, plan: dict, keys: list[str]) -> None:
@@ -182,8 +190,10 @@ def search_plan(console: Console, plan: dict, keys: list[str]) -> None:
     line += f" ({plan['objective']['direction']})"
     console.print(line)
     if trials is None:
-        console.print(f"up to {plan['max_trials'] or 'as many as the tuner chooses'} trials, "
-                      "chosen while searching")  # fmt: skip
+        console.print(
+            f"up to {plan['max_trials'] or 'as many as the tuner chooses'} trials, "
+            "chosen while searching"
+        )
     else:
         runs = f" x {plan['repeats']} repeats = {plan['runs']} runs" if plan["repeats"] > 1 else ""
         done = f", {plan['already_done']} already done" if plan["already_done"] else ""
@@ -193,14 +203,15 @@ def search_plan(console: Console, plan: dict, keys: list[str]) -> None:
         fixed = [k for k in keys if k not in varying]
         if fixed:
             first = plan["points"][0]
-            console.print("same in every trial: "
-                          + ", ".join(f"{k}={_short(first[k])}" for k in fixed))  # fmt: skip
+            console.print(
+                "same in every trial: " + ", ".join(f"{k}={label(first[k])}" for k in fixed)
+            )
         table = Table(show_edge=False, pad_edge=False)
         table.add_column("trial")
         for key in varying:
             table.add_column(key.split(".")[-1])
         for point in plan["points"]:
-            table.add_row(point["trial"], *(_short(point[k]) for k in varying))
+            table.add_row(point["trial"], *(label(point[k]) for k in varying))
         console.print(table)
 
 
@@ -208,32 +219,40 @@ def varying_keys(rows: list[dict], keys: list[str]) -> list[str]:
     """The keys whose value differs between rows (the others say nothing in a table)."""
     import json
 
-    return [k for k in keys
-            if len({json.dumps(r.get(k), sort_keys=True, default=str) for r in rows}) > 1]
+    return [
+        k
+        for k in keys
+        if len({json.dumps(r.get(k), sort_keys=True, default=str) for r in rows}) > 1
+    ]
 
 
-def search_summary(console: Console, outcome, ranked: list[dict], keys: list[str],
-                   objective: str, top: int) -> None:  # fmt: skip
+def search_summary(
+    console: Console, outcome, ranked: list[dict], keys: list[str], objective: str, top: int
+) -> None:
     """After a search: how it ended, the best trials, where the results are."""
     store, rows = outcome.store, outcome.rows
-    failed = [r for r in rows if r["status"] != "completed"]
+    failed = [r for r in rows if r["status"] != Status.COMPLETED]
     done = len(rows) - len(failed)
     earlier = len(rows) - outcome.trained
-    if outcome.status == "already finished":
-        console.print(f"[green]already finished[/]: {len(rows)} trials in {store.root} "
-                      "(--overwrite starts over)")  # fmt: skip
-    elif outcome.status == "finished":
+    if outcome.status == SearchStatus.ALREADY_FINISHED:
+        console.print(
+            f"[green]already finished[/]: {len(rows)} trials in {store.root} "
+            "(--overwrite starts over)"
+        )
+    elif outcome.status == SearchStatus.FINISHED:
         note = f", {earlier} of them done before" if earlier > 0 else ""
-        console.print(f"[green]finished[/]: {len(rows)} trials{note}, "
-                      f"{outcome.seconds:.1f} s")  # fmt: skip
-    elif outcome.status == "interrupted":
-        console.print(f"[yellow]interrupted[/]: {done} trials done; "
-                      "run the same command again to resume")  # fmt: skip
+        console.print(f"[green]finished[/]: {len(rows)} trials{note}, {outcome.seconds:.1f} s")
+    elif outcome.status == SearchStatus.INTERRUPTED:
+        console.print(
+            f"[yellow]interrupted[/]: {done} trials done; run the same command again to resume"
+        )
     else:
         console.print(f"[red]{outcome.status}[/]: {outcome.message or ''}")
     if failed:
-        console.print(f"[yellow]{len(failed)} trials did not complete[/]: "
-                      + ", ".join(f"{r['trial']} ({r['status']})" for r in failed[:5]))
+        console.print(
+            f"[yellow]{len(failed)} trials did not complete[/]: "
+            + ", ".join(f"{r['trial']} ({r['status']})" for r in failed[:5])
+        )
     if ranked:
         console.print(search_table(ranked, varying_keys(rows, keys) or keys, objective, top))
         console.print(f"best: [bold]{ranked[0]['trial']}[/]  results: {store.root / 'results.csv'}")

@@ -10,9 +10,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from dlexp import config, grid, runs, search, training
+from dlexp import grid, runs, training
 from dlexp.cli import cli
 from dlexp.errors import ConfigError
+from dlexp.search import engine, oracles, plan, space, store
 
 SMALL = """
 name: small
@@ -33,33 +34,42 @@ def small(write):
 
 
 class FakeTrainer:
-    """Stands in for training (as keras-tuner's own grid tests replace run_trial):
-    writes a finished run folder whose score is a function of the point."""
+    """Stands in for training (as keras-tuner's own grid tests replace run_trial): a
+    trainer handed to the search that writes finished run folders whose score is a
+    function of the point."""
 
     def __init__(self, stop_after=None):
         self.trained, self.stop_after = [], stop_after
 
-    def __call__(self, store, name, cfg, data_cache, on_epoch=None, weights=None,
-                 initial_epoch=0):
-        if self.stop_after is not None and len(self.trained) >= self.stop_after:
-            raise KeyboardInterrupt
-        self.trained.append(name)
-        run = runs.Run(store.trials / name)
-        run.path.mkdir(parents=True, exist_ok=True)
-        score = cfg["model"]["first_neuron"] / 100 + (cfg["seed"] % 7) / 1000
-        run.write_text("config.yaml", config.dump(cfg))
-        metrics = {"epochs_run": 2, "best_epoch": 2, "params": 1,
-                   **{s: {"loss": 1 - score, "accuracy": score} for s in ("train", "val", "test")}}
-        run.write_json("metrics.json", metrics)
-        run.write_json("run.json", {"status": "completed", "duration_s": 0.01})
-        return training.Outcome(run, "completed", metrics)
+    def __call__(self, jobs):
+        outcomes = []
+        for job in jobs:
+            if self.stop_after is not None and len(self.trained) >= self.stop_after:
+                outcomes.append(training.Outcome(job.run, runs.Status.INTERRUPTED))
+                break
+            self.trained.append(job.name)
+            cfg = job.cfg
+            score = cfg["model"]["first_neuron"] / 100 + (cfg["seed"] % 7) / 1000
+            split = {"loss": 1 - score, "accuracy": score}
+            metrics = runs.Metrics(
+                epochs_run=2, best_epoch=2, params=1, train=split, val=split, test=split
+            )
+            job.run.write_config(cfg)
+            job.run.write_metrics(metrics)
+            job.run.write_info(
+                runs.RunInfo(id=job.name, status=runs.Status.COMPLETED, duration_s=0.01)
+            )
+            outcomes.append(training.Outcome(job.run, runs.Status.COMPLETED, metrics))
+        return outcomes
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    trainer = FakeTrainer()
-    monkeypatch.setattr(search.SearchStore, "train", lambda self, *a, **k: trainer(self, *a, **k))
-    return trainer
+def fake():
+    return FakeTrainer()
+
+
+def run_search(spec, runs_dir, trainer, **kwargs):
+    return engine.Search(spec, runs_dir, trainer=trainer).run(**kwargs)
 
 
 def read_results(folder):
@@ -69,7 +79,7 @@ def read_results(folder):
 
 def test_every_point_once_with_results_and_best(small, tmp_path, fake):
     spec = grid.load(small)
-    out = search.Search(spec, tmp_path).run()
+    out = run_search(spec, tmp_path, fake)
     assert out.status == "finished" and out.exit_code == 0
     assert fake.trained == [f"t{i:03d}" for i in range(6)]
     rows = read_results(tmp_path / "small")
@@ -82,37 +92,39 @@ def test_every_point_once_with_results_and_best(small, tmp_path, fake):
     assert json.loads((tmp_path / "small" / "search.json").read_text())["status"] == "finished"
 
 
-def test_resume_after_interruption_skips_finished_points(small, tmp_path, monkeypatch):
-    first = FakeTrainer(stop_after=2)
-    monkeypatch.setattr(search.SearchStore, "train", lambda s, *a, **k: first(s, *a, **k))
+def test_resume_after_interruption_skips_finished_points(small, tmp_path):
     spec = grid.load(small)
-    out = search.Search(spec, tmp_path).run()
+    out = run_search(spec, tmp_path, FakeTrainer(stop_after=2))
     assert out.status == "interrupted" and out.exit_code == 130
     assert len(read_results(tmp_path / "small")) == 2
     second = FakeTrainer()
-    monkeypatch.setattr(search.SearchStore, "train", lambda s, *a, **k: second(s, *a, **k))
-    out = search.Search(grid.load(small), tmp_path).run()
+    out = run_search(grid.load(small), tmp_path, second)
     assert out.status == "finished" and out.trained == 4
     assert second.trained == ["t002", "t003", "t004", "t005"]
-    again = search.Search(grid.load(small), tmp_path).run()
+    again = run_search(grid.load(small), tmp_path, second)
     assert again.status == "already finished" and again.exit_code == 0
     assert second.trained == ["t002", "t003", "t004", "t005"]
 
 
 def test_changed_grid_is_refused_and_overwrite_starts_over(small, tmp_path, fake, write):
-    search.Search(grid.load(small), tmp_path).run()
+    run_search(grid.load(small), tmp_path, fake)
     changed = write("small.yaml", small.read_text().replace("[4, 8, 16]", "[4, 8]"))
-    with pytest.raises(ConfigError, match=r"the grid changed since the search .* began "
-                                          r"\(search.params.model.first_neuron: was \[4, 8, 16\]"):
-        search.Search(grid.load(changed), tmp_path).run()
-    out = search.Search(grid.load(changed), tmp_path).run(overwrite=True)
+    with pytest.raises(
+        ConfigError,
+        match=r"the grid changed since the search .* began "
+        r"\(search.params.model.first_neuron: was \[4, 8, 16\]",
+    ):
+        run_search(grid.load(changed), tmp_path, fake)
+    out = run_search(grid.load(changed), tmp_path, fake, overwrite=True)
     assert out.status == "finished" and len(out.rows) == 4
 
 
 def test_repeats_give_mean_and_std(write, tmp_path, fake):
-    g = write("rep.yaml", SMALL.replace("  objective: val_accuracy",
-                                        "  objective: val_accuracy\n  repeats: 3"))
-    out = search.Search(grid.load(g), tmp_path).run()
+    g = write(
+        "rep.yaml",
+        SMALL.replace("  objective: val_accuracy", "  objective: val_accuracy\n  repeats: 3"),
+    )
+    out = run_search(grid.load(g), tmp_path, fake)
     assert fake.trained[:3] == ["t000-r0", "t000-r1", "t000-r2"]
     row = read_results(tmp_path / "small")[0]
     # seeds 1, 2, 3: scores 0.041, 0.042, 0.043
@@ -124,81 +136,99 @@ def test_repeats_give_mean_and_std(write, tmp_path, fake):
 
 def test_planned_oracle_keeps_every_worker_busy_and_never_idles(small, tmp_path):
     spec = grid.load(small)
-    s = search.Search(spec, tmp_path)
-    oracle = s._make_oracle(done={1}, chief=True)
+    s = engine.Search(spec, tmp_path)
+    oracle = oracles.make_oracle(spec, s.space, s.plan, {1}, s.hooks, tmp_path / "tuner")
     trials = [oracle.create_trial(f"worker{i}") for i in range(5)]
     assert all(t.status == "RUNNING" for t in trials)  # five points at once, no waiting
-    indexes = [s.index[grid.point_key(s.space.decode(t.hyperparameters.values))]
-               for t in trials]
+    indexes = [
+        s.plan.index[grid.point_key(s.space.decode(t.hyperparameters.values))] for t in trials
+    ]
     assert indexes == [0, 2, 3, 4, 5]  # point 1 was finished before
     assert oracle.create_trial("worker9").status == "STOPPED"  # nothing left: stop, not IDLE
     oracle.requeue("worker0")  # worker0 died: its point goes to the next asker
+    assert not oracle.idle()  # a trial waits to run again
     again = oracle.create_trial("worker9")
     assert again.status == "RUNNING" and again.trial_id == trials[0].trial_id
 
 
 @pytest.mark.parametrize("seed", [0, 5])
 def test_random_points_are_keras_tuners_draws_fixed_by_the_seed(write, seed):
-    g = write("r.yaml", SMALL.replace("  objective: val_accuracy",
-                                      f"  objective: val_accuracy\n  tuner: random\n"
-                                      f"  max_trials: 4\n  seed: {seed}"))
+    g = write(
+        "r.yaml",
+        SMALL.replace(
+            "  objective: val_accuracy",
+            f"  objective: val_accuracy\n  tuner: random\n  max_trials: 4\n  seed: {seed}",
+        ),
+    )
     spec = grid.load(g)
-    a = search.planned_points(spec, search.Space(spec))
-    b = search.planned_points(spec, search.Space(spec))
+    a = plan.planned_points(spec)
+    b = plan.planned_points(spec)
     assert a == b and len(a) == 4  # seed 0 too: keras-tuner alone would draw a random seed
     assert len({grid.point_key(p) for p in a}) == 4
 
 
 def test_mixed_value_types_round_trip(write):
-    g = write("m.yaml", SMALL.replace("[4, 8, 16]", "[4, 8]").replace(
-        "train.optimizer: [adam, {name: sgd, momentum: 0.9}]",
-        "model.dropout: [0, 0.25]\n    train.batch_size: [16, full]"))
+    g = write(
+        "m.yaml",
+        SMALL.replace("[4, 8, 16]", "[4, 8]").replace(
+            "train.optimizer: [adam, {name: sgd, momentum: 0.9}]",
+            "model.dropout: [0, 0.25]\n    train.batch_size: [16, full]",
+        ),
+    )
     spec = grid.load(g)
-    space = search.Space(spec)
+    space_ = space.Space(spec)
     for point in spec.grid_points():
-        assert space.decode(space.encode(point)) == point
+        assert space_.decode(space_.encode(point)) == point
 
 
-def test_a_point_keras_refuses_is_a_failed_trial_not_a_crash(write, tmp_path):
-    g = write("f.yaml", SMALL.replace("train.optimizer: [adam, {name: sgd, momentum: 0.9}]",
-                                      "model.activation: [relu]"))
+def test_a_point_keras_refuses_is_a_failed_trial_not_a_crash(write, tmp_path, monkeypatch):
+    g = write(
+        "f.yaml",
+        SMALL.replace(
+            "train.optimizer: [adam, {name: sgd, momentum: 0.9}]", "model.activation: [relu]"
+        ),
+    )
     spec = grid.load(g)
-    s = search.Search(spec, tmp_path)
     original = training.prepare
 
     def refuse(cfg, data, weights=None):
         if cfg["model"]["first_neuron"] == 8:
-            raise ConfigError("model: Keras refused this config: no")
+            raise ConfigError("Keras refused this config: no", "model")
         return original(cfg, data, weights)
 
-    import dlexp.search as search_mod
-    monkey = pytest.MonkeyPatch()
-    monkey.setattr(search_mod.training, "prepare", refuse)
-    try:
-        out = s.run()
-    finally:
-        monkey.undo()
+    monkeypatch.setattr(training, "prepare", refuse)
+    out = engine.Search(spec, tmp_path).run()
     statuses = {r["trial"]: r["status"] for r in out.rows}
     assert statuses == {"t000": "completed", "t001": "failed", "t002": "completed"}
     info = json.loads((tmp_path / "small" / "trials" / "t001" / "run.json").read_text())
     assert "Keras refused" in info["error"]
-    again = search.Search(grid.load(g), tmp_path).run()
+    again = engine.Search(grid.load(g), tmp_path).run()
     assert again.status == "already finished"  # a failed trial is not retried forever
 
 
 def test_a_second_chief_on_the_same_folder_is_refused(small, tmp_path, fake):
-    first = search.SearchStore(tmp_path / "small", grid.load(small))
+    first = store.SearchStore(tmp_path / "small", grid.load(small))
     first.open(overwrite=False)
     try:
         with pytest.raises(ConfigError, match="another dlexp search is running"):
-            search.Search(grid.load(small), tmp_path).run()
+            run_search(grid.load(small), tmp_path, fake)
     finally:
         first.close()
 
 
 def test_dry_run_trains_nothing(small, tmp_path):
-    result = CliRunner().invoke(cli, ["search", str(small), "--runs-dir", str(tmp_path / "runs"),
-                                      "--dry-run", "--format", "json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "search",
+            str(small),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert plan["trials"] == 6 and len(plan["points"]) == 6
@@ -210,8 +240,10 @@ def test_bad_grid_on_the_cli(write, tmp_path):
     g = write("bad.yaml", SMALL.replace("[4, 8, 16]", "[4, eight]"))
     result = CliRunner().invoke(cli, ["search", str(g), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2
-    assert "search.params.model.first_neuron[1]: expected a positive integer, got 'eight'" \
+    assert (
+        "search.params.model.first_neuron[1]: expected a positive integer, got 'eight'"
         in result.stderr
+    )
     assert "Traceback" not in result.output and not (tmp_path / "runs").exists()
 
 
@@ -220,16 +252,22 @@ def test_bad_grid_on_the_cli(write, tmp_path):
 
 @pytest.mark.slow
 def test_real_search_end_to_end(small, tmp_path):
-    result = CliRunner().invoke(cli, ["search", str(small), "--runs-dir", str(tmp_path),
-                                      "--format", "json"])
+    result = CliRunner().invoke(
+        cli, ["search", str(small), "--runs-dir", str(tmp_path), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["status"] == "finished" and len(record["trials"]) == 6
     folder = tmp_path / "small"
     for i in range(6):
         trial = folder / "trials" / f"t{i:03d}"
-        assert {p.name for p in trial.iterdir()} >= {"config.yaml", "run.json", "history.csv",
-                                                     "metrics.json", "model.keras"}
+        assert {p.name for p in trial.iterdir()} >= {
+            "config.yaml",
+            "run.json",
+            "history.csv",
+            "metrics.json",
+            "model.keras",
+        }
         info = json.loads((trial / "run.json").read_text())
         assert info["status"] == "completed"
         with open(trial / "history.csv") as f:
@@ -242,8 +280,9 @@ def test_real_search_end_to_end(small, tmp_path):
 
 @pytest.mark.slow
 def test_two_workers_finish_every_point_exactly_once(small, tmp_path):
-    result = CliRunner().invoke(cli, ["search", str(small), "--runs-dir", str(tmp_path),
-                                      "--workers", "2"])
+    result = CliRunner().invoke(
+        cli, ["search", str(small), "--runs-dir", str(tmp_path), "--workers", "2"]
+    )
     assert result.exit_code == 0, result.output
     folder = tmp_path / "small"
     assert len(read_results(folder)) == 6
@@ -265,8 +304,9 @@ def test_two_workers_finish_every_point_exactly_once(small, tmp_path):
 def test_resume_after_kill_9_equals_an_uninterrupted_search(write, tmp_path):
     g = write("slow.yaml", SMALL.replace("epochs: 2", "epochs: 150").replace("240", "600"))
     cmd = [sys.executable, "-m", "dlexp.cli", "search", str(g), "--runs-dir"]
-    proc = subprocess.Popen(cmd + [str(tmp_path / "a")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd + [str(tmp_path / "a")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     trials = tmp_path / "a" / "small" / "trials"
     deadline = time.time() + 120
     while time.time() < deadline and len(list(trials.glob("t*"))) < 2:
@@ -287,12 +327,31 @@ def test_resume_after_kill_9_equals_an_uninterrupted_search(write, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("tuner", ["bayesian", "hyperband"])
 def test_adaptive_tuners_run(write, tmp_path, tuner):
-    extra = "  tuner: bayesian\n  max_trials: 3" if tuner == "bayesian" else \
-        "  tuner: hyperband\n  factor: 3"
-    g = write("a.yaml", SMALL.replace("epochs: 2", "epochs: 3").replace(
-        "  objective: val_accuracy", "  objective: val_accuracy\n" + extra))
-    out = search.Search(grid.load(g), tmp_path).run()
+    extra = (
+        "  tuner: bayesian\n  max_trials: 3"
+        if tuner == "bayesian"
+        else "  tuner: hyperband\n  factor: 3"
+    )
+    g = write(
+        "a.yaml",
+        SMALL.replace("epochs: 2", "epochs: 3").replace(
+            "  objective: val_accuracy", "  objective: val_accuracy\n" + extra
+        ),
+    )
+    out = engine.Search(grid.load(g), tmp_path).run()
     assert out.status == "finished"
     assert out.rows and all(r["status"] == "completed" for r in out.rows)
     if tuner == "hyperband":
         assert {r["train.epochs"] for r in out.rows} >= {1, 3}
+
+
+def test_dry_run_of_a_grid_imports_neither_keras_nor_keras_tuner(small, tmp_path):
+    code = (
+        "import sys\nfrom dlexp.cli import cli\n"
+        f"try: cli(['search', {str(small)!r}, '--dry-run', '--runs-dir', {str(tmp_path)!r}])\n"
+        "except SystemExit: pass\n"
+        "print('HEAVY', [m for m in ('tensorflow', 'keras', 'jax', 'keras_tuner', 'sklearn')"
+        " if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stdout and "t005" in out.stdout

@@ -1,0 +1,166 @@
+"""One search: its plan, its folder, its oracle, and the processes that train it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dlexp import runs
+from dlexp.grid import SearchSpec
+from dlexp.search import distributed
+from dlexp.search.oracles import Hooks, make_oracle
+from dlexp.search.plan import Plan
+from dlexp.search.runner import Trainer, TrialRunner
+from dlexp.search.space import Space
+from dlexp.search.store import SearchStatus, SearchStore
+
+
+@dataclass
+class SearchOutcome:
+    status: SearchStatus
+    store: SearchStore
+    rows: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    message: str | None = None
+    trained: int = 0  # trials this invocation ran (the rest were done before)
+
+    @property
+    def exit_code(self) -> int:
+        return self.status.exit_code
+
+
+class NullView:
+    """The search's live view: these calls are all the search makes of one."""
+
+    def start(self, total: int | None, done: int) -> None: ...
+    def trial_started(self, trial: str, worker: str) -> None: ...
+    def trial_ended(self, trial: str, row: dict | None, best: dict | None) -> None: ...
+    def epoch(self, trial: str, epoch: int, epochs: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+def _finished_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if runs.is_finished(r["status"])]
+
+
+class Search:
+    """Run (or resume) a search: one process, or a chief with workers.
+
+    Args:
+        spec: the validated grid file.
+        runs_dir: the search's folder is ``runs_dir/<name>/``.
+        view: the live view (``NullView`` shows nothing).
+        trainer: trains trial runs (``training.TrialTrainer()`` by default): the seam
+            through which trials can be trained another way, or faked in tests.
+    """
+
+    def __init__(
+        self, spec: SearchSpec, runs_dir: str | Path, view=None, trainer: Trainer | None = None
+    ):
+        self.spec = spec
+        self.store = SearchStore(Path(runs_dir) / spec.name, spec)
+        self.view = view or NullView()
+        if trainer is None:
+            from dlexp.training import TrialTrainer
+
+            trainer = TrialTrainer()
+        self.trainer = trainer
+        self.space = Space(spec)
+        self.plan = Plan(spec)
+        self.hooks = Hooks(self.name_of)
+        self.oracle = None
+
+    def name_of(self, trial_or_id) -> str:
+        """A trial's folder name: its point's index for a planned search (so it is the
+        same on every resume), keras-tuner's trial id otherwise."""
+        if isinstance(trial_or_id, str):  # Hyperband's tuner/trial_id
+            return self.plan.name(int(trial_or_id))
+        if self.spec.planned:
+            return self.plan.name_of(self.space.decode(trial_or_id.hyperparameters.values))
+        return self.plan.name(int(trial_or_id.trial_id))
+
+    def _on_start(self, trial: str, tuner_id: str) -> None:
+        self.view.trial_started(trial, tuner_id)
+
+    def _on_end(self, trial: str) -> None:
+        rows = self.store.write_results()
+        row = next((r for r in rows if r["trial"] == trial), None)
+        ranked = self.store.ranked(rows)
+        self.view.trial_ended(trial, row, ranked[0] if ranked else None)
+
+    def run(self, workers: int | None = None, overwrite: bool = False) -> SearchOutcome:
+        """Run (or resume) the search; returns when it is finished or interrupted.
+
+        Args:
+            workers: worker processes to start here; None is one, in this process
+                (none for a chief, which serves workers started elsewhere).
+            overwrite: delete an earlier search of the same name first.
+        """
+        who = distributed.role()
+        if who == "worker":
+            return self._run_worker()
+        parallel = who == "chief" or (workers or 1) > 1
+        server = distributed.bind() if parallel else None  # a port problem leaves no folder
+        try:
+            self.store.open(overwrite)
+            return self._run(server, (workers or 0) if parallel else 1)
+        finally:
+            if server is not None:
+                server[0].stop(grace=1)
+            self.store.close()
+
+    def _run(self, server, workers: int) -> SearchOutcome:
+        started = time.perf_counter()
+        before = _finished_rows(self.store.rows())
+        done = self.plan.done(self.store) if self.spec.planned else set()
+        finished = (
+            len(done) == len(self.plan.points)
+            if self.spec.planned
+            else self.store.state().get("status") == SearchStatus.FINISHED
+        )
+        if finished:
+            rows = self.store.write_results()
+            return SearchOutcome(SearchStatus.ALREADY_FINISHED, self.store, rows)
+        self.hooks.on_start, self.hooks.on_end = self._on_start, self._on_end
+        self.oracle = make_oracle(
+            self.spec, self.space, self.plan, done, self.hooks, state_dir=self.store.root / "tuner"
+        )
+        self.store.write_state(SearchStatus.RUNNING)
+        self.store.write_results()
+        total = len(self.plan.points) if self.spec.planned else self.spec.max_trials
+        self.view.start(total, len(before))
+        status, message = SearchStatus.FINISHED, None
+        try:
+            if server is not None:
+                message = distributed.serve(self.oracle, self.store, server, workers)
+                status = SearchStatus.FAILED if message else SearchStatus.FINISHED
+            else:
+                TrialRunner(self.oracle, self, self.trainer, on_epoch=self.view.epoch).search(
+                    verbose=0
+                )
+        except KeyboardInterrupt:
+            status = SearchStatus.INTERRUPTED
+        finally:
+            self.view.stop()
+        rows = self.store.write_results()
+        self.store.write_state(status, trials=len(rows))
+        trained = len(_finished_rows(rows)) - len(before)
+        return SearchOutcome(
+            status, self.store, rows, time.perf_counter() - started, message, trained
+        )
+
+    def _run_worker(self) -> SearchOutcome:
+        """A worker: take trials from the chief until it says stop."""
+        distributed.exit_with_parent()
+        started = time.perf_counter()
+        self.oracle = make_oracle(self.spec, self.space, self.plan, set(), self.hooks)
+        runner = TrialRunner(self.oracle, self, self.trainer)
+        runner.oracle.get_space()  # waits for the chief, which writes search.yaml first
+        self.store.check_same()
+        status = SearchStatus.FINISHED
+        try:
+            runner.search(verbose=0)
+        except KeyboardInterrupt:
+            status = SearchStatus.INTERRUPTED
+        return SearchOutcome(status, self.store, seconds=time.perf_counter() - started)

@@ -1,0 +1,67 @@
+"""What a search trains, known before anything is imported from keras-tuner or Keras:
+the points of a planned search (grid or random), their trial names, what is done
+already, and the ``--dry-run`` plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dlexp import runs
+from dlexp.grid import SearchSpec, point_key
+from dlexp.search.store import SearchStore
+
+
+class Plan:
+    """The points a grid or random search trains, in order, and their trial names
+    (each point's index, so a trial's folder is the same on every resume). Bayesian
+    and Hyperband choose as they go: no points, and keras-tuner's trial ids name them."""
+
+    def __init__(self, spec: SearchSpec):
+        self.spec = spec
+        self.points: list[dict] = planned_points(spec) if spec.planned else []
+        self.index = {point_key(p): i for i, p in enumerate(self.points)}
+        self.width = runs.trial_width(len(self.points)) if spec.planned else 3
+
+    def name(self, index: int) -> str:
+        return runs.trial_name(index, self.width)
+
+    def name_of(self, values: dict) -> str:
+        """The trial name of a planned point's values."""
+        return self.name(self.index[point_key(values)])
+
+    def done(self, store: SearchStore) -> set[int]:
+        """The indexes of the points whose trials have finished."""
+        return {i for i in range(len(self.points)) if store.trial_done(self.name(i))}
+
+
+def planned_points(spec: SearchSpec) -> list[dict]:
+    """Every point a grid or random search trains, in order. A grid's are its
+    product; random points are keras-tuner's own draws (imported only then)."""
+    if spec.tuner == "grid":
+        return spec.grid_points()
+    from dlexp.search.space import random_points
+
+    return random_points(spec)
+
+
+def dry_run(spec: SearchSpec, runs_dir: str | Path) -> dict:
+    """What --dry-run prints: the number of trials and, when known, the points."""
+    plan = Plan(spec)
+    store = SearchStore(Path(runs_dir) / spec.name, spec)
+    total = len(plan.points) if spec.planned else None
+    done: set[int] = set()
+    if store.stored_spec() is not None:
+        store.check_same()
+        done = plan.done(store)
+    return {
+        "name": spec.name,
+        "folder": str(store.root),
+        "tuner": spec.tuner,
+        "objective": {"name": spec.objective, "direction": spec.direction},
+        "trials": total,
+        "repeats": spec.repeats,
+        "runs": None if total is None else total * spec.repeats,
+        "max_trials": spec.max_trials,
+        "already_done": len(done),
+        "points": [{"trial": plan.name(i), **p} for i, p in enumerate(plan.points)],
+    }

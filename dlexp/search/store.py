@@ -1,0 +1,281 @@
+"""The search folder ``RUNS_DIR/<search>/``: search.yaml, search.json, results.csv,
+best.json and trials/, one run folder per trial (or per repeat).
+
+Plain files only (no keras-tuner, no Keras): ``--dry-run`` and the report read it too.
+What is done is read from the trial folders, so a search resumes exactly after
+Ctrl-C, kill -9 or a reboot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from dlexp import config as config_mod
+from dlexp import runs
+from dlexp.errors import ConfigError, show
+from dlexp.files import atomic_write, read_json, write_csv, write_json
+from dlexp.grid import SearchSpec
+
+
+class SearchStatus(str, enum.Enum):
+    """How a search stands (search.json), or how one invocation of it ended."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+    ALREADY_FINISHED = "already finished"  # nothing was left to train
+
+    __hash__ = str.__hash__
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    @property
+    def exit_code(self) -> int:
+        """0 finished, 130 interrupted, 1 failed."""
+        ok = (SearchStatus.FINISHED, SearchStatus.ALREADY_FINISHED)
+        return 0 if self in ok else 130 if self == SearchStatus.INTERRUPTED else 1
+
+
+def _first_difference(old, new, path=""):
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            found = _first_difference(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    return None if old == new else (path, old, new)
+
+
+class SearchStore:
+    """``RUNS_DIR/<search>/``: its lock, its state, its trial folders and its results."""
+
+    def __init__(self, root: str | Path, spec: SearchSpec):
+        self.root, self.spec = Path(root), spec
+        self.trials = self.root / "trials"
+        self._cache: dict[str, tuple[int, runs.RunRecord]] = {}
+        self._lock_file = None
+
+    # -- the folder ------------------------------------------------------------
+
+    def stored_spec(self) -> dict | None:
+        path = self.root / "search.yaml"
+        if not path.exists():
+            return None
+        return config_mod.read_yaml(path)
+
+    def check_same(self) -> None:
+        """Refuse to mix two different searches in one folder."""
+        stored = self.stored_spec()
+        if stored is None:
+            return
+        new = json.loads(json.dumps(self.spec.resolved()))
+        diff = _first_difference(
+            {k: stored.get(k) for k in ("config", "search")},
+            {k: new[k] for k in ("config", "search")},
+        )
+        if diff:
+            key, old, now = diff
+            raise ConfigError(
+                f"{self.spec.path.name}: the grid changed since the search in {self.root} began "
+                f"({key}: was {show(old)}, now {show(now)}); rerun with --overwrite to start "
+                "over, or give the search another name"
+            )
+
+    def open(self, overwrite: bool) -> None:
+        """Create (or, with overwrite, recreate) the folder, take its lock, check that a
+        resumed search is the same search, and clear what a crash left half-written."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create {str(self.root)!r} ({exc.strerror})", "--runs-dir"
+            ) from None
+        self._lock()
+        if overwrite:
+            for child in self.root.iterdir():
+                if child.name != ".lock":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        self.check_same()
+        self.trials.mkdir(exist_ok=True)
+        for tmp in [*self.trials.glob(".*.tmp-*"), *self.root.glob(".*.tmp-*")]:
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+        atomic_write(self.root / "search.yaml", config_mod.dump(self.spec.resolved()))
+
+    def _lock(self) -> None:
+        """One chief per search folder: a second `dlexp search` on it would train the same
+        points and delete the first one's temporary folders."""
+        import fcntl
+
+        self._lock_file = open(self.root / ".lock", "a+")  # noqa: SIM115 - held until close
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ConfigError(
+                f"{self.root}: another dlexp search is running on this folder; "
+                "add workers to it with KERASTUNER_* (see README)"
+            ) from None
+
+    def close(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def write_state(self, status: SearchStatus, **extra) -> None:
+        """search.json: the search's name, tuner, status, start, end and versions."""
+        path = self.root / "search.json"
+        state = read_json(path) if path.exists() else {}
+        state.update({"name": self.spec.name, "tuner": self.spec.tuner, "status": status, **extra})
+        if status == SearchStatus.RUNNING:
+            state.setdefault("started", runs.now_iso())
+            state.pop("ended", None)
+        else:
+            state["ended"] = runs.now_iso()
+        state["versions"] = runs.versions()
+        write_json(path, state)
+
+    def state(self) -> dict:
+        path = self.root / "search.json"
+        return read_json(path) if path.exists() else {}
+
+    # -- trial folders -----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def staging(self, names: list[str]) -> Iterator[list[runs.Run]]:
+        """A temporary folder for each of these trial runs, to train into. When the
+        block ends, each that holds a run.json is renamed to trials/<name>/ (so a trial
+        folder that exists holds a run that has ended) and the others are removed. A
+        block that raises publishes nothing: its folders are cleared on the next open."""
+        staged = []
+        for name in names:
+            tmp = self.trials / f".{name}.tmp-{os.getpid()}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            staged.append(runs.Run(tmp, run_id=name))
+        yield staged
+        for run in staged:
+            final = self.trials / run.id
+            if not run.file("run.json").exists():
+                shutil.rmtree(run.path, ignore_errors=True)
+                continue
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(run.path, final)
+
+    def write_failed(self, name: str, cfg: dict | None, error: str) -> None:
+        """A trial whose config could not be made: a folder that says so."""
+        with self.staging([name]) as (run,):
+            runs.write_failed(run, cfg, error)
+
+    def clean_tmp(self, pid: int) -> None:
+        """Remove the half-trained folders of a worker process that died."""
+        for tmp in self.trials.glob(f".*.tmp-{pid}"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def read_run(self, name: str) -> runs.RunRecord | None:
+        """A trial run folder, read as the report reads runs; None while it has no
+        readable run.json. Cached until run.json changes."""
+        info_path = self.trials / name / "run.json"
+        try:
+            mtime = info_path.stat().st_mtime_ns
+        except OSError:
+            return None
+        cached = self._cache.get(name)
+        if cached and cached[0] == mtime:
+            return cached[1]
+        record = runs.read_run(self.trials / name, name, search=self.spec.name)
+        if record.info is None:
+            return None
+        self._cache[name] = (mtime, record)
+        return record
+
+    def run_status(self, name: str) -> runs.Status | str | None:
+        record = self.read_run(name)
+        return record.status if record else None
+
+    def run_done(self, name: str) -> bool:
+        """Whether a trial run has finished (completed, diverged or failed): a resumed
+        search does not train it again. Delete its folder to retry it."""
+        return runs.is_finished(self.run_status(name))
+
+    def trial_done(self, trial: str) -> bool:
+        return all(self.run_done(n) for n in runs.run_names(trial, self.spec.repeats))
+
+    # -- results -------------------------------------------------------------------
+
+    def trial_ids(self) -> list[str]:
+        ids = set()
+        for folder in self.trials.iterdir() if self.trials.exists() else ():
+            if not folder.name.startswith(".") and folder.is_dir():
+                ids.add(runs.trial_of(folder.name) if self.spec.repeats > 1 else folder.name)
+        return sorted(ids)
+
+    def row(self, trial: str) -> dict | None:
+        """One results.csv row: searched values, the objective, mean (and std over
+        repeats) of every final metric, epochs, seconds, status."""
+        spec = self.spec
+        found = [(n, r) for n in runs.run_names(trial, spec.repeats) if (r := self.read_run(n))]
+        if not found:
+            return None
+        records = [r for _, r in found]
+        missing = [runs.Status.INCOMPLETE] * (spec.repeats - len(found))
+        status = runs.group_status([r.status for r in records] + missing)
+        row: dict = {"trial": trial, "status": status}
+        for p in spec.params:
+            row[p.key] = config_mod.get_dotted(records[0].config, p.key)
+        if spec.tuner == "hyperband":
+            row["train.epochs"] = config_mod.get_dotted(records[0].config, "train.epochs")
+        objective = runs.objective_key(spec.objective)
+        keys = runs.metric_keys(records)
+        means, stds = runs.aggregate(records, [objective, *keys, "epochs_run", "best_epoch"])
+        scores = [r.metric(objective) for r in records]
+        ok = status == runs.Status.COMPLETED and None not in scores
+        row["score"] = means[objective] if ok else None
+        if spec.repeats > 1:
+            row["score_std"] = stds[objective] if ok else None
+        for key in keys:
+            row[key] = means[key]
+            if spec.repeats > 1:
+                row[f"{key}_std"] = stds[key]
+        for key in ("epochs_run", "best_epoch"):
+            row[key] = means[key] if spec.repeats > 1 else records[0].metric(key)
+        row["seconds"] = round(sum(r.metric("seconds") or 0 for r in records), 3)
+        row["runs"] = ";".join(f"trials/{n}" for n, _ in found)
+        return row
+
+    def rows(self) -> list[dict]:
+        return [r for r in (self.row(t) for t in self.trial_ids()) if r is not None]
+
+    def ranked(self, rows: list[dict]) -> list[dict]:
+        """The rows that have a score, best first."""
+        return runs.rank(rows, lambda r: r.get("score"), self.spec.direction)
+
+    def write_results(self) -> list[dict]:
+        """Rewrite results.csv and best.json from the trial folders."""
+        rows = self.rows()
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        write_csv(self.root / "results.csv", rows, columns or ["trial", "status"])
+        ranked = self.ranked(rows)
+        if ranked:
+            best = ranked[0]
+            write_json(
+                self.root / "best.json",
+                {
+                    "trial": best["trial"],
+                    "objective": {"name": self.spec.objective, "direction": self.spec.direction},
+                    "score": best["score"],
+                    "params": {p.key: best.get(p.key) for p in self.spec.params},
+                    "runs": best["runs"].split(";"),
+                },
+            )
+        return rows
