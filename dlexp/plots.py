@@ -16,11 +16,23 @@ from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from dlexp.labels import label
+
 # TensorFlow Playground's colours: orange for one class, blue for the other.
 ORANGE, BLUE = "#f59322", "#0877bd"
 PLAYGROUND = LinearSegmentedColormap.from_list("playground", [ORANGE, "#e8eaeb", BLUE])
-CLASS_COLOURS = [ORANGE, BLUE, "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                 "#7f7f7f", "#bcbd22", "#17becf"]  # fmt: skip
+CLASS_COLOURS = [
+    ORANGE,
+    BLUE,
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 DPI = 80
 
 
@@ -35,8 +47,13 @@ def _margins(fig: Figure, title: bool = False, left: float = 0.45, bottom: float
     """Fixed margins in inches: matplotlib's constrained layout would take half the time
     of drawing the many small per-run pictures a report holds."""
     w, h = fig.get_size_inches()
-    fig.subplots_adjust(left=left / w, right=1 - 0.12 / w, bottom=bottom / h,
-                        top=1 - (0.55 if title else 0.3) / h, wspace=0.9 / (w / 3))  # fmt: skip
+    fig.subplots_adjust(
+        left=left / w,
+        right=1 - 0.12 / w,
+        bottom=bottom / h,
+        top=1 - (0.55 if title else 0.3) / h,
+        wspace=0.9 / (w / 3),
+    )
 
 
 def _series(history: list[dict], key: str) -> tuple[list[float], list[float]]:
@@ -52,8 +69,11 @@ def _series(history: list[dict], key: str) -> tuple[list[float], list[float]]:
 def metric_names(history: list[dict]) -> list[str]:
     """loss and the metrics logged for training (their val_ twins are drawn beside)."""
     keys = list(history[0]) if history else []
-    return [k for k in keys if k not in ("epoch", "learning_rate", "seconds")
-            and not k.startswith("val_")]  # fmt: skip
+    return [
+        k
+        for k in keys
+        if k not in ("epoch", "learning_rate", "seconds") and not k.startswith("val_")
+    ]
 
 
 def learning_curves(history: list[dict], title: str = "") -> bytes:
@@ -63,10 +83,10 @@ def learning_curves(history: list[dict], title: str = "") -> bytes:
     _margins(fig, title=bool(title))
     for i, name in enumerate(names):
         ax = fig.add_subplot(1, len(names), i + 1)
-        for key, label, colour in ((name, "train", ORANGE), (f"val_{name}", "validation", BLUE)):
+        for key, split, colour in ((name, "train", ORANGE), (f"val_{name}", "validation", BLUE)):
             xs, ys = _series(history, key)
             if xs:
-                ax.plot(xs, ys, color=colour, label=label, linewidth=1.5)
+                ax.plot(xs, ys, color=colour, label=split, linewidth=1.5)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("epoch", fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -79,22 +99,30 @@ def learning_curves(history: list[dict], title: str = "") -> bytes:
     return _png(fig)
 
 
-def overlay(curves: Sequence[tuple[str, list[dict]]], metrics: Sequence[str] = ("loss",),
-            title: str = "") -> bytes:  # fmt: skip
+def overlay(
+    curves: Sequence[tuple[str, list[dict]]], metrics: Sequence[str] = ("loss",), title: str = ""
+) -> bytes:
     """Several runs on one chart per metric: validation solid, training dashed."""
     fig = Figure(figsize=(4.2 * len(metrics), 3.0))
     _margins(fig, title=bool(title))
     colours = [f"C{i % 10}" for i in range(len(curves))]
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), i + 1)
-        for (label, history), colour in zip(curves, colours, strict=True):
+        for (name, history), colour in zip(curves, colours, strict=True):
             xs, ys = _series(history, f"val_{metric}")
             if xs:
-                ax.plot(xs, ys, color=colour, linewidth=1.4, label=label)
+                ax.plot(xs, ys, color=colour, linewidth=1.4, label=name)
             xs, ys = _series(history, metric)
             if xs:
-                ax.plot(xs, ys, color=colour, linewidth=1.0, linestyle="--", alpha=0.6,
-                        label=None if _series(history, f"val_{metric}")[0] else label)
+                ax.plot(
+                    xs,
+                    ys,
+                    color=colour,
+                    linewidth=1.0,
+                    linestyle="--",
+                    alpha=0.6,
+                    label=None if _series(history, f"val_{metric}")[0] else name,
+                )
         ax.set_title(f"{metric} (solid: validation, dashed: training)", fontsize=9)
         ax.set_xlabel("epoch", fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -116,8 +144,16 @@ def boundary(arrays: dict, title: str = "") -> bytes:
     _margins(fig, left=0.4, bottom=0.35)
     ax = fig.add_subplot()
     if proba.shape[-1] == 1:
-        ax.imshow(proba[..., 0], origin="lower", extent=extent, cmap=PLAYGROUND, vmin=0, vmax=1,
-                  aspect="auto", alpha=0.55)  # fmt: skip
+        ax.imshow(
+            proba[..., 0],
+            origin="lower",
+            extent=extent,
+            cmap=PLAYGROUND,
+            vmin=0,
+            vmax=1,
+            aspect="auto",
+            alpha=0.55,
+        )
         ax.contour(xs, ys, proba[..., 0], levels=[0.5], colors="#333333", linewidths=0.8)
     else:
         k = proba.shape[-1]
@@ -132,9 +168,16 @@ def boundary(arrays: dict, title: str = "") -> bytes:
         if x is None or y is None:
             continue
         colours = [CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in y]
-        ax.scatter(x[:, 0], x[:, 1], c=colours, s=size, marker=marker,
-                   edgecolors="white" if marker == "o" else None, linewidths=0.3,
-                   label=split)  # fmt: skip
+        ax.scatter(
+            x[:, 0],
+            x[:, 1],
+            c=colours,
+            s=size,
+            marker=marker,
+            edgecolors="white" if marker == "o" else None,
+            linewidths=0.3,
+            label=split,
+        )
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.tick_params(labelsize=7)
@@ -143,15 +186,8 @@ def boundary(arrays: dict, title: str = "") -> bytes:
     return _png(fig)
 
 
-def _label(value) -> str:
-    if isinstance(value, dict):
-        args = ",".join(f"{k}={v}" for k, v in value.items() if k != "name")
-        return f"{value.get('name', '')}({args})" if args else str(value.get("name", ""))
-    return str(value)
-
-
 def _ordered(values: list) -> list:
-    unique = list(dict.fromkeys(_label(v) for v in values))
+    unique = list(dict.fromkeys(label(v) for v in values))
     try:
         return sorted(unique, key=float)
     except ValueError:
@@ -166,11 +202,10 @@ def objective_vs_params(rows: list[dict], keys: list[str], objective: str) -> by
         ax = fig.add_subplot(1, len(keys), i + 1)
         order = _ordered([r.get(key) for r in rows])
         position = {v: j for j, v in enumerate(order)}
-        xs = [position[_label(r.get(key))] + rng.uniform(-0.12, 0.12) for r in rows]
+        xs = [position[label(r.get(key))] + rng.uniform(-0.12, 0.12) for r in rows]
         ax.scatter(xs, [r["score"] for r in rows], s=14, color=BLUE, alpha=0.7)
-        means = [np.mean([r["score"] for r in rows if _label(r.get(key)) == v]) for v in order]
-        ax.plot(range(len(order)), means, color=ORANGE, marker="_", markersize=18,
-                linestyle="none")  # fmt: skip
+        means = [np.mean([r["score"] for r in rows if label(r.get(key)) == v]) for v in order]
+        ax.plot(range(len(order)), means, color=ORANGE, marker="_", markersize=18, linestyle="none")
         ax.set_xticks(range(len(order)), order, fontsize=7, rotation=30 if len(order) > 3 else 0)
         ax.set_title(key.split(".")[-1], fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
@@ -186,19 +221,29 @@ def heatmap(rows: list[dict], x_key: str, y_key: str, objective: str) -> bytes:
     grid = np.full((len(ys), len(xs)), np.nan)
     for j, yv in enumerate(ys):
         for i, xv in enumerate(xs):
-            scores = [r["score"] for r in rows
-                      if _label(r.get(x_key)) == xv and _label(r.get(y_key)) == yv]  # fmt: skip
+            scores = [
+                r["score"] for r in rows if label(r.get(x_key)) == xv and label(r.get(y_key)) == yv
+            ]
             if scores:
                 grid[j, i] = np.mean(scores)
-    fig = Figure(figsize=(max(3.0, 0.7 * len(xs) + 1.8), max(2.4, 0.45 * len(ys) + 1.2)),
-                 layout="constrained")  # fmt: skip
+    fig = Figure(
+        figsize=(max(3.0, 0.7 * len(xs) + 1.8), max(2.4, 0.45 * len(ys) + 1.2)),
+        layout="constrained",
+    )
     ax = fig.add_subplot()
     image = ax.imshow(grid, cmap="viridis", aspect="auto")
     for j in range(len(ys)):
         for i in range(len(xs)):
             if not np.isnan(grid[j, i]):
-                ax.text(i, j, f"{grid[j, i]:.3f}", ha="center", va="center", fontsize=7,
-                        color="white" if grid[j, i] < np.nanmean(grid) else "black")
+                ax.text(
+                    i,
+                    j,
+                    f"{grid[j, i]:.3f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if grid[j, i] < np.nanmean(grid) else "black",
+                )
     ax.set_xticks(range(len(xs)), xs, fontsize=7)
     ax.set_yticks(range(len(ys)), ys, fontsize=7)
     ax.set_xlabel(x_key, fontsize=8)

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from dlexp import plots, report, runs
+from dlexp import labels, plots, report, runs
 from dlexp.cli import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
@@ -29,8 +29,9 @@ def runs_dir(tmp_path):
 
 
 def render(rep, width=170) -> str:
-    console = Console(width=width, no_color=True, force_terminal=False, record=True,
-                      file=io.StringIO())
+    console = Console(
+        width=width, no_color=True, force_terminal=False, record=True, file=io.StringIO()
+    )
     console.print(report.table(rep))
     return console.export_text()
 
@@ -38,9 +39,14 @@ def render(rep, width=170) -> str:
 def test_every_run_and_trial_is_listed_with_warnings_for_bad_folders(runs_dir):
     rep = report.build(runs_dir)
     ids = [e.id for e in rep.entries]
-    assert ids[:6] == ["20260101-000000-plain-aaaaaa", "20260101-000001-regularized-bbbbbb",
-                       "20260101-000002-blobs-cccccc", "20260101-000003-damaged-dddddd",
-                       "20260101-000004-halfway-eeeeee", "old-version-run"]
+    assert ids[:6] == [
+        "20260101-000000-plain-aaaaaa",
+        "20260101-000001-regularized-bbbbbb",
+        "20260101-000002-blobs-cccccc",
+        "20260101-000003-damaged-dddddd",
+        "20260101-000004-halfway-eeeeee",
+        "old-version-run",
+    ]
     assert ids[6:] == [f"tinygrid/t00{i}" for i in range(4)]
     status = {e.id: e.status for e in rep.entries}
     assert status["20260101-000003-damaged-dddddd"] == "unknown"
@@ -69,8 +75,7 @@ def test_varying_keys_only(runs_dir):
 
 
 def test_sort_and_filter(runs_dir):
-    rep = report.build(runs_dir, filters=("kind=run", "status=completed"),
-                       sort="test_accuracy")
+    rep = report.build(runs_dir, filters=("kind=run", "status=completed"), sort="test_accuracy")
     values = [e.metrics["test_accuracy"] for e in rep.entries]
     assert values == sorted(values, reverse=True) and len(values) == 3
     by_loss = report.build(runs_dir, sort="val_loss", filters=("kind=run",))
@@ -84,8 +89,10 @@ def test_sort_and_filter(runs_dir):
     "args, message",
     [
         (["--sort", "val_acc"], "--sort: unknown metric 'val_acc' (did you mean 'val_accuracy'?)"),
-        (["--filter", "model.activaton=relu"],
-         "--filter model.activaton: unknown key (did you mean 'model.activation'?)"),
+        (
+            ["--filter", "model.activaton=relu"],
+            "--filter model.activaton: unknown key (did you mean 'model.activation'?)",
+        ),
         (["--filter", "relu"], "--filter 'relu': expected KEY=VALUE"),
         (["--format", "xml"], "Invalid value for '--format'"),
     ],
@@ -112,8 +119,17 @@ def test_json_records(runs_dir):
     records = json.loads(result.stdout)  # stdout holds the JSON and nothing else
     assert len(records) == 10
     for r in records:
-        assert set(r) == {"id", "kind", "status", "search", "best", "hyperparameters",
-                          "metrics", "runs", "warnings"}
+        assert set(r) == {
+            "id",
+            "kind",
+            "status",
+            "search",
+            "best",
+            "hyperparameters",
+            "metrics",
+            "runs",
+            "warnings",
+        }
         assert all(isinstance(v, (int, float)) for v in r["metrics"].values())
     plain = records[0]
     assert plain["hyperparameters"]["model.layers"] == [8, 8]
@@ -146,14 +162,28 @@ def test_plots_from_run_folders(runs_dir):
     for name in ("20260101-000000-plain-aaaaaa", "20260101-000002-blobs-cccccc"):
         with np.load(runs_dir / name / "boundary.npz") as npz:
             assert _png_size(plots.boundary({k: npz[k] for k in npz.files}))[0] > 200
-    rows = [{"model.first_neuron": n, "train.optimizer": o, "score": s}
-            for n, o, s in [(4, "adam", 0.8), (8, "adam", 0.9), (4, {"name": "sgd"}, 0.7)]]
-    assert _png_size(plots.objective_vs_params(rows, ["model.first_neuron", "train.optimizer"],
-                                               "val_accuracy"))[0] > 300
-    assert _png_size(plots.heatmap(rows, "model.first_neuron", "train.optimizer",
-                                   "val_accuracy"))[0] > 200
-    assert _png_size(plots.overlay([("a", plain.history), ("b", plain.history)],
-                                   ["loss", "accuracy"]))[0] > 500
+    rows = [
+        {"model.first_neuron": n, "train.optimizer": o, "score": s}
+        for n, o, s in [(4, "adam", 0.8), (8, "adam", 0.9), (4, {"name": "sgd"}, 0.7)]
+    ]
+    assert (
+        _png_size(
+            plots.objective_vs_params(
+                rows, ["model.first_neuron", "train.optimizer"], "val_accuracy"
+            )
+        )[0]
+        > 300
+    )
+    assert (
+        _png_size(plots.heatmap(rows, "model.first_neuron", "train.optimizer", "val_accuracy"))[0]
+        > 200
+    )
+    assert (
+        _png_size(
+            plots.overlay([("a", plain.history), ("b", plain.history)], ["loss", "accuracy"])
+        )[0]
+        > 500
+    )
 
 
 def test_html_page_and_picture_cache(runs_dir, tmp_path):
@@ -171,13 +201,14 @@ def test_html_page_and_picture_cache(runs_dir, tmp_path):
 
 
 def test_report_never_imports_tensorflow(runs_dir, tmp_path):
-    code = ("import sys\nfrom dlexp.cli import cli\n"
-            f"try: cli(['report', {str(runs_dir)!r}, '--out', {str(tmp_path / 'o')!r}])\n"
-            "except SystemExit: pass\n"
-            "print('HEAVY', [m for m in ('tensorflow', 'keras', 'jax', 'keras_tuner')"
-            " if m in sys.modules])\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys\nfrom dlexp.cli import cli\n"
+        f"try: cli(['report', {str(runs_dir)!r}, '--out', {str(tmp_path / 'o')!r}])\n"
+        "except SystemExit: pass\n"
+        "print('HEAVY', [m for m in ('tensorflow', 'keras', 'jax', 'keras_tuner')"
+        " if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout
     assert (tmp_path / "o" / "index.html").exists()
 
@@ -195,13 +226,23 @@ def _browser():
     except ImportError:
         return None, "selenium is not installed (pip install -e '.[test]')"
     if not chromium or not driver:
-        return None, ("no chromium/chromedriver on PATH (Debian: apt-get install chromium "
-                      "chromium-driver; .ci/run installs them)")
+        return None, (
+            "no chromium/chromedriver on PATH (Debian: apt-get install chromium "
+            "chromium-driver; .ci/run installs them)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,1000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(driver), options=options), None
 
@@ -217,7 +258,8 @@ def test_html_page_loads_in_a_real_browser(runs_dir, tmp_path):
         browser.get(page.as_uri())
         assert browser.title == "dlexp report"
         state = browser.execute_script(
-            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
+            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])"
+        )
         assert len(state) >= 10
         broken = [alt for complete, width, alt in state if not (complete and width > 0)]
         assert not broken, f"pictures that did not load: {broken}"
@@ -256,8 +298,9 @@ def test_odd_values_are_warnings_not_crashes(runs_dir, tmp_path):
     page = (tmp_path / "o" / "index.html").read_text()
     assert "<b>run</b>" not in page and "&lt;b&gt;run&lt;/b&gt;" in page
     assert "no picture of decision boundary of 20260101-000002-blobs-cccccc" in page
-    records = json.loads(CliRunner().invoke(cli, ["report", str(runs_dir), "--format",
-                                                  "json"]).stdout)  # fmt: skip
+    records = json.loads(
+        CliRunner().invoke(cli, ["report", str(runs_dir), "--format", "json"]).stdout
+    )
     reg_record = next(r for r in records if r["id"] == "20260101-000001-regularized-bbbbbb")
     assert reg_record["status"] == "3" and reg_record["hyperparameters"]["notes"] == "2026-01-01"
     t001 = next(r for r in records if r["id"] == "tinygrid/t001")
@@ -297,10 +340,56 @@ def test_out_folder_keeps_other_pictures(runs_dir, tmp_path):
 
 def test_odd_search_yaml_is_a_warning(runs_dir):
     (runs_dir / "tinygrid" / "search.yaml").write_text(
-        "search: {params: [{model.first_neuron: [4]}], objective: {name: 5}, repeats: two}\n")
+        "search: {params: [{model.first_neuron: [4]}], objective: {name: 5}, repeats: two}\n"
+    )
     rep = report.build(runs_dir)
     info = rep.searches["tinygrid"]
     assert info.keys == [] and info.objective is None and info.repeats == 1
     assert len([e for e in rep.entries if e.search == "tinygrid"]) == 4
     (runs_dir / "tinygrid" / "search.yaml").write_text("[1, 2]\n")
     assert "no search section" in " ".join(report.build(runs_dir).warnings)
+
+
+# --- labels and escaping --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        ({"name": "sgd", "momentum": 0.9}, "sgd(momentum=0.9)"),
+        ({"name": "sgd", "momentum": 0.9, "nesterov": True}, "sgd(momentum=0.9, nesterov=True)"),
+        ({"name": "sgd"}, "sgd"),
+        ({"a": 1, "b": 2}, "{a=1, b=2}"),
+        (True, "true"),
+        (False, "false"),
+        (None, "-"),
+        ([8, 16], "[8, 16]"),
+        ([True, None, {"name": "adam"}], "[true, -, adam]"),
+        ([], "[]"),
+        (0.001, "0.001"),
+        (0.2, "0.2"),
+        (3, "3"),
+        ("relu", "relu"),
+    ],
+)
+def test_label(value, text):
+    assert labels.label(value) == text
+    assert report.label is labels.label  # one label, in tables, plots and search tables
+
+
+def test_html_escapes_ids_names_and_values(runs_dir, tmp_path):
+    config = runs_dir / "20260101-000000-plain-aaaaaa" / "config.yaml"
+    config.write_text(config.read_text() + "notes: <b>bold</b>\n")
+    shutil.copytree(runs_dir / "tinygrid", runs_dir / "<script>alert(1)</script>")
+    shutil.copytree(runs_dir / "20260101-000000-plain-aaaaaa", runs_dir / "<b>run</b>")
+    rep = report.build(runs_dir)
+    assert "<script>alert(1)</script>" in rep.searches
+    page, _ = report.write_html(rep, tmp_path / "out")
+    text = page.read_text()
+    for raw in ("<script>alert(1)</script>", "<b>run</b>", "<b>bold</b>"):
+        assert raw not in text
+    assert "<script" not in text and "<b>" not in text
+    assert "Search &lt;script&gt;alert(1)&lt;/script&gt;</h2>" in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;/t000" in text  # trial ids and links
+    assert "&lt;b&gt;run&lt;/b&gt;</a>" in text
+    assert "notes=&lt;b&gt;bold&lt;/b&gt;" in text  # a value in the settings column

@@ -1,0 +1,376 @@
+"""Collecting the report's rows from run folders: runs, search trials (their repeats
+combined), filters and sorting.
+
+Reads run folders only (``dlexp.runs``): never TensorFlow, Keras or keras-tuner.
+A damaged, half-written or older run folder becomes a row with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dlexp import runs as runs_mod
+from dlexp.errors import ConfigError, did_you_mean, show
+from dlexp.files import jsonable
+from dlexp.labels import label
+
+BUILTIN_FILTERS = ("id", "kind", "status", "search", "name")
+
+
+def flatten(cfg: dict, prefix: str = "") -> dict[str, Any]:
+    """{'model': {'dropout': 0.2}} -> {'model.dropout': 0.2}; an optimizer mapping stays
+    one value (``train.optimizer``), as the search grids name it."""
+    out: dict[str, Any] = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in (
+            "train.optimizer",
+            "train.early_stopping",
+            "train.lr_schedule",
+        ):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+@dataclass
+class Entry:
+    """One row of the report: a run, or a search trial (its repeats combined)."""
+
+    id: str
+    kind: str  # run | trial
+    status: str
+    hyperparameters: dict[str, Any]
+    metrics: dict[str, float | None]  # train_loss, val_accuracy, ..., params, epochs_run, seconds
+    std: dict[str, float | None] = field(default_factory=dict)  # across repeats
+    records: list[runs_mod.RunRecord] = field(default_factory=list)
+    search: str | None = None
+    best: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str | None:
+        return self.hyperparameters.get("name")
+
+    def value(self, key: str) -> Any:
+        if key in ("id", "kind", "status", "search"):
+            return getattr(self, key)
+        if key == "name":
+            return self.name
+        if key in self.hyperparameters:
+            return self.hyperparameters[key]
+        return self.metrics.get(key)
+
+    def record(self) -> dict:
+        """What --format json prints for this row."""
+        metrics = {k: v for k, v in self.metrics.items() if v is not None}
+        metrics.update({f"{k}_std": v for k, v in self.std.items() if v is not None})
+        return jsonable(
+            {
+                "id": self.id,
+                "kind": self.kind,
+                "status": self.status,
+                "search": self.search,
+                "best": self.best,
+                "hyperparameters": self.hyperparameters,
+                "metrics": metrics,
+                "runs": [str(r.path) for r in self.records],
+                "warnings": self.warnings,
+            }
+        )
+
+
+@dataclass
+class SearchInfo:
+    name: str
+    folder: Path
+    objective: str | None
+    direction: str
+    keys: list[str]  # the searched config keys
+    tuner: str | None
+    repeats: int
+    entries: list[Entry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def ranked(self) -> list[Entry]:
+        """The trials that have a score, best first."""
+        return runs_mod.rank(self.entries, self.score, self.direction)
+
+    def score(self, entry: Entry) -> float | None:
+        if not self.objective or entry.status != runs_mod.Status.COMPLETED:
+            return None
+        return entry.metrics.get(runs_mod.objective_key(self.objective))
+
+
+def _entry(
+    records: list[runs_mod.RunRecord], kind: str, entry_id: str, search: str | None
+) -> Entry:
+    status = runs_mod.group_status(r.status for r in records)
+    hp = flatten(records[0].config)
+    if len(records) > 1:  # repeats differ by seed alone
+        hp.pop("seed", None)
+    keys = runs_mod.metric_keys(records) + ["params", "epochs_run", "best_epoch"]
+    metrics, std = runs_mod.aggregate(records, keys)
+    std.pop("params", None)
+    seconds = [v for v in (r.metric("seconds") for r in records) if v is not None]
+    metrics["seconds"] = sum(seconds) if seconds else None
+    warnings = [f"{r.path}: {w}" for r in records for w in r.warnings]
+    return Entry(entry_id, kind, status, hp, metrics, std, list(records), search, warnings=warnings)
+
+
+def _read_search(name: str, folder: Path) -> SearchInfo:
+    """search.yaml's objective, direction, searched keys, tuner and repeats, leniently."""
+    info = SearchInfo(name, folder, None, "max", [], None, 1)
+    path = folder / "search.yaml"
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        info.warnings.append(f"{path}: unreadable ({type(exc).__name__})")
+        return info
+    section = spec.get("search") if isinstance(spec, dict) else None
+    if not isinstance(section, dict):
+        info.warnings.append(f"{path}: no search section")
+        return info
+    objective = section.get("objective")
+    name_ = objective.get("name") if isinstance(objective, dict) else objective
+    if isinstance(name_, str):
+        info.objective = name_
+        direction = objective.get("direction") if isinstance(objective, dict) else None
+        info.direction = direction if direction in ("min", "max") else runs_mod.direction(name_)
+    params = section.get("params")
+    if isinstance(params, dict):
+        info.keys = [k for k in params if isinstance(k, str)]
+    tuner = section.get("tuner")
+    info.tuner = tuner if isinstance(tuner, str) else None
+    repeats = section.get("repeats")
+    info.repeats = repeats if isinstance(repeats, int) and repeats > 0 else 1
+    return info
+
+
+@dataclass
+class Report:
+    root: Path
+    entries: list[Entry]
+    searches: dict[str, SearchInfo]
+    warnings: list[str]
+
+    @property
+    def varying(self) -> list[str]:
+        """The hyperparameters whose values differ between the rows shown."""
+        keys = list(dict.fromkeys(k for e in self.entries for k in e.hyperparameters))
+        out = []
+        for key in keys:
+            if key == "name":
+                continue
+            seen = {
+                json.dumps(e.hyperparameters.get(key), sort_keys=True, default=str)
+                for e in self.entries
+            }
+            if len(seen) > 1:
+                out.append(key)
+        return out
+
+    @property
+    def metric_keys(self) -> list[str]:
+        keys = list(dict.fromkeys(k for e in self.entries for k in e.metrics))
+        return [k for k in keys if any(e.metrics.get(k) is not None for e in self.entries)]
+
+
+def settings(report: Report) -> dict[str, list[tuple[str, Any]]]:
+    """For each row, the settings that set it apart, as (key, value) pairs: a trial's
+    searched values; for a run, the keys where it differs from most runs shown."""
+    runs = [e for e in report.entries if e.kind == "run"]
+    keys = [k for k in report.varying if k != "seed" or len(runs) > 1]
+    mode: dict[str, str] = {}
+    for key in keys:
+        counts: dict[str, int] = {}
+        for e in runs:
+            text = json.dumps(e.hyperparameters.get(key), sort_keys=True, default=str)
+            counts[text] = counts.get(text, 0) + 1
+        if counts:
+            mode[key] = max(counts, key=counts.get)
+    searched: dict[str, list[str]] = {}  # each search's keys that take several values
+    for name, info in report.searches.items():
+        rows = [e for e in report.entries if e.search == name]
+        searched[name] = [
+            k for k in info.keys if len({label(e.hyperparameters.get(k)) for e in rows}) > 1
+        ]
+    out = {}
+    for e in report.entries:
+        if e.kind == "trial" and e.search in searched:
+            out[e.id] = [(k, e.hyperparameters.get(k)) for k in searched[e.search]]
+        else:
+            out[e.id] = [
+                (k, e.hyperparameters.get(k))
+                for k in keys
+                if json.dumps(e.hyperparameters.get(k), sort_keys=True, default=str) != mode.get(k)
+            ]
+    return out
+
+
+def settings_text(pairs: list[tuple[str, Any]], limit: int = 6) -> str:
+    shown = [f"{k.split('.')[-1]}={label(v)}" for k, v in pairs[:limit]]
+    if len(pairs) > limit:
+        shown.append(f"+{len(pairs) - limit} more")
+    return ", ".join(shown)
+
+
+def _parse_filter(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--filter {text!r}: expected KEY=VALUE, e.g. model.activation=relu")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def _matches(actual: Any, wanted: Any) -> bool:
+    if isinstance(wanted, str):  # YAML 1.1 reads 3e-2 as text
+        try:
+            wanted = float(wanted)
+        except ValueError:
+            pass
+    if actual == wanted:
+        return True
+    if isinstance(actual, dict) and actual.get("name") == wanted:  # train.optimizer=sgd
+        return True
+    return label(actual) == label(wanted)
+
+
+def sort_direction(metric: str) -> bool:
+    """True to sort from high to low (accuracy), False from low to high (loss, error,
+    and counts where less is better: time, parameters, epochs; ids alphabetically)."""
+    smaller_first = ("seconds", "params", "epochs", "id")
+    return runs_mod.direction(metric) == "max" and not any(w in metric for w in smaller_first)
+
+
+def is_run_folder(path: Path) -> bool:
+    return (
+        (path / "run.json").exists()
+        or (path / "config.yaml").exists()
+        and ((path / "metrics.json").exists() or (path / "history.csv").exists())
+    )
+
+
+def is_report_folder(path: Path) -> bool:
+    """A folder ``dlexp report`` wrote (its page and pictures), not runs."""
+    return (path / "index.html").exists() and (path / "img").is_dir()
+
+
+def discover(root: str | Path) -> tuple[list[runs_mod.RunRecord], dict[str, Path], list[str]]:
+    """Every run and search trial under ``root`` (a runs folder, a search folder or one
+    run folder), without following links twice into the same folder.
+
+    Returns:
+        (records, searches, warnings): run records; each search's name (its path
+        under ``root``, or its folder name when ``root`` is the search) and folder;
+        folders that could not be read.
+    """
+    root = Path(root).resolve()
+    records: list[runs_mod.RunRecord] = []
+    searches: dict[str, Path] = {}
+    warnings: list[str] = []
+    seen: set[Path] = set()
+
+    def name_of(folder: Path) -> str:
+        rel = folder.relative_to(root).as_posix()
+        return folder.name if rel == "." else rel
+
+    def children(folder: Path) -> list[Path]:
+        try:
+            return sorted(c for c in folder.iterdir() if c.is_dir() and not c.name.startswith("."))
+        except OSError as exc:
+            warnings.append(f"{folder}: cannot be read ({exc.strerror or exc})")
+            return []
+
+    def visit(folder: Path, depth: int) -> None:
+        real = folder.resolve()
+        if real in seen:
+            return
+        seen.add(real)
+        try:
+            is_search = (folder / "search.yaml").exists()
+            is_run = not is_search and is_run_folder(folder)
+        except OSError as exc:
+            warnings.append(f"{folder}: cannot be read ({exc.strerror or exc})")
+            return
+        if is_search:
+            name = name_of(folder)
+            searches[name] = folder
+            for trial in children(folder / "trials") if (folder / "trials").is_dir() else []:
+                records.append(runs_mod.read_run(trial, f"{name}/{trial.name}", search=name))
+            return
+        if is_run:
+            records.append(runs_mod.read_run(folder, name_of(folder)))
+            return
+        if depth >= 4 or is_report_folder(folder):
+            return
+        for child in children(folder):
+            visit(child, depth + 1)
+
+    if root.is_dir():
+        visit(root, 0)
+    return records, searches, warnings
+
+
+def build(root: str | Path, filters: tuple[str, ...] = (), sort: str | None = None) -> Report:
+    """Read every run and search under ``root`` into report rows.
+
+    Raises:
+        ConfigError: a missing folder, an unknown filter key or sort metric.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise ConfigError(
+            f"{root}: no such folder; `dlexp train configs/moons.yaml` makes a first run in runs/"
+        )
+    if not root.is_dir():
+        raise ConfigError(f"{root}: expected a folder of runs, got a file")
+    records, search_folders, read_warnings = discover(root)
+    searches = {n: _read_search(n, f) for n, f in search_folders.items()}
+    entries = [_entry([r], "run", r.id, None) for r in records if r.search is None]
+    for name, info in searches.items():
+        groups: dict[str, list[runs_mod.RunRecord]] = {}
+        for r in records:
+            if r.search == name:
+                groups.setdefault(r.trial, []).append(r)
+        info.entries = [_entry(g, "trial", f"{name}/{t}", name) for t, g in sorted(groups.items())]
+        ranked = info.ranked()
+        if ranked:
+            ranked[0].best = True
+        entries += info.entries
+    warnings = read_warnings + [w for s in searches.values() for w in s.warnings]
+    warnings += [w for e in entries for w in e.warnings]
+    report = Report(root, entries, searches, warnings)
+    parsed = [_parse_filter(f) for f in filters]
+    if parsed:
+        known = set(BUILTIN_FILTERS) | {k for e in entries for k in e.hyperparameters}
+        for key, _ in parsed:
+            if key not in known and entries:
+                options = sorted(known)
+                raise ConfigError(
+                    f"--filter {key}: unknown key{did_you_mean(key, options)}; "
+                    f"filter on: {', '.join(options)}"
+                )
+        report.entries = [e for e in entries if all(_matches(e.value(k), v) for k, v in parsed)]
+    if sort:
+        keys = report.metric_keys + ["id"]
+        if sort not in keys and entries:
+            raise ConfigError(
+                f"--sort: unknown metric {show(sort)}{did_you_mean(sort, keys)}; "
+                f"expected one of: {', '.join(keys)}"
+            )
+        high_first = sort_direction(sort)
+        present = [e for e in report.entries if e.value(sort) is not None]
+        missing = [e for e in report.entries if e.value(sort) is None]
+        present.sort(key=lambda e: e.value(sort), reverse=high_first)
+        report.entries = present + missing
+    return report

@@ -1,0 +1,126 @@
+"""The HTML page's pictures: named by what they show, drawn (in worker processes when
+there are many) before the page is written, and kept while nothing they show changes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlexp import runs as runs_mod
+from dlexp.errors import ConfigError
+from dlexp.files import atomic_write
+
+PLOTS_VERSION = 2  # part of every picture's name: raise it when plots.py draws differently
+PICTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{12}\.png$")
+
+
+@dataclass
+class Picture:
+    """One picture on the page: where it is (relative to the page) and what it shows.
+    ``error`` is set by :meth:`Images.draw` when it could not be drawn."""
+
+    src: str
+    alt: str
+    error: str | None = None
+
+
+def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None]:
+    """Draw one picture (maybe in a worker process) and write it atomically.
+
+    Returns:
+        (path, None), or (path, the reason) when the data cannot be drawn: a damaged
+        boundary.npz must cost its picture, not the report.
+    """
+    from dlexp import plots
+
+    kind, args, kwargs, path = job
+    try:
+        if kind == "boundary":
+            import numpy as np
+
+            with np.load(args[0], allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+            data = plots.boundary(arrays, **kwargs)
+        elif kind == "curves":
+            data = plots.learning_curves(runs_mod.read_run(args[0]).history, **kwargs)
+        else:
+            data = getattr(plots, kind)(*args, **kwargs)
+        atomic_write(path, data)
+    except Exception as exc:  # noqa: BLE001 - any damage in a run's files
+        return path, f"{type(exc).__name__}: {exc}"
+    return path, None
+
+
+class Images:
+    """The page's pictures. Each is named by a hash of what it is drawn from (the job,
+    its source files' sizes and times, the plotting code), so a picture is drawn again
+    only when something it shows changed.
+
+    First :meth:`add` every picture the page shows, then :meth:`draw` them all; each
+    :class:`Picture` then says whether it was drawn.
+    """
+
+    def __init__(self, out: Path):
+        self.dir = out / "img"
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--out: cannot write to {str(out)!r} ({exc.strerror})") from None
+        self.jobs: list[tuple] = []
+        self.used: set[str] = set()
+        self.pictures: list[Picture] = []
+        self.failed: dict[str, str] = {}  # src -> reason
+
+    def add(
+        self, stem: str, alt: str, kind: str, *args, sources: tuple[Path, ...] = (), **kwargs
+    ) -> Picture:
+        """A picture drawn by ``plots.<kind>(*args, **kwargs)`` (``curves`` and
+        ``boundary`` read a run folder's files), described by ``alt``."""
+        h = hashlib.sha1(
+            json.dumps([kind, args, kwargs, PLOTS_VERSION], sort_keys=True, default=str).encode()
+        )
+        for p in sources:
+            try:
+                st = p.stat()
+                h.update(f"{p}:{st.st_mtime_ns}:{st.st_size}".encode())
+            except OSError:
+                h.update(f"{p}:missing".encode())
+        name = f"{runs_mod.slug(stem)[:60]}-{h.hexdigest()[:12]}.png"
+        if name not in self.used:
+            self.used.add(name)
+            if not (self.dir / name).exists():
+                self.jobs.append((kind, args, kwargs, str(self.dir / name)))
+        picture = Picture(f"img/{name}", alt)
+        self.pictures.append(picture)
+        return picture
+
+    def draw(self) -> int:
+        """Draw the pictures not drawn yet, delete the ones this report no longer names,
+        and mark the pictures that could not be drawn.
+
+        Returns:
+            The number of pictures drawn.
+        """
+        results: list[tuple[str, str | None]] = []
+        if len(self.jobs) > 6 and (os.cpu_count() or 1) > 1:
+            try:
+                with futures.ProcessPoolExecutor(min(os.cpu_count() or 1, 4)) as pool:
+                    results = list(pool.map(render, self.jobs, chunksize=4))
+            except (futures.process.BrokenProcessPool, OSError):
+                results = []
+        if len(results) != len(self.jobs):
+            results = [render(job) for job in self.jobs]
+        for path, error in results:
+            if error:
+                self.failed[f"img/{Path(path).name}"] = error
+        for picture in self.pictures:
+            picture.error = self.failed.get(picture.src)
+        for old in self.dir.glob("*.png"):  # only pictures this report names itself
+            if old.name not in self.used and PICTURE_NAME.match(old.name):
+                old.unlink()
+        return len(self.jobs) - len(self.failed)

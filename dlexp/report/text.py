@@ -1,0 +1,110 @@
+"""The report as text: the rich table, JSON records and CSV."""
+
+from __future__ import annotations
+
+import math
+
+from dlexp.files import csv_text
+from dlexp.report.collect import Entry, Report, settings, settings_text
+
+SPLITS = ("train", "val", "test")
+
+
+def num(value: float | None, std: float | None = None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    text = f"{value:.{digits}f}"
+    if std is not None:
+        text += f" ± {std:.{digits}f}"
+    return text
+
+
+def table_metrics(report: Report) -> list[str]:
+    """loss and accuracy (or the first metric) for each split."""
+    keys = report.metric_keys
+    metric = (
+        "accuracy"
+        if any(k.endswith("_accuracy") for k in keys)
+        else next(
+            (k.split("_", 1)[1] for k in keys if k.startswith("train_") and k != "train_loss"), None
+        )
+    )
+    out = []
+    for split in SPLITS:
+        for name in ("loss", metric):
+            if name and f"{split}_{name}" in keys:
+                out.append(f"{split}_{name}")
+    return out
+
+
+def params_text(e: Entry) -> str:
+    value = e.metrics.get("params")
+    return "-" if value is None else f"{int(value):,}"
+
+
+def _triplet(e: Entry, name: str) -> str:
+    """'0.971 0.981 0.953' for train, validation and test; a second line of ± std over
+    repeats."""
+    keys = [f"{split}_{name}" for split in SPLITS]
+    text = " ".join(num(e.metrics.get(k), digits=3) for k in keys)
+    if any(e.std.get(k) is not None for k in keys):
+        text += "\n" + " ".join(
+            "±" + num(e.std.get(k), digits=3) if e.std.get(k) is not None else "     -"
+            for k in keys
+        )
+    return text
+
+
+def table(report: Report, width: int | None = None):
+    """The rich table: id, status, the settings that set each row apart, parameters,
+    epochs, loss and accuracy on train/val/test (± std over repeats), seconds. The best
+    trial of each search is starred."""
+    from rich.table import Table
+    from rich.text import Text
+
+    metric = next(
+        (m.split("_", 1)[1] for m in table_metrics(report) if not m.endswith("_loss")), None
+    )
+    apart = settings(report)
+    t = Table(show_edge=False, pad_edge=False, width=width)
+    t.add_column("id", overflow="fold")
+    t.add_column("status")
+    t.add_column("settings", ratio=1, min_width=14)
+    t.add_column("params", justify="right")
+    t.add_column("epochs", justify="right")
+    t.add_column("loss train val test", justify="right", no_wrap=True)
+    if metric:
+        short = "acc" if metric == "accuracy" else metric
+        t.add_column(f"{short} train val test", justify="right", no_wrap=True)
+    t.add_column("s", justify="right")
+    for e in report.entries:
+        epochs = e.metrics.get("epochs_run")
+        t.add_row(  # Text, not markup: values such as [8, 16] are not rich tags
+            Text(e.id + (" ★" if e.best else "")),
+            Text(e.status),
+            Text(settings_text(apart[e.id])),
+            params_text(e),
+            "-" if epochs is None else f"{epochs:g}",
+            _triplet(e, "loss"),
+            *([_triplet(e, metric)] if metric else []),
+            num(e.metrics.get("seconds"), digits=1),
+        )
+    return t
+
+
+def records(report: Report) -> list[dict]:
+    return [e.record() for e in report.entries]
+
+
+def to_csv(report: Report) -> str:
+    """The same records as CSV: id, kind, status, search, best, each hyperparameter
+    (dotted key), each metric; one row per table row."""
+    rows = []
+    for e in report.entries:
+        row = {"id": e.id, "kind": e.kind, "status": e.status, "search": e.search, "best": e.best}
+        row.update(e.hyperparameters)
+        row.update(e.metrics)
+        row.update({f"{k}_std": v for k, v in e.std.items()})
+        rows.append(row)
+    columns = list(dict.fromkeys(k for r in rows for k in r)) or ["id", "kind", "status"]
+    return csv_text(rows, columns)
