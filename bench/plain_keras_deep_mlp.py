@@ -33,8 +33,11 @@ model.compile(loss="binary_crossentropy", optimizer="adamax", metrics=["accuracy
 start = time.perf_counter()
 model.fit(x_train, y_train, epochs=50, batch_size=32, validation_data=(x_val, y_val), verbose=0)
 print(f"fit: {time.perf_counter() - start:.2f} s on {keras.backend.backend()}")
-for name, (xs, ys) in {"train": (x_train, y_train), "val": (x_val, y_val),
-                       "test": (x_test, y_test)}.items():
+for name, (xs, ys) in {
+    "train": (x_train, y_train),
+    "val": (x_val, y_val),
+    "test": (x_test, y_test),
+}.items():
     loss, acc = model.evaluate(xs, ys, verbose=0)
     print(f"{name}: loss {loss:.4f} accuracy {acc:.4f}")
 with tempfile.TemporaryDirectory() as tmp:

@@ -32,34 +32,55 @@ args = parser.parse_args()
 keras.utils.set_random_seed(42)
 x, y = make_moons(2000, noise=0.2, random_state=42)
 x, y = x.astype("float32"), y.astype("float32").reshape(-1, 1)
-x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.2, random_state=42,
-                                                  stratify=y)
-x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=0.2,
-                                                  random_state=42, stratify=y_rest)
+x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.2, random_state=42, stratify=y)
+x_train, x_val, y_train, y_val = train_test_split(
+    x_rest, y_rest, test_size=0.2, random_state=42, stratify=y_rest
+)
 
 
 def build(hp):
     first = hp.Choice("first_neuron", args.first_neuron)
     init = hp.Choice("kernel_initializer", args.kernel_initializer)
     activation = hp.Choice("activation", args.activation)
-    model = keras.Sequential([keras.Input((2,)),
-                              keras.layers.Dense(first, activation=activation,
-                                                 kernel_initializer=init)])
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(first, activation=activation, kernel_initializer=init),
+        ]
+    )
     for _ in range(hp.Choice("hidden_layers", args.hidden_layers)):
         model.add(keras.layers.Dense(first, activation=activation, kernel_initializer=init))
     model.add(keras.layers.Dense(1, activation="sigmoid", kernel_initializer=init))
-    model.compile(loss="binary_crossentropy", optimizer=hp.Choice("optimizer", args.optimizer),
-                  metrics=["accuracy", keras.metrics.F1Score(threshold=0.5, name="f1")])
+    model.compile(
+        loss="binary_crossentropy",
+        optimizer=hp.Choice("optimizer", args.optimizer),
+        metrics=["accuracy", keras.metrics.F1Score(threshold=0.5, name="f1")],
+    )
     return model
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    tuner = kt.GridSearch(build, objective="val_accuracy", directory=tmp, project_name="grid",
-                          overwrite=True)
+    tuner = kt.GridSearch(
+        build, objective="val_accuracy", directory=tmp, project_name="grid", overwrite=True
+    )
     start = time.perf_counter()
-    tuner.search(x_train, y_train, epochs=args.epochs, batch_size=30,
-                 validation_data=(x_val, y_val), verbose=0)
+    tuner.search(
+        x_train,
+        y_train,
+        epochs=args.epochs,
+        batch_size=30,
+        validation_data=(x_val, y_val),
+        verbose=0,
+    )
     seconds = time.perf_counter() - start
     best = tuner.oracle.get_best_trials(1)[0]
-    print(json.dumps({"trials": len(tuner.oracle.trials), "best_val_accuracy": best.score,
-                      "best": best.hyperparameters.values, "search_seconds": seconds}))
+    print(
+        json.dumps(
+            {
+                "trials": len(tuner.oracle.trials),
+                "best_val_accuracy": best.score,
+                "best": best.hyperparameters.values,
+                "search_seconds": seconds,
+            }
+        )
+    )

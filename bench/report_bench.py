@@ -21,14 +21,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "runs"
-SOURCES = ["20260101-000000-plain-aaaaaa", "20260101-000001-regularized-bbbbbb",
-           "20260101-000002-blobs-cccccc"]  # fmt: skip
+SOURCES = [
+    "20260101-000000-plain-aaaaaa",
+    "20260101-000001-regularized-bbbbbb",
+    "20260101-000002-blobs-cccccc",
+]
 
 
 def timed(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 

@@ -26,12 +26,20 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-REDUCED = {"model.first_neuron": [9, 11], "model.hidden_layers": [0, 2],
-           "model.kernel_initializer": ["uniform"], "train.optimizer": ["nadam", "adam"],
-           "model.activation": ["relu"]}  # fmt: skip
-PLAIN_FLAGS = {"model.first_neuron": "--first-neuron", "model.hidden_layers": "--hidden-layers",
-               "model.kernel_initializer": "--kernel-initializer",
-               "train.optimizer": "--optimizer", "model.activation": "--activation"}  # fmt: skip
+REDUCED = {
+    "model.first_neuron": [9, 11],
+    "model.hidden_layers": [0, 2],
+    "model.kernel_initializer": ["uniform"],
+    "train.optimizer": ["nadam", "adam"],
+    "model.activation": ["relu"],
+}
+PLAIN_FLAGS = {
+    "model.first_neuron": "--first-neuron",
+    "model.hidden_layers": "--hidden-layers",
+    "model.kernel_initializer": "--kernel-initializer",
+    "train.optimizer": "--optimizer",
+    "model.activation": "--activation",
+}
 
 
 def main() -> None:
@@ -58,10 +66,23 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
         if not args.warm:
             env["DLEXP_CACHE_DIR"] = f"{tmp}/cache"
-        cmd = [sys.executable, "-m", "dlexp.cli", "search", str(grid_file), "--runs-dir",
-               f"{tmp}/runs", "--workers", str(args.workers), "--format", "json"]
-        print(f"{n} points x {args.epochs} epochs, batch 30; dlexp --workers {args.workers}",
-              flush=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "dlexp.cli",
+            "search",
+            str(grid_file),
+            "--runs-dir",
+            f"{tmp}/runs",
+            "--workers",
+            str(args.workers),
+            "--format",
+            "json",
+        ]
+        print(
+            f"{n} points x {args.epochs} epochs, batch 30; dlexp --workers {args.workers}",
+            flush=True,
+        )
         start = time.perf_counter()
         out = subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
         dlexp_s = time.perf_counter() - start
@@ -71,27 +92,44 @@ def main() -> None:
         for trial in record["trials"]:
             for run in trial["runs"].split(";"):
                 with open(Path(record["folder"]) / run / "history.csv") as f:
-                    best_epoch = max(best_epoch, *(float(r["val_accuracy"])
-                                                   for r in csv.DictReader(f)))  # fmt: skip
-        print(f"dlexp search: {dlexp_s:7.1f} s  best val_accuracy {best_epoch:.4f} "
-              f"(best epoch), {best_final:.4f} (final model)", flush=True)
+                    best_epoch = max(
+                        best_epoch, *(float(r["val_accuracy"]) for r in csv.DictReader(f))
+                    )
+        print(
+            f"dlexp search: {dlexp_s:7.1f} s  best val_accuracy {best_epoch:.4f} "
+            f"(best epoch), {best_final:.4f} (final model)",
+            flush=True,
+        )
         if args.skip_plain:
             return
-        plain = [sys.executable, str(ROOT / "bench" / "plain_keras_tuner_grid.py"), "--epochs",
-                 str(args.epochs)]
+        plain = [
+            sys.executable,
+            str(ROOT / "bench" / "plain_keras_tuner_grid.py"),
+            "--epochs",
+            str(args.epochs),
+        ]
         for key, flag in PLAIN_FLAGS.items():
             plain += [flag, *map(str, params[key])]
         start = time.perf_counter()
-        out = subprocess.run(plain, env={**env, "KERAS_BACKEND": "tensorflow",
-                                         "TF_CPP_MIN_LOG_LEVEL": "2"},
-                             cwd=ROOT, check=True, capture_output=True, text=True)  # fmt: skip
+        out = subprocess.run(
+            plain,
+            env={**env, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"},
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         plain_s = time.perf_counter() - start
         result = json.loads(out.stdout.strip().splitlines()[-1])
         assert result["trials"] == n, result
-        print(f"plain keras-tuner: {plain_s:7.1f} s  best val_accuracy "
-              f"{result['best_val_accuracy']:.4f} (best epoch)")
-        print(f"\nplain / dlexp = {plain_s / dlexp_s:.2f}x; best val_accuracy differs by "
-              f"{abs(result['best_val_accuracy'] - best_epoch) * 100:.2f} points")
+        print(
+            f"plain keras-tuner: {plain_s:7.1f} s  best val_accuracy "
+            f"{result['best_val_accuracy']:.4f} (best epoch)"
+        )
+        print(
+            f"\nplain / dlexp = {plain_s / dlexp_s:.2f}x; best val_accuracy differs by "
+            f"{abs(result['best_val_accuracy'] - best_epoch) * 100:.2f} points"
+        )
 
 
 if __name__ == "__main__":

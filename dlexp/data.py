@@ -87,8 +87,14 @@ def _gauss(n, noise, rng, cfg):
     return centers + rng.normal(0, noise, size=(n, 2)), y
 
 
-GENERATORS = {"moons": _moons, "circles": _circles, "blobs": _blobs, "xor": _xor,
-              "spiral": _spiral, "gauss": _gauss}  # fmt: skip
+GENERATORS = {
+    "moons": _moons,
+    "circles": _circles,
+    "blobs": _blobs,
+    "xor": _xor,
+    "spiral": _spiral,
+    "gauss": _gauss,
+}
 
 
 def _number(text: str) -> float | None:
@@ -140,15 +146,12 @@ def read_csv(path: str | Path, target: str, features: list[str] | None):
     labels = []
     for i, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise ConfigError(
-                f"{path}: line {i}: expected {len(header)} cells, got {len(row)}"
-            )
+            raise ConfigError(f"{path}: line {i}: expected {len(header)} cells, got {len(row)}")
         for j, c in enumerate(cols):
             value = _number(row[c].strip())
             if value is None or not np.isfinite(value):
                 raise ConfigError(
-                    f"{path}: line {i}, column {names[j]!r}: expected a number, "
-                    f"got {show(row[c])}"
+                    f"{path}: line {i}, column {names[j]!r}: expected a number, got {show(row[c])}"
                 )
             x[i - 2, j] = value
         labels.append(row[tcol].strip())
@@ -222,7 +225,14 @@ def load(data_cfg: dict, seed: int) -> Dataset:
         x_val = scaler.transform(x_val) if x_val is not None else None
     f32 = lambda a: None if a is None else np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     return Dataset(
-        x_train=f32(x_rest), y_train=y_rest, x_val=f32(x_val), y_val=y_val,
-        x_test=f32(x_test), y_test=y_test, n_classes=n_classes,
-        feature_names=feature_names, class_names=class_names, scaler=scaler,
-    )  # fmt: skip
+        x_train=f32(x_rest),
+        y_train=y_rest,
+        x_val=f32(x_val),
+        y_val=y_val,
+        x_test=f32(x_test),
+        y_test=y_test,
+        n_classes=n_classes,
+        feature_names=feature_names,
+        class_names=class_names,
+        scaler=scaler,
+    )

@@ -94,12 +94,14 @@ def build(cfg: dict, n_features: int, n_classes: int):
                 keras.layers.Activation(m["activation"], name=f"{m['activation']}_{i}"),
             ]
         else:
-            layers.append(keras.layers.Dense(width, activation=m["activation"], name=f"dense_{i}",
-                                             **dense))  # fmt: skip
+            layers.append(
+                keras.layers.Dense(width, activation=m["activation"], name=f"dense_{i}", **dense)
+            )
         if m["dropout"] > 0:
             layers.append(keras.layers.Dropout(m["dropout"], name=f"dropout_{i}"))
-    layers.append(keras.layers.Dense(layout.units, activation=layout.activation, name="output",
-                                     **dense))  # fmt: skip
+    layers.append(
+        keras.layers.Dense(layout.units, activation=layout.activation, name="output", **dense)
+    )
     return keras.Sequential(layers, name=cfg.get("name") or "dlexp")
 
 
@@ -109,11 +111,14 @@ def make_metrics(names: list[str], layout: OutputLayout) -> list:
 
     k = keras.metrics
     make = {
-        "accuracy": lambda: k.CategoricalAccuracy(name="accuracy")
-        if layout.onehot
-        else k.BinaryAccuracy(name="accuracy"),
-        "f1": lambda: k.F1Score(average="macro", threshold=None if layout.onehot else 0.5,
-                                name="f1"),  # fmt: skip
+        "accuracy": lambda: (
+            k.CategoricalAccuracy(name="accuracy")
+            if layout.onehot
+            else k.BinaryAccuracy(name="accuracy")
+        ),
+        "f1": lambda: k.F1Score(
+            average="macro", threshold=None if layout.onehot else 0.5, name="f1"
+        ),
         "precision": lambda: k.Precision(name="precision"),
         "recall": lambda: k.Recall(name="recall"),
         "auc": lambda: k.AUC(name="auc"),

@@ -27,12 +27,14 @@ def test_every_command_has_help_with_examples(command):
 
 
 def test_help_does_not_import_tensorflow_or_keras():
-    code = ("import sys\nfrom dlexp.cli import cli\n"
-            "for args in (['--help'], ['train', '--help'], ['config', '--help'],\n"
-            "             ['search', '--help'], ['report', '--help']):\n"
-            "    try: cli(args)\n    except SystemExit: pass\n"
-            "heavy = [m for m in ('tensorflow', 'keras', 'jax', 'sklearn') if m in sys.modules]\n"
-            "print('HEAVY', heavy)\n")
+    code = (
+        "import sys\nfrom dlexp.cli import cli\n"
+        "for args in (['--help'], ['train', '--help'], ['config', '--help'],\n"
+        "             ['search', '--help'], ['report', '--help']):\n"
+        "    try: cli(args)\n    except SystemExit: pass\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'jax', 'sklearn') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout
 
@@ -47,8 +49,7 @@ def test_help_does_not_import_tensorflow_or_keras():
         ("- 1\n- 2\n", [], "expected a mapping with sections"),
         ("{}\n", ["train.epochs=0"], "--set train.epochs: expected a positive integer, got 0"),
         ("{}\n", ["train.epochs"], "--set 'train.epochs': expected KEY=VALUE"),
-        ("data: {kind: csv, path: missing.csv, target: y}\n", [],
-         "data.path: file not found"),
+        ("data: {kind: csv, path: missing.csv, target: y}\n", [], "data.path: file not found"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_run(write, tmp_path, text, sets, message):
@@ -126,9 +127,22 @@ def test_same_config_same_metrics_across_processes(tiny, tmp_path):
     first wrote) give the same metrics to the last bit."""
     records = []
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-m", "dlexp.cli", "train", str(tiny),
-                              "--runs-dir", str(tmp_path), "--format", "json"],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dlexp.cli",
+                "train",
+                str(tiny),
+                "--runs-dir",
+                str(tmp_path),
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         records.append(json.loads(out.stdout))
     a, b = records
     assert a["id"] != b["id"]

@@ -14,8 +14,15 @@ def load(**data_keys):
 
 @pytest.mark.parametrize(
     "kind, extra, classes",
-    [("moons", {}, 2), ("circles", {}, 2), ("xor", {}, 2), ("gauss", {}, 2),
-     ("blobs", {}, 3), ("blobs", {"classes": 5}, 5), ("spiral", {"classes": 3}, 3)],
+    [
+        ("moons", {}, 2),
+        ("circles", {}, 2),
+        ("xor", {}, 2),
+        ("gauss", {}, 2),
+        ("blobs", {}, 3),
+        ("blobs", {"classes": 5}, 5),
+        ("spiral", {"classes": 3}, 3),
+    ],
 )
 def test_generators(kind, extra, classes):
     d = load(kind=kind, n_samples=500, **extra)
@@ -67,16 +74,28 @@ def test_csv(write):
 @pytest.mark.parametrize(
     "text, keys, message",
     [
-        ("a,b,y\n1,2,0\n", {"target": "label"},
-         r"data.target: column 'label' is not in bad.csv; columns: a, b, y"),
-        ("a,b,y\n1,x,0\n2,3,1\n", {"target": "y"},
-         r"bad.csv: line 2, column 'b': expected a number, got 'x'"),
+        (
+            "a,b,y\n1,2,0\n",
+            {"target": "label"},
+            r"data.target: column 'label' is not in bad.csv; columns: a, b, y",
+        ),
+        (
+            "a,b,y\n1,x,0\n2,3,1\n",
+            {"target": "y"},
+            r"bad.csv: line 2, column 'b': expected a number, got 'x'",
+        ),
         ("a,b,y\n1,2,0\n2,3\n", {"target": "y"}, r"bad.csv: line 3: expected 3 cells, got 2"),
         ("a,b,y\n1,2,0\n2,3,0\n", {"target": "y"}, r"holds a single class"),
-        ("a,b,y\n1,2,0\n2,3,one\n", {"target": "y"},
-         r"line 3, column 'y': expected a number like the other labels, got 'one'"),
-        ("a,b,y\n1,2,0\n2,3,1\n", {"target": "y", "features": ["c"]},
-         r"data.features: column 'c' is not in bad.csv"),
+        (
+            "a,b,y\n1,2,0\n2,3,one\n",
+            {"target": "y"},
+            r"line 3, column 'y': expected a number like the other labels, got 'one'",
+        ),
+        (
+            "a,b,y\n1,2,0\n2,3,1\n",
+            {"target": "y", "features": ["c"]},
+            r"data.features: column 'c' is not in bad.csv",
+        ),
         ("", {"target": "y"}, r"expected a header row and at least one data row"),
     ],
 )

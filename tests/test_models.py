@@ -32,11 +32,16 @@ def test_hidden_widths(model, widths):
 
 def test_output_layout():
     two = config.resolve({})
-    assert models.output_layout(two, 2) == models.OutputLayout(1, "sigmoid",
-                                                               "binary_crossentropy", False)
+    assert models.output_layout(two, 2) == models.OutputLayout(
+        1, "sigmoid", "binary_crossentropy", False
+    )
     three = models.output_layout(two, 3)
     assert (three.units, three.activation, three.loss, three.onehot) == (
-        3, "softmax", "categorical_crossentropy", True)
+        3,
+        "softmax",
+        "categorical_crossentropy",
+        True,
+    )
     cat = config.resolve({"train": {"loss": "categorical_crossentropy"}})
     assert models.output_layout(cat, 2).units == 2
     y = np.array([0, 2, 1])
@@ -63,22 +68,46 @@ def test_keras_model_matches():
 
 
 def test_regularization_layers():
-    cfg = config.resolve({"model": {"layers": [4, 4], "dropout": 0.3, "l2": 0.01,
-                                    "input_noise": 0.1, "batch_norm": True}})
+    cfg = config.resolve(
+        {
+            "model": {
+                "layers": [4, 4],
+                "dropout": 0.3,
+                "l2": 0.01,
+                "input_noise": 0.1,
+                "batch_norm": True,
+            }
+        }
+    )
     model = models.build(cfg, 2, 3)
     kinds = [layer.__class__.__name__ for layer in model.layers]
-    assert kinds == ["GaussianNoise", "Dense", "BatchNormalization", "Activation", "Dropout",
-                     "Dense", "BatchNormalization", "Activation", "Dropout", "Dense"]
+    assert kinds == [
+        "GaussianNoise",
+        "Dense",
+        "BatchNormalization",
+        "Activation",
+        "Dropout",
+        "Dense",
+        "BatchNormalization",
+        "Activation",
+        "Dropout",
+        "Dense",
+    ]
     assert model.layers[1].kernel_regularizer is not None
     widths = models.hidden_widths(cfg["model"])
     assert model.count_params() == models.count_params(widths, 2, 3, batch_norm=True)
 
 
 def test_optimizer_and_schedule():
-    cfg = config.resolve({"train": {"optimizer": {"name": "sgd", "momentum": 0.9,
-                                                  "nesterov": True},
-                                    "learning_rate": 0.1,
-                                    "lr_schedule": {"kind": "step", "rate": 0.5, "every": 2}}})
+    cfg = config.resolve(
+        {
+            "train": {
+                "optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True},
+                "learning_rate": 0.1,
+                "lr_schedule": {"kind": "step", "rate": 0.5, "every": 2},
+            }
+        }
+    )
     opt = models.make_optimizer(cfg["train"], steps_per_epoch=10)
     assert type(opt).__name__ == "SGD" and opt.momentum == 0.9 and opt.nesterov
     schedule = opt._learning_rate
