@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dlexp import config as config_mod
+from dlexp import runs
 from dlexp.errors import (
     ConfigError,
     UnknownKeyError,
@@ -131,15 +132,6 @@ class SearchSpec:
             self._points = points[: self.max_trials] if self.max_trials else points
         return self._points
 
-    def trial_width(self, n: int) -> int:
-        return max(3, len(str(max(n - 1, 0))))
-
-    def run_names(self, trial_id: str) -> list[str]:
-        """The run folder names of one trial: the trial id, or one per repeat."""
-        if self.repeats == 1:
-            return [trial_id]
-        return [f"{trial_id}-r{r}" for r in range(self.repeats)]
-
     def resolved(self) -> dict:
         """What search.yaml holds; two searches with equal resolved() are the same search."""
         params = {p.key: (p.values if p.values is not None else p.range) for p in self.params}
@@ -156,10 +148,6 @@ class SearchSpec:
                 "factor": self.factor,
             },
         }
-
-
-def _direction(name: str) -> str:
-    return "min" if "loss" in name or "error" in name else "max"
 
 
 _RANGE_NUMBER = config_mod.Number()
@@ -291,11 +279,11 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
             )
         name = config_mod.Str().check(objective["name"], "search.objective.name")
         direction = config_mod.Choice(None, ("min", "max")).check(
-            objective.get("direction", _direction(name)), "search.objective.direction"
+            objective.get("direction", runs.direction(name)), "search.objective.direction"
         )
     else:
         name = config_mod.Str().check(objective, "search.objective")
-        direction = _direction(name)
+        direction = runs.direction(name)
     out["objective"], out["direction"] = name, direction
     return out
 
