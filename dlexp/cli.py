@@ -346,6 +346,7 @@ def show_config(config_file, overrides):
       dlexp config configs/deep_mlp.yaml --set train.optimizer=nadam
     """
     from dlexp import config as config_mod
+    from dlexp import yamlio
 
     if config_file is None:
         if overrides:
@@ -353,7 +354,7 @@ def show_config(config_file, overrides):
         cfg = config_mod.defaults()
     else:
         cfg = _load(config_file, overrides, None)
-    click.echo(config_mod.dump(cfg), nl=False)
+    click.echo(yamlio.dump(cfg), nl=False)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dlexp import config as config_mod
-from dlexp import runs
+from dlexp import runs, yamlio
 from dlexp.errors import (
     ConfigError,
     UnknownKeyError,
@@ -314,7 +314,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Searc
         ConfigError: naming the file, the key path, the value and what was expected.
     """
     path = Path(path)
-    raw = config_mod.read_yaml(path)
+    raw = yamlio.read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with a search section, got {show(raw)}")
     raw = dict(raw)
@@ -327,7 +327,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Searc
                 f"{path}: base: expected the path of a config file, got {show(base_ref)}"
             )
         base_path = path.parent / base_ref
-        base_raw = config_mod.read_yaml(base_path) or {}
+        base_raw = yamlio.read_yaml(base_path) or {}
         if not isinstance(base_raw, dict):
             raise ConfigError(f"{base_path}: expected a mapping, got {show(base_raw)}")
         raw = _deep_merge(base_raw, raw)

@@ -322,9 +322,9 @@ class Run:
         write_csv(self.file(name), rows, columns)
 
     def write_config(self, cfg: dict) -> None:
-        from dlexp import config
+        from dlexp import yamlio
 
-        self.write_text("config.yaml", config.dump(cfg))
+        self.write_text("config.yaml", yamlio.dump(cfg))
 
     def write_info(self, info: RunInfo) -> None:
         self.write_json("run.json", info.to_json())

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from dlexp import config
+from dlexp import config, yamlio
 from dlexp.errors import ConfigError
 
 
@@ -30,7 +30,7 @@ def test_bundled_configs_resolve(tmp_path):
         if path.stem in ("grid", "optimizers"):
             continue
         cfg = config.load(path)
-        assert config.resolve(yaml.safe_load(config.dump(cfg))) == cfg
+        assert config.resolve(yaml.safe_load(yamlio.dump(cfg))) == cfg
 
 
 @pytest.mark.parametrize(

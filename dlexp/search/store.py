@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dlexp import config as config_mod
-from dlexp import runs
+from dlexp import runs, yamlio
 from dlexp.errors import ConfigError, show
 from dlexp.files import atomic_write, read_json, write_csv, write_json
 from dlexp.grid import SearchSpec
@@ -72,7 +72,7 @@ class SearchStore:
         path = self.root / "search.yaml"
         if not path.exists():
             return None
-        return config_mod.read_yaml(path)
+        return yamlio.read_yaml(path)
 
     def check_same(self) -> None:
         """Refuse to mix two different searches in one folder."""
@@ -110,7 +110,7 @@ class SearchStore:
         self.trials.mkdir(exist_ok=True)
         for tmp in [*self.trials.glob(".*.tmp-*"), *self.root.glob(".*.tmp-*")]:
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
-        atomic_write(self.root / "search.yaml", config_mod.dump(self.spec.resolved()))
+        atomic_write(self.root / "search.yaml", yamlio.dump(self.spec.resolved()))
 
     def _lock(self) -> None:
         """One chief per search folder: a second `dlexp search` on it would train the same
