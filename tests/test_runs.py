@@ -72,9 +72,8 @@ def test_names_of_trials_and_repeats():
 
 
 def test_direction_and_rank():
-    assert [runs.direction(m) for m in ("val_loss", "loss", "val_error", "val_accuracy", "f1")] == [
-        "min", "min", "min", "max", "max"
-    ]  # fmt: skip
+    metrics = ("val_loss", "loss", "val_error", "val_accuracy", "f1")
+    assert [runs.direction(m) for m in metrics] == ["min", "min", "min", "max", "max"]
     rows = [{"s": 0.5}, {"s": None}, {"s": 0.9}, {"s": 0.5}]
     assert runs.rank(rows, lambda r: r["s"], "max") == [rows[2], rows[0], rows[3]]
     assert runs.rank(rows, lambda r: r["s"], "min") == [rows[0], rows[3], rows[2]]
