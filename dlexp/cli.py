@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -113,12 +114,21 @@ def _load(config_file: str, overrides: tuple[str, ...], name: str | None) -> dic
 @click.option("--name", help="Name of the run (default: the config's name, else its file name).")
 @format_option("text", "json")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Train seeds seed .. seed+N-1 together (one run folder each) and show mean ± std.",
+)
 @click.pass_context
-def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet):
+def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet, repeats):
     """Train the network CONFIG describes and save the run in RUNS_DIR/<run-id>/.
 
     The run folder holds config.yaml (resolved), metrics.json, history.csv,
-    model.keras, run.json and, for 2D data, boundary.npz.
+    model.keras, run.json and, for 2D data, boundary.npz. With --repeats N the
+    seeds seed .. seed+N-1 train together as one program (the data keeps the
+    config's seed) into N run folders, and a table shows mean ± std.
 
     \b
     Exit codes: 0 done, 1 failed or diverged, 2 bad input, 130 interrupted.
@@ -128,6 +138,7 @@ def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet):
       dlexp train configs/moons.yaml
       dlexp train configs/deep_mlp.yaml --set train.epochs=5 --set seed=3
       dlexp train configs/logreg.yaml --runs-dir /tmp/runs --format json
+      dlexp train configs/moons.yaml --repeats 5
     """
     from rich.console import Console
 
@@ -138,12 +149,21 @@ def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet):
 
     err = Console(stderr=True)
     progress = None if quiet else display.TrainProgress(err, cfg["train"]["epochs"], cfg["name"])
-    with sigterm_as_interrupt():
-        if progress is None:
-            outcome = training.train_config(cfg, runs_dir)
+    with sigterm_as_interrupt(), progress or contextlib.nullcontext():
+        if repeats > 1:
+            from dlexp.stack import train_repeats
+
+            outcomes = train_repeats(cfg, runs_dir, repeats, on_epoch=progress)
         else:
-            with progress:
-                outcome = training.train_config(cfg, runs_dir, on_epoch=progress)
+            outcome = training.train_config(cfg, runs_dir, on_epoch=progress)
+    if repeats > 1:
+        summary = display.repeats_summary(outcomes)
+        if fmt == "json":
+            records = [_outcome_record(o) for o in outcomes]
+            click.echo(json.dumps({**summary, "runs": records}, indent=2))
+        else:
+            display.print_repeats(Console(), outcomes, summary)
+        ctx.exit(summary["exit_code"])
     if fmt == "json":
         click.echo(json.dumps(_outcome_record(outcome), indent=2))
     else:
@@ -172,9 +192,15 @@ def _outcome_record(outcome) -> dict:
     "--workers",
     type=click.IntRange(min=0),
     default=None,
-    help="Worker processes to start on this machine, each training one trial at a "
-    "time (default 1, in this process; a chief started with "
-    "KERASTUNER_TUNER_ID=chief starts none).",
+    help="Worker processes to start on this machine, each training its own stacks "
+    "(default 1, in this process; a chief started with KERASTUNER_TUNER_ID=chief starts none).",
+)
+@click.option(
+    "--stack",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Most runs trained together as one program (default: as many as fit in memory; "
+    "1: one Keras fit at a time, as dlexp train).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan (trials, points); train nothing.")
 @click.option("--overwrite", is_flag=True, help="Delete an earlier search of this name first.")
@@ -187,7 +213,7 @@ def _outcome_record(outcome) -> dict:
 )
 @format_option("text", "json")
 @click.pass_context
-def search(ctx, grid_file, runs_dir, overrides, workers, dry_run, overwrite, top, fmt):
+def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, overwrite, top, fmt):
     """Search a grid of configs with keras-tuner; keep every trial in RUNS_DIR/<name>/.
 
     GRID is a config (inline, or `base: other.yaml`) plus a `search` section:
@@ -200,7 +226,8 @@ def search(ctx, grid_file, runs_dir, overrides, workers, dry_run, overwrite, top
     \b
     Examples:
       dlexp search configs/grid.yaml --dry-run
-      dlexp search configs/grid.yaml --workers 2
+      dlexp search configs/grid.yaml                # trials trained together: seconds
+      dlexp search configs/grid.yaml --stack 1      # one Keras fit at a time
       dlexp search configs/optimizers.yaml --set train.epochs=20 --format json
       KERASTUNER_TUNER_ID=chief KERASTUNER_ORACLE_IP=0.0.0.0 \\
         KERASTUNER_ORACLE_PORT=8000 dlexp search configs/grid.yaml   # see README
@@ -227,7 +254,7 @@ def search(ctx, grid_file, runs_dir, overrides, workers, dry_run, overwrite, top
     if fmt == "text" and not worker:
         view = display.SearchView(Console(stderr=True), spec.objective)
     with sigterm_as_interrupt():
-        outcome = engine.Search(spec, runs_dir, view).run(workers, overwrite)
+        outcome = engine.Search(spec, runs_dir, view, stack=stack).run(workers, overwrite)
     if worker:
         click.echo(f"{os.environ.get('KERASTUNER_TUNER_ID')}: {outcome.status}", err=True)
         ctx.exit(outcome.exit_code)

@@ -512,6 +512,16 @@ def resolve(raw: Any) -> dict:
     return _resolve_cross(SCHEMA.check(copy.deepcopy(raw), ""))
 
 
+def repeat(cfg: dict, r: int) -> dict:
+    """Repeat ``r`` of a resolved config: the training on seed ``seed + r``, the data kept
+    on the config's own seed, so that the spread across repeats is the training's."""
+    out = copy.deepcopy(cfg)
+    out["seed"] = cfg["seed"] + r
+    if out["data"]["seed"] is None:
+        out["data"]["seed"] = cfg["seed"]
+    return out
+
+
 def defaults() -> dict:
     """The config every key of which is at its default."""
     return resolve({})

@@ -256,3 +256,59 @@ def search_summary(
     if ranked:
         console.print(search_table(ranked, varying_keys(rows, keys) or keys, objective, top))
         console.print(f"best: [bold]{ranked[0]['trial']}[/]  results: {store.root / 'results.csv'}")
+
+
+def repeats_summary(outcomes) -> dict:
+    """How repeats of one config ended: their status (the first that did not
+    complete), and each split's metrics as mean and standard deviation."""
+    import statistics
+
+    from dlexp.runs import group_status
+
+    status = group_status([o.status for o in outcomes]) if outcomes else Status.INTERRUPTED
+    mean: dict[str, dict] = {}
+    std: dict[str, dict] = {}
+    for split in ("train", "val", "test"):
+        names = list(dict.fromkeys(k for o in outcomes for k in (getattr(o.metrics, split) or {})))
+        for name in names:
+            values = [(getattr(o.metrics, split) or {}).get(name) for o in outcomes]
+            values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+            if values:
+                mean.setdefault(split, {})[name] = statistics.fmean(values)
+                std.setdefault(split, {})[name] = (
+                    statistics.stdev(values) if len(values) > 1 else None
+                )
+    return {
+        "status": str(status),
+        "exit_code": status.exit_code if isinstance(status, Status) else 1,
+        "repeats": len(outcomes),
+        "mean": mean,
+        "std": std,
+    }
+
+
+def print_repeats(console: Console, outcomes, summary: dict) -> None:
+    """After dlexp train --repeats: each run's status, the mean ± std table, the folders."""
+    colour = {Status.COMPLETED: "green", Status.INTERRUPTED: "yellow"}.get(summary["status"], "red")
+    seconds = max((o.metrics.fit_seconds or 0) for o in outcomes) * len(outcomes)
+    console.print(
+        f"[{colour}]{summary['status']}[/]: {summary['repeats']} repeats trained together, "
+        f"{seconds:.1f} s"
+    )
+    for o in outcomes:
+        if o.error:
+            console.print(f"[red]{o.run.id}: {o.error}[/]")
+    splits = list(summary["mean"])
+    names = list(dict.fromkeys(k for s in splits for k in summary["mean"][s]))
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("split")
+    for name in names:
+        table.add_column(f"{name} (mean ± std)", justify="right")
+    for split in splits:
+        cells = []
+        for name in names:
+            m, s = summary["mean"][split].get(name), summary["std"][split].get(name)
+            cells.append("-" if m is None else fmt(m) + ("" if s is None else f" ± {s:.4f}"))
+        table.add_row(split, *cells)
+    console.print(table)
+    console.print("run folders: " + ", ".join(f"[bold]{o.run.path}[/]" for o in outcomes))

@@ -111,14 +111,9 @@ class SearchSpec:
         spread across repeats is the training's own.
         """
         raw = config_mod.apply_overrides(self.raw, list(values.items()))
-        if self.repeats > 1:
-            base_seed = self.base["seed"]
-            raw["seed"] = base_seed + repeat
-            raw.setdefault("data", {})
-            if raw["data"].get("seed") is None:
-                data_seed = self.base["data"]["seed"]
-                raw["data"]["seed"] = base_seed if data_seed is None else data_seed
         cfg = config_mod.resolve_paths(config_mod.resolve(raw), self.path)
+        if self.repeats > 1:
+            cfg = config_mod.repeat(cfg, repeat)
         cfg["name"] = self.name
         return cfg
 

@@ -75,6 +75,13 @@ def count_params(widths: list[int], n_features: int, out_units: int, batch_norm:
     return total + fan_in * out_units + out_units
 
 
+def refused(exc: Exception):
+    """A Keras error about a config (ValueError, TypeError) as the user's mistake."""
+    from dlexp.errors import ConfigError
+
+    return ConfigError(f"Keras refused this config: {exc}", "model")
+
+
 def build(cfg: dict, n_features: int, n_classes: int):
     """The uncompiled keras.Sequential a config describes."""
     import keras

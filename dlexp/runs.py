@@ -226,10 +226,11 @@ class RunInfo:
     output: dict | None = None  # the output layer: units, activation, loss
     data: dict | None = None  # split sizes, features and classes
     traceback: str | None = None  # of a failed run
+    stack: dict | None = None  # trained with others: the stack's group, size, seconds
     extra: dict = field(default_factory=dict)
 
     # Written only when set: the model and data a run had once it was built.
-    _OPTIONAL = ("params", "widths", "output", "data", "traceback")
+    _OPTIONAL = ("params", "widths", "output", "data", "traceback", "stack")
 
     def to_json(self) -> dict:
         """The object run.json holds, its keys in the order of the fields."""

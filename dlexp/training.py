@@ -190,7 +190,7 @@ def prepare(cfg: dict, data: Dataset, weights: str | Path | None = None) -> Expe
             model.optimizer.build(model.trainable_variables)
             model.load_weights(weights)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"model: Keras refused this config: {exc}") from None
+        raise models.refused(exc) from None
     return Experiment(cfg, data, model, layout, batch_size, steps)
 
 
@@ -275,33 +275,47 @@ def evaluate(exp: Experiment) -> dict[str, dict[str, float]]:
     return out
 
 
+class BoundaryGrid:
+    """A grid over the data's bounding box (with a margin), in the data's own units, and
+    the same points as the model sees them (standardized when the data is)."""
+
+    def __init__(self, d: Dataset):
+        self.data = d
+        self.raw = {s: d.raw(x) for s, (x, _) in d.splits().items()}
+        allx = np.concatenate(list(self.raw.values()))
+        lo, hi = allx.min(axis=0), allx.max(axis=0)
+        pad = 0.1 * np.maximum(hi - lo, 1e-6)
+        n = BOUNDARY_RESOLUTION
+        self.xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], n, dtype=np.float32)
+        self.ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], n, dtype=np.float32)
+        gx, gy = np.meshgrid(self.xs, self.ys)
+        points = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        if d.scaler is not None:
+            points = d.scaler.transform(points).astype(np.float32)
+        self.points = points
+
+    def arrays(self, proba: np.ndarray) -> dict[str, np.ndarray]:
+        """What boundary.npz holds, given the model's predictions on ``points``."""
+        d = self.data
+        arrays = {
+            "xs": self.xs,
+            "ys": self.ys,
+            "proba": proba.reshape(len(self.ys), len(self.xs), -1).astype(np.float32),
+            "class_names": np.array(d.class_names),
+        }
+        for split, x in self.raw.items():
+            arrays[f"x_{split}"] = x.astype(np.float32)
+            arrays[f"y_{split}"] = d.splits()[split][1].astype(np.int16)
+        return arrays
+
+
 def boundary(exp: Experiment) -> dict[str, np.ndarray]:
     """Predictions on a grid over the data's bounding box, for drawing without TensorFlow."""
-    d = exp.data
-    pts = {s: d.raw(x) for s, (x, _) in d.splits().items()}
-    allx = np.concatenate(list(pts.values()))
-    lo, hi = allx.min(axis=0), allx.max(axis=0)
-    pad = 0.1 * np.maximum(hi - lo, 1e-6)
-    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], BOUNDARY_RESOLUTION, dtype=np.float32)
-    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], BOUNDARY_RESOLUTION, dtype=np.float32)
-    gx, gy = np.meshgrid(xs, ys)
-    grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    if d.scaler is not None:
-        grid = d.scaler.transform(grid).astype(np.float32)
-    proba = exp.model.predict(grid, batch_size=EVAL_BATCH, verbose=0)
-    arrays = {
-        "xs": xs,
-        "ys": ys,
-        "proba": proba.reshape(len(ys), len(xs), -1).astype(np.float32),
-        "class_names": np.array(d.class_names),
-    }
-    for split, x in pts.items():
-        arrays[f"x_{split}"] = x.astype(np.float32)
-        arrays[f"y_{split}"] = d.splits()[split][1].astype(np.int16)
-    return arrays
+    grid = BoundaryGrid(exp.data)
+    return grid.arrays(exp.model.predict(grid.points, batch_size=EVAL_BATCH, verbose=0))
 
 
-def _best_epoch(rows: list[dict], cfg: dict) -> int | None:
+def best_epoch(rows: list[dict], cfg: dict) -> int | None:
     """1-based epoch with the best monitored value (val_loss, else loss, by default)."""
     es = cfg["train"]["early_stopping"]
     monitor = es["monitor"] if es else ("val_loss" if rows and "val_loss" in rows[0] else "loss")
@@ -384,7 +398,7 @@ def fit(
     metrics = Metrics(
         params=exp.params,
         epochs_run=len(rows),
-        best_epoch=_best_epoch(rows, cfg),
+        best_epoch=best_epoch(rows, cfg),
         stopped_early=bool(es)
         and status == Status.COMPLETED
         and len(rows) < cfg["train"]["epochs"] - initial_epoch,
@@ -432,6 +446,11 @@ class TrialJob:
     on_epoch: EpochHook | None = None
     weights: Path | None = None  # Hyperband: continue from this saved model
     initial_epoch: int = 0
+    on_end: Callable[[Outcome], None] | None = None  # called once the run folder is complete
+
+    def ended(self, outcome: Outcome) -> None:
+        if self.on_end is not None:
+            self.on_end(outcome)
 
 
 class TrialTrainer:
@@ -447,6 +466,7 @@ class TrialTrainer:
         outcomes = []
         for job in jobs:
             outcomes.append(self.train(job))
+            job.ended(outcomes[-1])
             if outcomes[-1].status == Status.INTERRUPTED:
                 break
         return outcomes

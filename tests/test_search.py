@@ -60,6 +60,7 @@ class FakeTrainer:
                 runs.RunInfo(id=job.name, status=runs.Status.COMPLETED, duration_s=0.01)
             )
             outcomes.append(training.Outcome(job.run, runs.Status.COMPLETED, metrics))
+            job.ended(outcomes[-1])
         return outcomes
 
 
@@ -68,8 +69,8 @@ def fake():
     return FakeTrainer()
 
 
-def run_search(spec, runs_dir, trainer, **kwargs):
-    return engine.Search(spec, runs_dir, trainer=trainer).run(**kwargs)
+def run_search(spec, runs_dir, trainer, stack=1, **kwargs):
+    return engine.Search(spec, runs_dir, trainer=trainer, stack=stack).run(**kwargs)
 
 
 def read_results(folder):
@@ -197,12 +198,12 @@ def test_a_point_keras_refuses_is_a_failed_trial_not_a_crash(write, tmp_path, mo
         return original(cfg, data, weights)
 
     monkeypatch.setattr(training, "prepare", refuse)
-    out = engine.Search(spec, tmp_path).run()
+    out = engine.Search(spec, tmp_path, stack=1).run()
     statuses = {r["trial"]: r["status"] for r in out.rows}
     assert statuses == {"t000": "completed", "t001": "failed", "t002": "completed"}
     info = json.loads((tmp_path / "small" / "trials" / "t001" / "run.json").read_text())
     assert "Keras refused" in info["error"]
-    again = engine.Search(grid.load(g), tmp_path).run()
+    again = engine.Search(grid.load(g), tmp_path, stack=1).run()
     assert again.status == "already finished"  # a failed trial is not retried forever
 
 

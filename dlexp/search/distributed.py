@@ -56,11 +56,14 @@ def bind():
     return server, local_ip, str(bound)
 
 
-def serve(oracle, store: SearchStore, server_info, local_workers: int) -> str | None:
+def serve(
+    oracle, store: SearchStore, server_info, local_workers: int, args: tuple[str, ...] = ()
+) -> str | None:
     """Serve the oracle until every trial is done.
 
-    With local_workers > 0, start that many worker processes here, replacing one
-    that dies (its trial goes to another); otherwise wait for workers elsewhere.
+    With local_workers > 0, start that many worker processes here (``args`` added to
+    their command line), replacing one that dies (its trial goes to another);
+    otherwise wait for workers elsewhere.
 
     Returns:
         None when the search is done, or why it cannot go on.
@@ -71,7 +74,7 @@ def serve(oracle, store: SearchStore, server_info, local_workers: int) -> str | 
     procs: dict[str, subprocess.Popen] = {}
     restarts = 0
     for i in range(1, local_workers + 1):
-        procs[f"local{i}"] = start_worker(store, f"local{i}", ip, port)
+        procs[f"local{i}"] = start_worker(store, f"local{i}", ip, port, args)
     finished_at = None
     try:
         while True:
@@ -86,7 +89,7 @@ def serve(oracle, store: SearchStore, server_info, local_workers: int) -> str | 
                     if restarts < MAX_WORKER_RESTARTS * max(local_workers, 1):
                         restarts += 1
                         new_id = f"{tuner_id.split('-')[0]}-{restarts}"
-                        procs[new_id] = start_worker(store, new_id, ip, port)
+                        procs[new_id] = start_worker(store, new_id, ip, port, args)
             if oracle.finished() or (servicer.stop_triggered and oracle.idle()):
                 # let every worker hear "stop" before the server goes (keras-tuner's
                 # own chief waits for this too)
@@ -102,7 +105,9 @@ def serve(oracle, store: SearchStore, server_info, local_workers: int) -> str | 
             store.clean_tmp(proc.pid)
 
 
-def start_worker(store: SearchStore, tuner_id: str, ip: str, port: str) -> subprocess.Popen:
+def start_worker(
+    store: SearchStore, tuner_id: str, ip: str, port: str, args: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """A `dlexp search` process of the same grid as a worker, its output in logs/."""
     spec = store.spec
     logs = store.root / "logs"
@@ -118,6 +123,7 @@ def start_worker(store: SearchStore, tuner_id: str, ip: str, port: str) -> subpr
     ]
     for override in spec.overrides:
         cmd += ["--set", override]
+    cmd += list(args)
     env = {
         **os.environ,
         "KERASTUNER_TUNER_ID": tuner_id,

@@ -15,6 +15,9 @@ from dlexp.search.runner import Trainer, TrialRunner
 from dlexp.search.space import Space
 from dlexp.search.store import SearchStatus, SearchStore
 
+BAYESIAN_STACK = 4  # trials asked for at once by a Bayesian search with no --stack
+HYPERBAND_STACK = 512  # runs asked for at once by a Hyperband search with no --stack
+
 
 @dataclass
 class SearchOutcome:
@@ -51,25 +54,51 @@ class Search:
         spec: the validated grid file.
         runs_dir: the search's folder is ``runs_dir/<name>/``.
         view: the live view (``NullView`` shows nothing).
-        trainer: trains trial runs (``training.TrialTrainer()`` by default): the seam
-            through which trials can be trained another way, or faked in tests.
+        stack: the most runs trained together (None: as many as fit in memory; 1: one
+            at a time, each a Keras fit exactly as ``dlexp train`` runs it).
+        trainer: trains trial runs (``stack.StackTrainer``, or ``training.TrialTrainer``
+            for a stack of 1): the seam through which trials can be trained another
+            way, or faked in tests.
     """
 
     def __init__(
-        self, spec: SearchSpec, runs_dir: str | Path, view=None, trainer: Trainer | None = None
+        self,
+        spec: SearchSpec,
+        runs_dir: str | Path,
+        view=None,
+        trainer: Trainer | None = None,
+        stack: int | None = None,
     ):
         self.spec = spec
         self.store = SearchStore(Path(runs_dir) / spec.name, spec)
         self.view = view or NullView()
         if trainer is None:
-            from dlexp.training import TrialTrainer
+            if stack == 1:
+                from dlexp.training import TrialTrainer
 
-            trainer = TrialTrainer()
+                trainer = TrialTrainer()
+            else:
+                from dlexp.stack import StackTrainer
+
+                trainer = StackTrainer(stack)
         self.trainer = trainer
         self.space = Space(spec)
         self.plan = Plan(spec)
+        self.stack_given = stack
+        self.stack = stack if stack is not None else self._default_stack()
         self.hooks = Hooks(self.name_of)
         self.oracle = None
+
+    def _default_stack(self) -> int:
+        """How many runs to ask the oracle for at once when the stack is not given:
+        every planned run (the trainer stacks as many as fit in memory), a Hyperband
+        round (the oracle says IDLE at its end), and a few trials for Bayesian
+        optimisation, which learns from each answer."""
+        if self.spec.planned:
+            return max(1, len(self.plan.points) * self.spec.repeats)
+        if self.spec.tuner == "bayesian":
+            return BAYESIAN_STACK * self.spec.repeats
+        return HYPERBAND_STACK
 
     def name_of(self, trial_or_id) -> str:
         """A trial's folder name: its point's index for a planned search (so it is the
@@ -133,12 +162,12 @@ class Search:
         status, message = SearchStatus.FINISHED, None
         try:
             if server is not None:
-                message = distributed.serve(self.oracle, self.store, server, workers)
+                args = () if self.stack_given is None else ("--stack", str(self.stack_given))
+                message = distributed.serve(self.oracle, self.store, server, workers, args)
                 status = SearchStatus.FAILED if message else SearchStatus.FINISHED
             else:
-                TrialRunner(self.oracle, self, self.trainer, on_epoch=self.view.epoch).search(
-                    verbose=0
-                )
+                runner = TrialRunner(self.oracle, self, self.trainer, self.view.epoch, self.stack)
+                runner.search(verbose=0)
         except KeyboardInterrupt:
             status = SearchStatus.INTERRUPTED
         finally:
@@ -155,7 +184,7 @@ class Search:
         distributed.exit_with_parent()
         started = time.perf_counter()
         self.oracle = make_oracle(self.spec, self.space, self.plan, set(), self.hooks)
-        runner = TrialRunner(self.oracle, self, self.trainer)
+        runner = TrialRunner(self.oracle, self, self.trainer, stack=self.stack)
         runner.oracle.get_space()  # waits for the chief, which writes search.yaml first
         self.store.check_same()
         status = SearchStatus.FINISHED

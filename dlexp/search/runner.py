@@ -1,14 +1,23 @@
-"""The trial runner: keras-tuner's BaseTuner loop, each trial trained by a trainer
-handed to the search (``training.TrialTrainer`` unless a test or a faster trainer
-gives another)."""
+"""The trial runner: keras-tuner's BaseTuner, each trial trained by a trainer handed to
+the search (``training.TrialTrainer`` one run at a time, ``stack.StackTrainer`` many
+together, or a test's stand-in).
+
+With a stack of 1 the loop is keras-tuner's own: one trial asked for, trained and
+reported at a time. With a larger stack, ``search`` asks the oracle for up to that
+many trials at once, as that many workers would (each under its own tuner id),
+trains all their runs in one call to the trainer, and reports each trial to the
+oracle as soon as its runs have ended.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import keras_tuner as kt
@@ -22,27 +31,31 @@ if TYPE_CHECKING:
     from dlexp.search.engine import Search
 
 Trainer = Callable[[Sequence[TrialJob]], list[Outcome]]
-"""Trains a list of trial runs (a trial's repeats, say), each into its ``job.run``
-folder, and returns one Outcome per job it trained, in order. It stops early (fewer
-outcomes, or an interrupted one) on Ctrl-C. A job Keras refuses is a failed run."""
+"""Trains a list of runs, each into its ``job.run`` folder, calls ``job.ended`` for
+each as soon as its folder is complete, and returns their outcomes. It stops early
+(fewer outcomes, or an interrupted one) on Ctrl-C. A run Keras refuses is a failed run."""
+
+
+@dataclass
+class _Pending:
+    """A trial being trained: its runs not yet ended."""
+
+    trial: object
+    names: list[str]
+    waiting: set[str] = field(default_factory=set)
 
 
 class TrialRunner(kt.engine.base_tuner.BaseTuner):
-    """Runs each keras-tuner trial as dlexp runs (one per repeat) in the search folder."""
+    """Runs keras-tuner trials as dlexp runs (one per repeat) in the search folder."""
 
-    def __init__(
-        self,
-        oracle,
-        owner: Search,
-        trainer: Trainer,
-        on_epoch: Callable[[str, int, int], None] | None = None,
-    ):
+    def __init__(self, oracle, owner: Search, trainer: Trainer,
+                 on_epoch: Callable[[str, int, int], None] | None = None,
+                 stack: int = 1):  # fmt: skip
         with contextlib.redirect_stdout(sys.stderr):  # keras-tuner prints "Reloading ..."
-            super().__init__(
-                oracle, directory=str(owner.store.root), project_name="tuner", overwrite=False
-            )
+            super().__init__(oracle, directory=str(owner.store.root), project_name="tuner",
+                             overwrite=False)  # fmt: skip
         self.owner, self.spec, self.store = owner, owner.spec, owner.store
-        self.trainer, self.on_epoch = trainer, on_epoch
+        self.trainer, self.on_epoch, self.stack = trainer, on_epoch, stack
         self._idle = False
         compat.watch_create_trial(self.oracle, self._created)
 
@@ -60,53 +73,126 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         if compat.role() != "worker":
             self.oracle.save()
 
-    def run_trial(self, trial, *args, **kwargs):
-        spec = self.spec
-        hp = trial.hyperparameters.values
-        names = runs.run_names(self.owner.name_of(trial), spec.repeats)
-        todo = [(r, name) for r, name in enumerate(names) if not self.store.run_done(name)]
-        if todo:
-            self._train(todo, self.owner.space.decode(hp), hp)
-        objective = runs.objective_key(spec.objective)
-        scores = []
-        for name in names:
-            record = self.store.read_run(name)
-            if record and record.status == runs.Status.COMPLETED:
-                scores.append(record.metric(objective))
-        ok = len(scores) == spec.repeats and all(s is not None for s in scores)
-        return {spec.objective: statistics.fmean(scores) if ok else float("nan")}
+    # -- one trial at a time: keras-tuner's loop ---------------------------------------
 
-    def _train(self, todo: list[tuple[int, str]], values: dict, hp: dict) -> None:
-        """Train these repeats of one point, together, through the trainer."""
-        planned = []
-        for repeat, name in todo:
-            try:
-                cfg = self.spec.point_config(values, repeat)
-            except ConfigError as exc:  # a point dlexp refuses: a failed trial
-                self.store.write_failed(name, None, str(exc))
-                continue
-            weights, initial_epoch = None, 0
-            if "tuner/epochs" in hp:  # Hyperband: this many epochs, maybe continuing a trial
-                cfg["train"]["epochs"] = int(hp["tuner/epochs"])
-                if hp.get("tuner/trial_id"):
-                    previous = self.store.trials / self.owner.name_of(hp["tuner/trial_id"])
-                    if (previous / "model.keras").exists():
-                        weights = previous / "model.keras"
-                        initial_epoch = int(hp["tuner/initial_epoch"])
-            planned.append((name, cfg, weights, initial_epoch))
-        if not planned:
-            return
-        with self.store.staging([name for name, *_ in planned]) as staged:
-            jobs = [
-                TrialJob(name, cfg, run, self._hook(name, cfg), weights, initial_epoch)
-                for (name, cfg, weights, initial_epoch), run in zip(planned, staged, strict=True)
-            ]
-            outcomes = self.trainer(jobs)
+    def run_trial(self, trial, *args, **kwargs):
+        self._train([trial], report=False)
+        return {self.spec.objective: self._score(self.owner.name_of(trial))}
+
+    # -- many trials at a time ------------------------------------------------------------
+
+    def search(self, *args, **kwargs):
+        if self.stack <= 1:
+            return super().search(*args, **kwargs)
+        self.on_search_begin()
+        per_trial = self.spec.repeats
+        slots = [self.tuner_id] + [
+            f"{self.tuner_id}+{i}" for i in range(1, max(1, self.stack // per_trial))
+        ]
+        asked: set[str] = set()
+        while True:
+            trials, stopped = [], False
+            for slot in slots:
+                asked.add(slot)
+                trial = self.oracle.create_trial(slot)
+                if trial.status == "STOPPED":
+                    asked.discard(slot)  # the oracle forgot this slot
+                    stopped = True
+                    break
+                if trial.status == "IDLE":
+                    break
+                trials.append(trial)
+            if trials:
+                self._train(trials, report=True)
+            elif stopped:
+                break
+            else:
+                time.sleep(0.5)  # the oracle waits for other workers' trials (Hyperband)
+        for slot in asked:  # let the oracle forget every slot, as a stopped worker
+            self.oracle.create_trial(slot)
+        self.on_search_end()
+
+    def _report(self, trial) -> None:
+        """Tell the oracle a trial has ended, as keras-tuner's own loop does."""
+        score = self._score(self.owner.name_of(trial))
+        self.oracle.update_trial(trial.trial_id, {self.spec.objective: score})
+        trial.status = "COMPLETED"
+        self.on_trial_end(trial)
+
+    # -- training trials ---------------------------------------------------------------------
+
+    def _train(self, trials: list, report: bool) -> None:
+        """Train every run of these trials that has not finished, in one call to the
+        trainer; publish each run's folder when it ends, and (``report``) tell the
+        oracle about each trial whose runs have all ended."""
+        jobs, pending = [], []
+        for trial in trials:
+            names = runs.run_names(self.owner.name_of(trial), self.spec.repeats)
+            item = _Pending(trial, names)
+            pending.append(item)
+            for repeat, name in enumerate(names):
+                if self.store.run_done(name):
+                    continue
+                job = self._job(trial, name, repeat)
+                if job is not None:
+                    item.waiting.add(name)
+                    jobs.append(job)
+        by_name = {name: item for item in pending for name in item.waiting}
+        for item in pending:
+            if report and not item.waiting:
+                self._report(item.trial)
+
+        def ended(job: TrialJob, outcome: Outcome) -> None:
+            self.store.publish(job.run)
+            item = by_name[job.name]
+            item.waiting.discard(job.name)
+            if report and not item.waiting and outcome.status != runs.Status.INTERRUPTED:
+                self._report(item.trial)
+
+        for job in jobs:
+            job.on_end = lambda outcome, job=job: ended(job, outcome)
+        if len(jobs) > 1 and self.on_epoch is not None:  # the live line shows the stack
+            label = f"{jobs[0].name}..{jobs[-1].name}"
+            for job in jobs:
+                epochs = job.cfg["train"]["epochs"]
+                job.on_epoch = lambda epoch, row, e=epochs: self.on_epoch(label, epoch, e)
+        outcomes = self.trainer(jobs) if jobs else []
+        for job in jobs:
+            if job.run.path.exists():
+                self.store.discard(job.run)
         if len(outcomes) < len(jobs) or any(o.status == runs.Status.INTERRUPTED for o in outcomes):
             raise KeyboardInterrupt
 
-    def _hook(self, name: str, cfg: dict):
-        if self.on_epoch is None:
+    def _job(self, trial, name: str, repeat: int) -> TrialJob | None:
+        """The job of one run of a trial, or None when its config cannot be made (a
+        failed run is written instead)."""
+        hp = trial.hyperparameters.values
+        try:
+            cfg = self.spec.point_config(self.owner.space.decode(hp), repeat)
+        except ConfigError as exc:  # a point dlexp refuses: a failed trial
+            self.store.write_failed(name, None, str(exc))
             return None
-        epochs = cfg["train"]["epochs"]
-        return lambda epoch, row: self.on_epoch(name, epoch, epochs)
+        weights, initial_epoch = None, 0
+        if "tuner/epochs" in hp:  # Hyperband: this many epochs, maybe continuing a trial
+            cfg["train"]["epochs"] = int(hp["tuner/epochs"])
+            if hp.get("tuner/trial_id"):
+                previous = self.store.trials / self.owner.name_of(hp["tuner/trial_id"])
+                if (previous / "model.keras").exists():
+                    weights = previous / "model.keras"
+                    initial_epoch = int(hp["tuner/initial_epoch"])
+        hook = None
+        if self.on_epoch is not None:
+            epochs = cfg["train"]["epochs"]
+            hook = lambda epoch, row: self.on_epoch(name, epoch, epochs)  # noqa: E731
+        return TrialJob(name, cfg, self.store.stage(name), hook, weights, initial_epoch)
+
+    def _score(self, trial_name: str) -> float:
+        """The trial's objective: the mean over its repeats, NaN unless all completed."""
+        objective = runs.objective_key(self.spec.objective)
+        scores = []
+        for name in runs.run_names(trial_name, self.spec.repeats):
+            record = self.store.read_run(name)
+            if record and record.status == runs.Status.COMPLETED:
+                scores.append(record.metric(objective))
+        ok = len(scores) == self.spec.repeats and all(s is not None for s in scores)
+        return statistics.fmean(scores) if ok else math.nan

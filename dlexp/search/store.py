@@ -8,12 +8,10 @@ Ctrl-C, kill -9 or a reboot.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 from dlexp import config as config_mod
@@ -150,32 +148,30 @@ class SearchStore:
 
     # -- trial folders -----------------------------------------------------------
 
-    @contextlib.contextmanager
-    def staging(self, names: list[str]) -> Iterator[list[runs.Run]]:
-        """A temporary folder for each of these trial runs, to train into. When the
-        block ends, each that holds a run.json is renamed to trials/<name>/ (so a trial
-        folder that exists holds a run that has ended) and the others are removed. A
-        block that raises publishes nothing: its folders are cleared on the next open."""
-        staged = []
-        for name in names:
-            tmp = self.trials / f".{name}.tmp-{os.getpid()}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            staged.append(runs.Run(tmp, run_id=name))
-        yield staged
-        for run in staged:
-            final = self.trials / run.id
-            if not run.file("run.json").exists():
-                shutil.rmtree(run.path, ignore_errors=True)
-                continue
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(run.path, final)
+    def stage(self, name: str) -> runs.Run:
+        """A temporary folder for a trial run to train into; ``publish`` renames it to
+        trials/<name>/ once the run has ended, so a trial folder that exists holds a
+        run that has ended. One never published is cleared on the next open."""
+        tmp = self.trials / f".{name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        return runs.Run(tmp, run_id=name)
+
+    def publish(self, run: runs.Run) -> None:
+        final = self.trials / run.id
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(run.path, final)
+
+    def discard(self, run: runs.Run) -> None:
+        """A staged folder whose run never ended (an interrupted stack's others)."""
+        shutil.rmtree(run.path, ignore_errors=True)
 
     def write_failed(self, name: str, cfg: dict | None, error: str) -> None:
         """A trial whose config could not be made: a folder that says so."""
-        with self.staging([name]) as (run,):
-            runs.write_failed(run, cfg, error)
+        run = self.stage(name)
+        runs.write_failed(run, cfg, error)
+        self.publish(run)
 
     def clean_tmp(self, pid: int) -> None:
         """Remove the half-trained folders of a worker process that died."""

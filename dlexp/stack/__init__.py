@@ -1,0 +1,175 @@
+"""Trials trained together: one compiled JAX program for a stack of compatible runs.
+
+A stack is a group of runs that share their data, their loss and output, their
+metrics and their batch size (``stack_key``). Each member keeps its own model,
+built by ``models.build`` from its own config and seed, so its initial weights are
+exactly those ``dlexp train`` starts from. The members' variables are stacked and
+one step, written with Keras' stateless APIs, is ``jax.vmap``-ed over them; an
+epoch is one ``lax.scan`` over the batches (``program``). Between epochs each
+member's callbacks are decided as Keras' would decide them (``trainer``).
+
+How members that differ share one program:
+
+- **Widths** are padded to the widest member. A padded unit has zero weights in and
+  out and its gradients are masked to zero, so it stays zero and adds nothing: the
+  member computes what its own model computes, up to the order in which
+  floating-point sums are added.
+- **Depth**: a shallower member passes its last hidden layer's output through the
+  layers it lacks (``layers.Gate``); then every hidden layer is as wide as the widest.
+- **Activation, optimizer, dropout rate, input noise, learning rate, L1/L2 and the
+  decay of an exponential or step schedule** are data: per-member values in the
+  program's variables, the activation and the optimizer chosen per member with
+  ``where`` (every optimizer in the stack steps, each member keeps its own's).
+- **Data order** is each member's own: the permutations Keras' fit draws after
+  ``set_random_seed(seed)``, so a member follows its one-at-a-time path.
+- **Early stopping, plateau schedules, epochs and divergence** are per member and
+  decided between epochs: a member that stops (or diverges) is frozen, and its best
+  weights are restored at the end when asked.
+
+Batch normalization, a Hyperband continuation (weights to start from) and the
+TensorFlow backend train one run at a time, as ``dlexp train`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import keras
+
+from dlexp import models, runs
+from dlexp.errors import ConfigError
+from dlexp.runs import Status
+from dlexp.training import Outcome, TrialJob, TrialTrainer, seed_everything
+
+
+def stack_key(cfg: dict) -> str | None:
+    """What runs must share to be trained in one stack (as JSON text); None for a run
+    that trains alone (batch normalization, or a backend other than JAX)."""
+    model, train = cfg["model"], cfg["train"]
+    if keras.backend.backend() != "jax" or model["batch_norm"]:
+        return None
+    data_seed = cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]
+    return json.dumps(
+        {
+            "data": [cfg["data"], data_seed],
+            "no_hidden_layer": not models.hidden_widths(model),
+            "output_activation": model["output_activation"],
+            "loss": train["loss"],
+            "metrics": train["metrics"],
+            "batch_size": train["batch_size"],
+        },
+        sort_keys=True,
+    )
+
+
+def memory_available() -> int:
+    """Bytes of memory available now (MemAvailable), or 2 GiB where that is unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 2 << 30
+
+
+def run_bytes(cfg: dict, n_features: int, n_rows: int) -> int:
+    """A generous estimate of one member's memory in a stack: its weights with every
+    optimizer slot, best weights and masks, and its activations on ``n_rows`` rows."""
+    widths = models.hidden_widths(cfg["model"]) or [1]
+    params = models.count_params(widths, n_features, 8)
+    return 4 * (12 * params + 4 * n_rows * (sum(widths) + n_features + 8))
+
+
+class StackTrainer:
+    """Trains runs together: groups them by ``stack_key`` into stacks of at most
+    ``max_stack`` runs (None: as many as fit in a quarter of the memory available)
+    and trains each stack as one program. Runs that cannot be stacked, and stacks of
+    one, go to ``TrialTrainer``: exactly what ``dlexp train`` does."""
+
+    MAX_DEFAULT = 512
+
+    def __init__(self, max_stack: int | None = None):
+        self.max_stack = max_stack
+        self.single = TrialTrainer()
+
+    def __call__(self, jobs: Sequence[TrialJob]) -> list[Outcome]:
+        groups: dict[str | None, list[TrialJob]] = {}
+        for job in jobs:
+            fresh = job.weights is None and job.initial_epoch == 0
+            groups.setdefault(stack_key(job.cfg) if fresh else None, []).append(job)
+        outcomes: list[Outcome] = []
+        for key, members in groups.items():
+            chunks = [[job] for job in members] if key is None else self.chunks(members)
+            for chunk in chunks:
+                done = self._train(chunk)
+                outcomes += done
+                if len(done) < len(chunk) or any(o.status == Status.INTERRUPTED for o in done):
+                    return outcomes
+        return outcomes
+
+    def chunks(self, jobs: list[TrialJob]) -> list[list[TrialJob]]:
+        """The stacks these jobs (of one group) train in."""
+        size = self.max_stack
+        if size is None:
+            data = self.single.dataset(jobs[0].cfg)
+            rows = max(max(len(x) for x, _ in data.splits().values()), 4096)
+            per_run = max(run_bytes(j.cfg, data.n_features, rows) for j in jobs)
+            size = max(1, min(self.MAX_DEFAULT, memory_available() // 4 // per_run))
+        return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+    def _train(self, jobs: list[TrialJob]) -> list[Outcome]:
+        if len(jobs) == 1:
+            return self.single(jobs)
+        from dlexp.stack.trainer import Stack
+
+        outcomes, members = [], []
+        data = self.single.dataset(jobs[0].cfg)
+        for job in jobs:  # each member's own model, its initial weights as dlexp train's
+            seed_everything(job.cfg["seed"])
+            try:
+                members.append((job, models.build(job.cfg, data.n_features, data.n_classes)))
+            except (ValueError, TypeError) as exc:  # Keras refused this config: it fails
+                outcomes.append(_failed(job, str(models.refused(exc))))
+        if len(members) == 1:
+            return outcomes + self.single([members[0][0]])
+        if members:
+            try:
+                stack = Stack(members, data, group=f"{members[0][0].name}..{members[-1][0].name}")
+            except ConfigError as exc:
+                return outcomes + [_failed(job, str(exc)) for job, _ in members]
+            outcomes += stack.train(lambda member, outcome: member.job.ended(outcome))
+        return outcomes
+
+
+def _failed(job: TrialJob, error: str) -> Outcome:
+    """A run that could not start: its folder says why."""
+    runs.write_failed(job.run, job.cfg, error)
+    outcome = Outcome(job.run, Status.FAILED, error=error)
+    job.ended(outcome)
+    return outcome
+
+
+def train_repeats(cfg: dict, runs_dir, repeats: int, on_epoch=None) -> list[Outcome]:
+    """``dlexp train --repeats N``: the config on seeds seed .. seed+N-1 (the data on
+    the config's seed), trained together, into N run folders.
+
+    Bad input raises ConfigError before any run folder exists.
+    """
+    from dlexp import config as config_mod
+
+    configs = [config_mod.repeat(cfg, r) for r in range(repeats)]
+    trainer = StackTrainer(repeats)
+    data = trainer.single.dataset(configs[0])  # a bad CSV fails here, before any folder
+    try:
+        models.build(configs[0], data.n_features, data.n_classes)
+    except (ValueError, TypeError) as exc:
+        raise models.refused(exc) from None
+    name = cfg["name"] or "run"
+    jobs = []
+    for r, c in enumerate(configs):
+        run = runs.create_run(runs_dir, f"{name}-r{r}")
+        jobs.append(TrialJob(run.id, c, run, on_epoch))
+    return trainer(jobs)

@@ -1,0 +1,380 @@
+"""Training a stack: the epochs, each member's callbacks (as Keras' would decide
+them), and each member's run folder in the format ``dlexp train`` writes."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from dlexp import models, runs
+from dlexp.data import Dataset
+from dlexp.files import atomic_write, csv_text
+from dlexp.runs import Metrics, RunInfo, Status
+from dlexp.stack.program import Program
+from dlexp.training import (
+    EVAL_BATCH,
+    BoundaryGrid,
+    Outcome,
+    TrialJob,
+    best_epoch,
+    f32,
+    ordered,
+)
+
+
+@dataclass
+class Member:
+    """One run in a stack: its job, its own model, and what its callbacks remember."""
+
+    job: TrialJob
+    model: object
+    rows: list[dict] = field(default_factory=list)
+    history: str = ""  # history.csv as written so far
+    status: Status = Status.COMPLETED
+    error: str | None = None
+    stopped_early: bool = False
+    es_best: float | None = None
+    es_wait: int = 0
+    lr_best: float | None = None
+    lr_wait: int = 0
+
+    @property
+    def cfg(self) -> dict:
+        return self.job.cfg
+
+
+def improved(current: float, best: float | None, direction: str, min_delta: float) -> bool:
+    """Keras' MonitorCallback._is_improvement (NaN is never an improvement)."""
+    if best is None:
+        return True
+    if direction == "min":
+        return bool(current + min_delta < best)
+    return bool(current - min_delta > best)
+
+
+class Writer:
+    """Writes files atomically on a thread of its own, so that the next epoch runs
+    while the last one's history is written; only the newest text of a file waits."""
+
+    def __init__(self):
+        self._pending: dict = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = False
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="dlexp-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, path, text: str) -> None:
+        if self.error is not None:
+            raise self.error
+        with self._lock:
+            self._pending[path] = text
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                items, self._pending = self._pending, {}
+                self._wake.clear()
+            for path, text in items.items():
+                try:
+                    atomic_write(path, text)
+                except BaseException as exc:  # noqa: BLE001 - raised on the main thread
+                    self.error = exc
+            if self._closing and not self._pending:
+                return
+
+    def close(self) -> None:
+        """Write what is pending, and raise what failed."""
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+class Stack:
+    """Members that train as one program (``Program``), each into its own run folder."""
+
+    def __init__(self, members: Sequence[tuple[TrialJob, object]], data: Dataset, group: str):
+        """``members``: each job with its own model, built from its config and seed."""
+        self.data, self.group = data, group
+        cfg0 = members[0][0].cfg
+        n_train = len(data.x_train)
+        bs = cfg0["train"]["batch_size"]
+        batch_size = n_train if bs == "full" else min(bs, n_train)
+        self.members = [Member(job, model) for job, model in members]
+        try:
+            self.program = Program([(m.cfg, m.model) for m in self.members], data, batch_size)
+        except (ValueError, TypeError) as exc:
+            raise models.refused(exc) from None
+        self.layout = self.program.layout
+        self.versions = runs.versions(keras.backend.backend())
+
+    def train(self, on_end: Callable[[Member, Outcome], None]) -> list[Outcome]:
+        """Train every member, write its run folder, and call ``on_end`` for each."""
+        started = time.time()
+        self.writer = Writer()
+        self._write_start()
+        try:
+            tv, ntv, hp = self._fit()
+            self.writer.close()
+            return self._finish(tv, ntv, hp, started, on_end)
+        except KeyboardInterrupt:
+            return self._abort(Status.INTERRUPTED, None, started, on_end)
+        except Exception as exc:  # a bug or a resource failure, not the user's input
+            error = f"{type(exc).__name__}: {exc}"
+            return self._abort(Status.FAILED, error, started, on_end, traceback.format_exc())
+
+    def _fit(self):
+        jnp = self.program.jax.numpy
+        p = self.program
+        self._epoch, self._evaluate, self._predict = p.compile()
+        state = p.initial_state()
+        steps_per_epoch = p.steps + (1 if p.rest else 0)
+        hp = p.hyper(steps_per_epoch)
+        best = list(state["tv"])
+        active = np.ones(len(self.members), bool)
+        rngs = [np.random.RandomState(m.cfg["seed"]) for m in self.members]
+        n_train, cut = len(self.data.x_train), p.steps * p.batch_size
+        val = None
+        if self.data.x_val is not None:
+            val = (jnp.asarray(self.data.x_val), jnp.asarray(self.layout.targets(self.data.y_val)))
+        for epoch in range(max(m.cfg["train"]["epochs"] for m in self.members)):
+            t0 = time.perf_counter()
+            # each member's data order: the permutations Keras' fit draws after
+            # set_random_seed(seed), from NumPy's global generator
+            order = np.stack([r.permutation(n_train) for r in rngs]).astype(np.int32)
+            full = order[:, :cut].reshape(len(self.members), p.steps, p.batch_size)
+            perms = jnp.asarray(np.transpose(full, (1, 0, 2)))
+            rest = jnp.asarray(order[:, cut:]) if p.rest else None
+            state, loss, values = self._epoch(state, hp, jnp.asarray(active), perms, rest)
+            logs = self._named(loss, values)
+            if val is not None:
+                val_loss, val_values = self._evaluate(state["tv"], state["ntv"], hp, *val, None)
+                logs.update({f"val_{k}": v for k, v in self._named(val_loss, val_values).items()})
+            lrs = p.learning_rates(state["ov"], hp)
+            seconds = time.perf_counter() - t0
+            better, reduced = self._end_epoch(epoch, active, logs, lrs, seconds, state["ov"])
+            if better.any():
+                mask = jnp.asarray(better)
+                best = [
+                    jnp.where(_expand(mask, b), a, b)
+                    for a, b in zip(state["tv"], best, strict=True)
+                ]
+            if reduced is not None:
+                state["ov"] = p.set_learning_rates(state["ov"], reduced)
+            if not active.any():
+                break
+        tv = state["tv"]
+        restore = np.array([_restores(m) for m in self.members])
+        if restore.any():
+            mask = jnp.asarray(restore)
+            tv = [jnp.where(_expand(mask, b), b, a) for a, b in zip(tv, best, strict=True)]
+        return tv, state["ntv"], hp
+
+    def _named(self, loss, values) -> dict[str, np.ndarray]:
+        """Loss and metrics by name, the metrics in Keras' (alphabetical) order."""
+        named = {m.name: np.asarray(v) for m, v in zip(self.program.metrics, values, strict=True)}
+        return {"loss": np.asarray(loss), **{k: named[k] for k in sorted(named)}}
+
+    # -- each member's callbacks, between epochs ------------------------------------------
+
+    def _end_epoch(self, epoch: int, active, logs: dict, lrs, seconds: float, ov):
+        """Record each active member's epoch, then decide as Keras' callbacks would
+        (TerminateOnNaN, EarlyStopping, ReduceLROnPlateau, the epochs) whether it goes on.
+
+        Returns:
+            (which members have new best weights, the base learning rates after
+            plateau reductions or None when no member's was reduced)
+        """
+        better = np.zeros(len(self.members), bool)
+        reduced = None
+        for i, m in enumerate(self.members):
+            if not active[i]:
+                continue
+            values = {k: float(v[i]) for k, v in logs.items()}
+            row = {"epoch": epoch + 1, **{k: f32(v) for k, v in ordered(values).items()}}
+            row["learning_rate"] = f32(lrs[i])
+            row["seconds"] = round(seconds, 4)
+            self._record(m, row)
+            if not math.isfinite(values["loss"]):
+                m.status, active[i] = Status.DIVERGED, False
+                m.error = f"the loss became {row['loss']} at epoch {row['epoch']}"
+                continue
+            es = m.cfg["train"]["early_stopping"]
+            if es:
+                m.es_wait += 1
+                current = values[es["monitor"]]
+                if improved(current, m.es_best, runs.direction(es["monitor"]), es["min_delta"]):
+                    m.es_best, better[i], m.es_wait = current, True, 0
+                elif m.es_wait >= es["patience"] and epoch > 0:
+                    m.stopped_early, active[i] = True, False
+                    continue
+            schedule = m.cfg["train"]["lr_schedule"]
+            if schedule and schedule["kind"] == "plateau":
+                new = self._plateau(m, values[schedule["monitor"]], schedule, float(lrs[i]))
+                if new is not None:
+                    if reduced is None:
+                        reduced = self.program.base_learning_rates(ov)
+                    reduced[i] = new
+            if len(m.rows) >= m.cfg["train"]["epochs"]:
+                active[i] = False
+        return better, reduced
+
+    def _plateau(self, m: Member, current: float, schedule: dict, lr: float) -> float | None:
+        """Keras' ReduceLROnPlateau (min_delta 1e-4, no cooldown): the new learning rate,
+        or None."""
+        if improved(current, m.lr_best, runs.direction(schedule["monitor"]), 1e-4):
+            m.lr_best, m.lr_wait = current, 0
+            return None
+        m.lr_wait += 1
+        if m.lr_wait < schedule["patience"] or not lr > np.float32(schedule["min_lr"]):
+            return None
+        m.lr_wait = 0
+        return max(lr * schedule["rate"], schedule["min_lr"])
+
+    def _record(self, m: Member, row: dict) -> None:
+        """history.csv rewritten with the new row (on the writer's thread)."""
+        m.rows.append(row)
+        text = csv_text([row])
+        m.history += text if not m.history else text.split("\n", 1)[1]
+        self.writer.put(m.job.run.file("history.csv"), m.history)
+        if m.job.on_epoch is not None:
+            m.job.on_epoch(row["epoch"], row)
+
+    # -- run folders -------------------------------------------------------------------------
+
+    def _info(self, m: Member, i: int, status: Status) -> RunInfo:
+        d = self.data
+        return RunInfo(
+            id=m.job.run.id,
+            name=m.cfg.get("name"),
+            status=status,
+            started=self._started_iso,
+            seed=m.cfg["seed"],
+            command=sys.argv,
+            worker=os.environ.get("KERASTUNER_TUNER_ID"),
+            versions=self.versions,
+            params=int(m.model.count_params()),
+            widths=models.hidden_widths(m.cfg["model"], self.layout.units),
+            output={
+                "units": self.layout.units,
+                "activation": self.layout.activation,
+                "loss": self.layout.loss,
+            },
+            data={
+                "n_train": len(d.x_train),
+                "n_val": 0 if d.x_val is None else len(d.x_val),
+                "n_test": len(d.x_test),
+                "n_features": d.n_features,
+                "n_classes": d.n_classes,
+                "feature_names": d.feature_names,
+                "class_names": d.class_names,
+            },
+            stack={"group": self.group, "size": len(self.members), "position": i},
+        )
+
+    def _write_start(self) -> None:
+        self._started_iso = runs.now_iso()
+        for i, m in enumerate(self.members):
+            m.job.run.write_config(m.cfg)
+            m.job.run.write_info(self._info(m, i, Status.RUNNING))
+
+    def _finish(self, tv, ntv, hp, started: float, on_end) -> list[Outcome]:
+        """Final metrics on every split, each member's model and boundary, its files."""
+        jnp = self.program.jax.numpy
+        finals = {}
+        for split, (x, y) in self.data.splits().items():
+            y = jnp.asarray(self.layout.targets(y))
+            finals[split] = self._named(*self._evaluate(tv, ntv, hp, jnp.asarray(x), y, None))
+        proba, grid = None, None
+        if self.data.n_features == 2:
+            grid = BoundaryGrid(self.data)
+            points = grid.points
+            chunks = []
+            for s in range(0, len(points), EVAL_BATCH):
+                chunk = points[s : s + EVAL_BATCH]
+                padded = np.zeros((EVAL_BATCH, points.shape[1]), np.float32)
+                padded[: len(chunk)] = chunk
+                chunks.append(
+                    np.asarray(self._predict(tv, ntv, jnp.asarray(padded)))[:, : len(chunk)]
+                )
+            proba = np.concatenate(chunks, axis=1)
+        host_tv = [np.asarray(v) for v in tv]
+        seconds = time.time() - started
+        outcomes = []
+        for i, m in enumerate(self.members):
+            metrics = self._metrics(m, seconds)
+            if m.status in (Status.COMPLETED, Status.DIVERGED):
+                for split, named in finals.items():
+                    setattr(metrics, split, {k: f32(v[i]) for k, v in named.items()})
+                m.model.set_weights(self.program.unpadded(i, host_tv))
+                m.job.run.save_model(m.model)
+                if proba is not None and m.status == Status.COMPLETED:
+                    m.job.run.save_npz("boundary.npz", **grid.arrays(proba[i]))
+            m.job.run.write_metrics(metrics)
+            outcomes.append(self._end(m, i, m.status, m.error, metrics, seconds, on_end))
+        return outcomes
+
+    def _metrics(self, m: Member, seconds: float) -> Metrics:
+        es = m.cfg["train"]["early_stopping"]
+        return Metrics(
+            params=int(m.model.count_params()),
+            epochs_run=len(m.rows),
+            best_epoch=best_epoch(m.rows, m.cfg),
+            stopped_early=bool(es) and m.status == Status.COMPLETED and m.stopped_early,
+            monitor=es["monitor"] if es else None,
+            fit_seconds=round(seconds / len(self.members), 3),
+        )
+
+    def _end(self, m, i, status, error, metrics, seconds, on_end, tb=None) -> Outcome:
+        info = self._info(m, i, status)
+        info.error, info.traceback = error, tb
+        info.ended = runs.now_iso()
+        info.duration_s = round(seconds / len(self.members), 3)  # its share of the stack
+        info.stack["seconds"] = round(seconds, 3)
+        m.job.run.write_info(info)
+        outcome = Outcome(m.job.run, status, metrics, error)
+        on_end(m, outcome)
+        return outcome
+
+    def _abort(self, status, error, started, on_end, tb=None) -> list[Outcome]:
+        """Every member ends ``status`` (interrupted, or failed with ``error``), its
+        history so far kept."""
+        try:
+            self.writer.close()
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            pass
+        for m in self.members:  # the writer may have lost a race with the interrupt
+            if m.history:
+                atomic_write(m.job.run.file("history.csv"), m.history)
+        seconds = time.time() - started
+        outcomes = []
+        for i, m in enumerate(self.members):
+            m.status = status
+            metrics = self._metrics(m, seconds)
+            m.job.run.write_metrics(metrics)
+            outcomes.append(self._end(m, i, status, error, metrics, seconds, on_end, tb))
+        return outcomes
+
+
+def _expand(mask, like):
+    """A per-member mask shaped to broadcast against a stacked variable."""
+    return mask.reshape((-1,) + (1,) * (like.ndim - 1))
+
+
+def _restores(m: Member) -> bool:
+    es = m.cfg["train"]["early_stopping"]
+    return bool(es) and es["restore_best_weights"] and m.es_best is not None
