@@ -100,15 +100,19 @@ class StackTrainer:
         for job in jobs:
             fresh = job.weights is None and job.initial_epoch == 0
             groups.setdefault(stack_key(job.cfg) if fresh else None, []).append(job)
-        outcomes: list[Outcome] = []
+        ended: dict[int, Outcome] = {}  # id(job) -> its outcome
         for key, members in groups.items():
-            chunks = [[job] for job in members] if key is None else self.chunks(members)
-            for chunk in chunks:
+            for chunk in [[job] for job in members] if key is None else self.chunks(members):
                 done = self._train(chunk)
-                outcomes += done
-                if len(done) < len(chunk) or any(o.status == Status.INTERRUPTED for o in done):
-                    return outcomes
-        return outcomes
+                ended.update(done)
+                if len(done) < len(chunk) or any(
+                    o.status == Status.INTERRUPTED for o in done.values()
+                ):
+                    break
+            else:
+                continue
+            break
+        return [ended[id(job)] for job in jobs if id(job) in ended]  # in the jobs' order
 
     def chunks(self, jobs: list[TrialJob]) -> list[list[TrialJob]]:
         """The stacks these jobs (of one group) train in."""
@@ -120,27 +124,30 @@ class StackTrainer:
             size = max(1, min(self.MAX_DEFAULT, memory_available() // 4 // per_run))
         return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
-    def _train(self, jobs: list[TrialJob]) -> list[Outcome]:
+    def _train(self, jobs: list[TrialJob]) -> dict[int, Outcome]:
+        """Train one stack; its outcomes by ``id(job)``."""
         if len(jobs) == 1:
-            return self.single(jobs)
+            return {id(job): o for job, o in zip(jobs, self.single(jobs), strict=False)}
         from dlexp.stack.trainer import Stack
 
-        outcomes, members = [], []
+        outcomes, members = {}, []
         data = self.single.dataset(jobs[0].cfg)
         for job in jobs:  # each member's own model, its initial weights as dlexp train's
             seed_everything(job.cfg["seed"])
             try:
                 members.append((job, models.build(job.cfg, data.n_features, data.n_classes)))
             except (ValueError, TypeError) as exc:  # Keras refused this config: it fails
-                outcomes.append(_failed(job, str(models.refused(exc))))
+                outcomes[id(job)] = _failed(job, str(models.refused(exc)))
         if len(members) == 1:
-            return outcomes + self.single([members[0][0]])
-        if members:
+            job = members[0][0]
+            outcomes.update({id(job): o for o in self.single([job])})
+        elif members:
             try:
                 stack = Stack(members, data, group=f"{members[0][0].name}..{members[-1][0].name}")
             except ConfigError as exc:
-                return outcomes + [_failed(job, str(exc)) for job, _ in members]
-            outcomes += stack.train(lambda member, outcome: member.job.ended(outcome))
+                return {**outcomes, **{id(job): _failed(job, str(exc)) for job, _ in members}}
+            done = stack.train(lambda member, outcome: member.job.ended(outcome))
+            outcomes.update({id(job): o for (job, _), o in zip(members, done, strict=False)})
         return outcomes
 
 

@@ -145,7 +145,7 @@ class Program:
         for j, opt in enumerate(self.optimizers):
             rows = []
             for cfg in self.cfgs:
-                row = [np.zeros(v.shape, v.dtype) for v in opt.variables]
+                row = [np.asarray(v.value) for v in opt.variables]  # (Nadam's u_product is 1)
                 row[self.lr_indexes[j]] = np.asarray(cfg["train"]["learning_rate"], np.float32)
                 rows.append(row)
             ov.append(rows)

@@ -146,15 +146,18 @@ class Stack:
         hp = p.hyper(steps_per_epoch)
         best = list(state["tv"])
         active = np.ones(len(self.members), bool)
-        rngs = [np.random.RandomState(m.cfg["seed"]) for m in self.members]
         n_train, cut = len(self.data.x_train), p.steps * p.batch_size
+        # each member's data order: the permutations Keras' fit draws after
+        # set_random_seed(seed) from NumPy's global generator, whose first draw (made
+        # when fit builds its data iterator) no epoch uses
+        rngs = [np.random.RandomState(m.cfg["seed"]) for m in self.members]
+        for r in rngs:
+            r.permutation(n_train)
         val = None
         if self.data.x_val is not None:
             val = (jnp.asarray(self.data.x_val), jnp.asarray(self.layout.targets(self.data.y_val)))
         for epoch in range(max(m.cfg["train"]["epochs"] for m in self.members)):
             t0 = time.perf_counter()
-            # each member's data order: the permutations Keras' fit draws after
-            # set_random_seed(seed), from NumPy's global generator
             order = np.stack([r.permutation(n_train) for r in rngs]).astype(np.int32)
             full = order[:, :cut].reshape(len(self.members), p.steps, p.batch_size)
             perms = jnp.asarray(np.transpose(full, (1, 0, 2)))
