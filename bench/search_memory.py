@@ -1,6 +1,6 @@
-"""Memory and time of one process running the notebook's 72-point grid.
+"""Memory and time of one process running the notebook's 72-point grid, one trial at a time.
 
-Runs `configs/grid.yaml` in this process (3 epochs a trial by default, so it takes
+Runs `configs/grid.yaml --stack 1` in this process (3 epochs a trial by default, so it takes
 a couple of minutes) and prints the resident memory after trials 1, 10, 20, ..., 72
 and the wall time, with JAX's in-memory compiled programs dropped every N runs
 (dlexp's default is 10; 0 never drops them, 1 drops them before every run).
@@ -61,7 +61,7 @@ def main() -> None:
         grid_file.write_text(yaml.safe_dump(raw, sort_keys=False))
         view = MemoryView()
         start = time.perf_counter()
-        Search(grid.load(grid_file), Path(tmp) / "runs", view).run()
+        Search(grid.load(grid_file), Path(tmp) / "runs", view, stack=1).run()
         seconds = time.perf_counter() - start
     seen = view.seen
     marks = [seen[0]] + seen[9::10] + [seen[-1]]

@@ -326,6 +326,33 @@ def best_epoch(rows: list[dict], cfg: dict) -> int | None:
     return (min if direction(monitor) == "min" else max)(values)[1]
 
 
+def start_info(run: Run, cfg: dict, params: int, layout, d: Dataset, **extra) -> RunInfo:
+    """run.json as a run starts: what runs, who runs it, its model and its data."""
+    return RunInfo(
+        id=run.id,
+        name=cfg.get("name"),
+        status=Status.RUNNING,
+        started=now_iso(),
+        seed=cfg["seed"],
+        command=sys.argv,
+        worker=os.environ.get("KERASTUNER_TUNER_ID"),  # the search worker, if any
+        versions=versions(keras.backend.backend()),
+        params=params,
+        widths=models.hidden_widths(cfg["model"], layout.units),
+        output={"units": layout.units, "activation": layout.activation, "loss": layout.loss},
+        data={
+            "n_train": len(d.x_train),
+            "n_val": 0 if d.x_val is None else len(d.x_val),
+            "n_test": len(d.x_test),
+            "n_features": d.n_features,
+            "n_classes": d.n_classes,
+            "feature_names": d.feature_names,
+            "class_names": d.class_names,
+        },
+        **extra,
+    )
+
+
 def fit(
     exp: Experiment, run: Run, on_epoch: EpochHook | None = None, initial_epoch: int = 0
 ) -> Outcome:
@@ -337,32 +364,7 @@ def fit(
     """
     cfg, d = exp.cfg, exp.data
     started = time.time()
-    info = RunInfo(
-        id=run.id,
-        name=cfg.get("name"),
-        status=Status.RUNNING,
-        started=now_iso(),
-        seed=cfg["seed"],
-        command=sys.argv,
-        worker=os.environ.get("KERASTUNER_TUNER_ID"),
-        versions=versions(keras.backend.backend()),
-        params=exp.params,
-        widths=models.hidden_widths(cfg["model"], exp.layout.units),
-        output={
-            "units": exp.layout.units,
-            "activation": exp.layout.activation,
-            "loss": exp.layout.loss,
-        },
-        data={
-            "n_train": len(d.x_train),
-            "n_val": 0 if d.x_val is None else len(d.x_val),
-            "n_test": len(d.x_test),
-            "n_features": d.n_features,
-            "n_classes": d.n_classes,
-            "feature_names": d.feature_names,
-            "class_names": d.class_names,
-        },
-    )
+    info = start_info(run, cfg, exp.params, exp.layout, d)
     run.write_config(cfg)
     run.write_info(info)
     recorder = _Recorder(run, on_epoch)

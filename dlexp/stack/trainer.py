@@ -4,15 +4,12 @@ them), and each member's run folder in the format ``dlexp train`` writes."""
 from __future__ import annotations
 
 import math
-import os
-import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import keras
 import numpy as np
 
 from dlexp import models, runs
@@ -28,6 +25,7 @@ from dlexp.training import (
     best_epoch,
     f32,
     ordered,
+    start_info,
 )
 
 
@@ -120,7 +118,6 @@ class Stack:
         except (ValueError, TypeError) as exc:
             raise models.refused(exc) from None
         self.layout = self.program.layout
-        self.versions = runs.versions(keras.backend.backend())
 
     def train(self, on_end: Callable[[Member, Outcome], None]) -> list[Outcome]:
         """Train every member, write its run folder, and call ``on_end`` for each."""
@@ -260,34 +257,16 @@ class Stack:
     # -- run folders -------------------------------------------------------------------------
 
     def _info(self, m: Member, i: int, status: Status) -> RunInfo:
-        d = self.data
-        return RunInfo(
-            id=m.job.run.id,
-            name=m.cfg.get("name"),
-            status=status,
-            started=self._started_iso,
-            seed=m.cfg["seed"],
-            command=sys.argv,
-            worker=os.environ.get("KERASTUNER_TUNER_ID"),
-            versions=self.versions,
-            params=int(m.model.count_params()),
-            widths=models.hidden_widths(m.cfg["model"], self.layout.units),
-            output={
-                "units": self.layout.units,
-                "activation": self.layout.activation,
-                "loss": self.layout.loss,
-            },
-            data={
-                "n_train": len(d.x_train),
-                "n_val": 0 if d.x_val is None else len(d.x_val),
-                "n_test": len(d.x_test),
-                "n_features": d.n_features,
-                "n_classes": d.n_classes,
-                "feature_names": d.feature_names,
-                "class_names": d.class_names,
-            },
+        info = start_info(
+            m.job.run,
+            m.cfg,
+            int(m.model.count_params()),
+            self.layout,
+            self.data,
             stack={"group": self.group, "size": len(self.members), "position": i},
         )
+        info.started, info.status = self._started_iso, status
+        return info
 
     def _write_start(self) -> None:
         self._started_iso = runs.now_iso()
