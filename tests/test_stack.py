@@ -212,3 +212,25 @@ def test_train_repeats_bad_input_leaves_nothing(write, tmp_path):
     )
     assert result.exit_code == 2 and "--repeats" in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_ends_every_member_interrupted_with_its_history(tmp_path):
+    def stop_at_2(epoch, row):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    jobs = []
+    for i, cfg in enumerate([cfg_of(), cfg_of(**{"seed": 8})]):
+        folder = tmp_path / f"m{i}"
+        folder.mkdir()
+        jobs.append(training.TrialJob(f"m{i}", cfg, runs.Run(folder, f"m{i}"), on_epoch=stop_at_2))
+    ended = []
+    for job in jobs:
+        job.on_end = ended.append
+    outcomes = StackTrainer()(jobs)
+    assert [o.status for o in outcomes] == ["interrupted", "interrupted"] and len(ended) == 2
+    for o in outcomes:
+        assert len(history(o)) == 2  # the epochs it finished are kept
+        info = json.loads(o.run.file("run.json").read_text())
+        assert info["status"] == "interrupted" and info["ended"]
+        assert json.loads(o.run.file("metrics.json").read_text())["epochs_run"] == 2

@@ -44,6 +44,7 @@ class Member:
     es_wait: int = 0
     lr_best: float | None = None
     lr_wait: int = 0
+    outcome: Outcome | None = None  # once its run folder is complete
 
     @property
     def cfg(self) -> dict:
@@ -201,6 +202,7 @@ class Stack:
         """
         better = np.zeros(len(self.members), bool)
         reduced = None
+        recorded = [m for i, m in enumerate(self.members) if active[i]]
         for i, m in enumerate(self.members):
             if not active[i]:
                 continue
@@ -231,6 +233,9 @@ class Stack:
                     reduced[i] = new
             if len(m.rows) >= m.cfg["train"]["epochs"]:
                 active[i] = False
+        for m in recorded:  # after every row is kept: a Ctrl-C here loses none
+            if m.job.on_epoch is not None:
+                m.job.on_epoch(m.rows[-1]["epoch"], m.rows[-1])
         return better, reduced
 
     def _plateau(self, m: Member, current: float, schedule: dict, lr: float) -> float | None:
@@ -251,8 +256,6 @@ class Stack:
         text = csv_text([row])
         m.history += text if not m.history else text.split("\n", 1)[1]
         self.writer.put(m.job.run.file("history.csv"), m.history)
-        if m.job.on_epoch is not None:
-            m.job.on_epoch(row["epoch"], row)
 
     # -- run folders -------------------------------------------------------------------------
 
@@ -328,23 +331,25 @@ class Stack:
         info.duration_s = round(seconds / len(self.members), 3)  # its share of the stack
         info.stack["seconds"] = round(seconds, 3)
         m.job.run.write_info(info)
-        outcome = Outcome(m.job.run, status, metrics, error)
-        on_end(m, outcome)
-        return outcome
+        m.outcome = Outcome(m.job.run, status, metrics, error)
+        on_end(m, m.outcome)
+        return m.outcome
 
     def _abort(self, status, error, started, on_end, tb=None) -> list[Outcome]:
-        """Every member ends ``status`` (interrupted, or failed with ``error``), its
-        history so far kept."""
+        """Every member not yet ended ends ``status`` (interrupted, or failed with
+        ``error``), its history so far kept."""
         try:
             self.writer.close()
         except Exception:  # noqa: BLE001 - the first error is the one to report
             pass
-        for m in self.members:  # the writer may have lost a race with the interrupt
-            if m.history:
-                atomic_write(m.job.run.file("history.csv"), m.history)
         seconds = time.time() - started
         outcomes = []
         for i, m in enumerate(self.members):
+            if m.outcome is not None:  # its folder was complete (and maybe published)
+                outcomes.append(m.outcome)
+                continue
+            if m.history:  # the writer may have lost a race with the interrupt
+                atomic_write(m.job.run.file("history.csv"), m.history)
             m.status = status
             metrics = self._metrics(m, seconds)
             m.job.run.write_metrics(metrics)
