@@ -49,6 +49,12 @@ def sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+def json_stdout_only(fmt: str):
+    """With --format json, whatever a library prints while working (Keras'
+    "Invalid loss, terminating training", say) goes to stderr: stdout holds the JSON."""
+    return contextlib.redirect_stdout(sys.stderr) if fmt == "json" else contextlib.nullcontext()
+
+
 def runs_dir_option(f):
     return click.option(
         "--runs-dir",
@@ -149,7 +155,7 @@ def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet, repeats):
 
     err = Console(stderr=True)
     progress = None if quiet else display.TrainProgress(err, cfg["train"]["epochs"], cfg["name"])
-    with sigterm_as_interrupt(), progress or contextlib.nullcontext():
+    with sigterm_as_interrupt(), json_stdout_only(fmt), progress or contextlib.nullcontext():
         if repeats > 1:
             from dlexp.stack import train_repeats
 
@@ -253,7 +259,7 @@ def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, overwri
     view = None
     if fmt == "text" and not worker:
         view = display.SearchView(Console(stderr=True), spec.objective)
-    with sigterm_as_interrupt():
+    with sigterm_as_interrupt(), json_stdout_only(fmt):
         outcome = engine.Search(spec, runs_dir, view, stack=stack).run(workers, overwrite)
     if worker:
         click.echo(f"{os.environ.get('KERASTUNER_TUNER_ID')}: {outcome.status}", err=True)

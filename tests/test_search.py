@@ -400,3 +400,57 @@ def test_stacked_repeats_go_with_their_point(write, tmp_path):
     assert out.status == "finished"
     assert fake.calls[0] == ["t000-r0", "t000-r1", "t001-r0", "t001-r1"]
     assert len(read_results(tmp_path / "small")) == 6
+
+
+class FailingTrainer(FakeTrainer):
+    """Every run diverges."""
+
+    def __call__(self, jobs):
+        outcomes = []
+        for job in jobs:
+            job.run.write_config(job.cfg)
+            job.run.write_metrics(runs.Metrics(epochs_run=1))
+            job.run.write_info(
+                runs.RunInfo(id=job.name, status=runs.Status.DIVERGED, error="the loss became nan")
+            )
+            outcomes.append(training.Outcome(job.run, runs.Status.DIVERGED))
+            job.ended(outcomes[-1])
+        return outcomes
+
+
+@pytest.mark.parametrize("stack", [1, 3])
+def test_a_search_where_no_trial_completes_fails_and_says_why(small, tmp_path, stack):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = run_search(grid.load(small), tmp_path, FailingTrainer(), stack=stack)
+    assert out.status == "failed" and out.exit_code == 1
+    assert out.message == "no trial completed; t000 diverged: the loss became nan"
+    assert not [w for w in caught if "All-NaN" in str(w.message)]
+    again = run_search(grid.load(small), tmp_path, FailingTrainer(), stack=stack)
+    assert again.status == "failed" and again.exit_code == 1  # not "already finished", 0
+
+
+def test_json_stdout_holds_only_json_when_runs_diverge(write, tmp_path):
+    """Keras prints 'Invalid loss, terminating training' on stdout; --format json keeps
+    stdout for the JSON document, in train, train --repeats and search, both ways."""
+    diverge = SMALL.replace(
+        "train: {epochs: 2, early_stopping: false}",
+        "model: {activation: linear, output_activation: linear}\n"
+        "train: {epochs: 2, early_stopping: false, loss: mse, optimizer: sgd, "
+        "learning_rate: 1.0e+12}",
+    ).replace("train.optimizer: [adam, {name: sgd, momentum: 0.9}]", "model.l2: [0.0]")
+    g = write("d.yaml", diverge)
+    c = write("c.yaml", diverge.split("search:")[0])
+    for args in (
+        ["search", str(g), "--stack", "1"],
+        ["search", str(g)],
+        ["train", str(c)],
+        ["train", str(c), "--repeats", "2"],
+    ):
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        result = CliRunner().invoke(cli, [*args, "--runs-dir", str(folder), "--format", "json"])
+        assert result.exit_code == 1, (args, result.output)
+        record = json.loads(result.stdout)  # nothing else on stdout
+        assert record["status"] in ("failed", "diverged"), args

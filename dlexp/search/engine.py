@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,10 @@ class NullView:
     def trial_ended(self, trial: str, row: dict | None, best: dict | None) -> None: ...
     def epoch(self, trial: str, epoch: int, epochs: int) -> None: ...
     def stop(self) -> None: ...
+
+
+def _any_completed(rows: list[dict]) -> bool:
+    return any(r["status"] == runs.Status.COMPLETED for r in rows)
 
 
 def _finished_rows(rows: list[dict]) -> list[dict]:
@@ -109,6 +114,13 @@ class Search:
             return self.plan.name_of(self.space.decode(trial_or_id.hyperparameters.values))
         return self.plan.name(int(trial_or_id.trial_id))
 
+    def _first_error(self, rows: list[dict]) -> str:
+        """Why no trial completed: the first trial's status and error."""
+        row = rows[0]
+        record = self.store.read_run(row["runs"].split(";")[0].removeprefix("trials/"))
+        error = (record.info.error if record and record.info else None) or "no error recorded"
+        return f"no trial completed; {row['trial']} {row['status']}: {error}"
+
     def _on_start(self, trial: str, tuner_id: str) -> None:
         self.view.trial_started(trial, tuner_id)
 
@@ -126,7 +138,11 @@ class Search:
                 (none for a chief, which serves workers started elsewhere).
             overwrite: delete an earlier search of the same name first.
         """
-        who = distributed.role()
+        with warnings.catch_warnings():  # keras-tuner's, on a trial without a score
+            warnings.filterwarnings("ignore", "All-NaN", RuntimeWarning)
+            return self._run_as(distributed.role(), workers, overwrite)
+
+    def _run_as(self, who: str | None, workers: int | None, overwrite: bool) -> SearchOutcome:
         if who == "worker":
             return self._run_worker()
         parallel = who == "chief" or (workers or 1) > 1
@@ -150,6 +166,9 @@ class Search:
         )
         if finished:
             rows = self.store.write_results()
+            if rows and not _any_completed(rows):
+                message = self._first_error(rows)
+                return SearchOutcome(SearchStatus.FAILED, self.store, rows, message=message)
             return SearchOutcome(SearchStatus.ALREADY_FINISHED, self.store, rows)
         self.hooks.on_start, self.hooks.on_end = self._on_start, self._on_end
         self.oracle = make_oracle(
@@ -173,6 +192,8 @@ class Search:
         finally:
             self.view.stop()
         rows = self.store.write_results()
+        if status == SearchStatus.FINISHED and rows and not _any_completed(rows):
+            status, message = SearchStatus.FAILED, self._first_error(rows)
         self.store.write_state(status, trials=len(rows))
         trained = len(_finished_rows(rows)) - len(before)
         return SearchOutcome(
