@@ -14,10 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dlexp.errors import ConfigError, bad_value, did_you_mean, show, unknown_key, unknown_name
-from dlexp.yamlio import read_yaml
+from dlexp.yamlio import loads, read_yaml
 
 DATASETS = ("moons", "circles", "blobs", "xor", "spiral", "gauss", "csv")
 TWO_CLASS_DATASETS = ("moons", "circles", "xor", "gauss")
@@ -540,10 +538,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(
             f"--set {text!r}: expected KEY=VALUE with a dotted key, e.g. train.epochs=5"
         )
-    try:
-        return key, yaml.safe_load(value) if value.strip() else None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {text!r}: the value is not valid YAML ({exc})") from None
+    return key, loads(value, f"--set {key}") if value.strip() else None
 
 
 def set_dotted(raw: dict, key: str, value: Any) -> None:

@@ -522,6 +522,8 @@ def read_run(path: str | Path, run_id: str | None = None, search: str | None = N
     a record with warnings."""
     import yaml
 
+    from dlexp import yamlio
+
     path = Path(path)
     record = RunRecord(path, run_id or path.name, search)
     info = _read_json_leniently(record, "run.json")
@@ -532,11 +534,11 @@ def read_run(path: str | Path, run_id: str | None = None, search: str | None = N
     cfg_path = record.path / "config.yaml"
     if cfg_path.exists():
         try:
-            cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+            cfg = yamlio.parse(yamlio.read_text(cfg_path))
             record.config = cfg if isinstance(cfg, dict) else {}
             if not isinstance(cfg, dict):
                 record.warnings.append("config.yaml is not a mapping")
-        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        except (ConfigError, yaml.YAMLError) as exc:
             record.warnings.append(f"config.yaml is damaged ({type(exc).__name__})")
     else:
         record.warnings.append("config.yaml is missing")

@@ -1,8 +1,10 @@
 """YAML in and out: every YAML file dlexp reads, and the configs it writes.
 
-Reading refuses a key given twice in one mapping (PyYAML silently keeps the last) and
-turns every failure into a ConfigError that names the file; writing puts mappings in
-block style and short lists in flow style, in the order given.
+Reading is bounded: only regular files of at most 1 MiB, and documents whose aliases
+expand to at most 100,000 values (a "billion laughs" is refused before it is built);
+a key given twice in one mapping (PyYAML silently keeps the last) or a key that is a
+list is refused too, and every failure is a ConfigError that names its source.
+Writing puts mappings in block style and short lists in flow style, in order.
 """
 
 from __future__ import annotations
@@ -14,45 +16,118 @@ import yaml
 
 from dlexp.errors import ConfigError
 
+MAX_BYTES = 1 << 20  # a config, grid or run folder's YAML file
+MAX_VALUES = 100_000  # scalars, lists and mappings, an alias counted each time it is used
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+class YAMLTooLarge(yaml.YAMLError):
+    """A document that would expand past MAX_VALUES (a "billion laughs" of aliases)."""
+
+    def __init__(self, values: int):
+        super().__init__(
+            f"expands to more than {values:,} values (aliases count each time they are "
+            "used); expected a small config"
+        )
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key given twice in one mapping (PyYAML keeps
+    the last) or a key that is a list or a mapping, and a document whose aliases
+    expand past MAX_VALUES, before anything is built from it."""
+
+    def get_single_data(self):
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, {}, MAX_VALUES)
+        return self.construct_document(node)
+
+
+def _expanded_size(node: yaml.Node, memo: dict, limit: int) -> int:
+    """How many values ``node`` stands for with every alias expanded (counted, not built)."""
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # a cycle (a recursive alias) counts once, and then is refused
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    else:
+        children = []
+    for child in children:
+        total += _expanded_size(child, memo, limit)
+        if total > limit:
+            raise YAMLTooLarge(limit)
+    memo[id(node)] = total
+    return total
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            mark = key_node.start_mark
+        if isinstance(key, (list, dict)):
             raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} appears twice in one mapping", mark
+                None, None, "a key is a list or a mapping; keys are names", key_node.start_mark
+            )
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
             )
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file, turning every failure into a ConfigError that names the file."""
-    path = Path(path)
+def parse(text: str) -> Any:
+    """Parse YAML text with the bounded loader (raises yaml.YAMLError)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a YAML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+        return yaml.load(text, Loader=_Loader)
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+
+
+def loads(text: str, source: str) -> Any:
+    """Parse YAML text; any failure is a ConfigError that begins with ``source``."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        return parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
+        raise ConfigError(f"{source}: malformed YAML{where}: {problem}") from None
+
+
+def read_text(path: str | Path, what: str = "a YAML file", max_bytes: int = MAX_BYTES) -> str:
+    """A regular file's text, at most ``max_bytes``: a device, a pipe or a folder is
+    refused before anything is read."""
+    path = Path(path)
+    try:
+        if not path.exists():
+            raise ConfigError(f"{path}: file not found")
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a directory, expected {what}")
+        if not path.is_file():
+            raise ConfigError(f"{path}: is not a regular file, expected {what}")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ConfigError(
+                f"{path}: {size:,} bytes; expected {what} of at most {max_bytes:,} bytes"
+            )
+        with open(path, encoding="utf-8") as f:
+            return f.read(max_bytes + 1)[:max_bytes]
+    except ConfigError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file, turning every failure into a ConfigError that names the file."""
+    return loads(read_text(path), str(path))
 
 
 class _Dumper(yaml.SafeDumper):

@@ -148,3 +148,49 @@ def test_same_config_same_metrics_across_processes(tiny, tmp_path):
     assert a["id"] != b["id"]
     for key in ("train", "val", "test", "best_epoch", "params"):
         assert a[key] == b[key]
+
+
+def laughs(levels: int = 9) -> str:
+    """A "billion laughs": a few hundred bytes whose aliases expand to 9**levels values."""
+    names = "abcdefghij"
+    parts = ["&a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, levels):
+        ref = f"*{names[i - 1]}"
+        parts.append(f"&{names[i]} [" + ", ".join([ref] * 9) + "]")
+    return "[" + ", ".join(parts) + "]"
+
+
+@pytest.mark.parametrize(
+    "text, sets, message",
+    [
+        (f"name: {laughs()}\n", [], "c.yaml: malformed YAML: expands to more than 100,000 values"),
+        (f"train: {{optimizer: {laughs()}}}\n", [], "expands to more than 100,000 values"),
+        ("{}\n", [f"name={laughs()}"], "--set name: malformed YAML: expands to more than"),
+        ("? [a]\n: 1\n", [], "a key is a list or a mapping; keys are names"),
+    ],
+)
+def test_hostile_yaml_is_refused_before_it_is_built(write, tmp_path, text, sets, message):
+    import time
+
+    cfg = write("c.yaml", text)
+    start = time.perf_counter()
+    result = invoke(
+        "train", cfg, "--runs-dir", tmp_path / "runs", *[a for s in sets for a in ("--set", s)]
+    )
+    assert time.perf_counter() - start < 5
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_only_regular_files_of_bounded_size_are_read(write, tmp_path):
+    result = invoke("train", "/dev/zero", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2 and "/dev/zero: is not a regular file" in result.stderr
+    big = write("big.yaml", "# " + "x" * (1 << 20) + "\n")
+    result = invoke("train", big, "--runs-dir", tmp_path / "runs")
+    assert (
+        result.exit_code == 2 and "expected a YAML file of at most 1,048,576 bytes" in result.stderr
+    )
+    grid = write("g.yaml", f"name: {laughs()}\nsearch: {{params: {{model.dropout: [0.1]}}}}\n")
+    result = invoke("search", grid, "--dry-run", "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2 and "expands to more than 100,000 values" in result.stderr

@@ -393,3 +393,13 @@ def test_html_escapes_ids_names_and_values(runs_dir, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;/t000" in text  # trial ids and links
     assert "&lt;b&gt;run&lt;/b&gt;</a>" in text
     assert "notes=&lt;b&gt;bold&lt;/b&gt;" in text  # a value in the settings column
+
+
+def test_a_run_folder_with_a_yaml_bomb_is_a_warning(runs_dir):
+    from test_cli import laughs
+
+    (runs_dir / "20260101-000000-plain-aaaaaa" / "config.yaml").write_text(f"name: {laughs()}\n")
+    (runs_dir / "tinygrid" / "search.yaml").write_text(f"name: {laughs()}\n")
+    rep = report.build(runs_dir)
+    text = " ".join(rep.warnings)
+    assert "config.yaml is damaged (YAMLTooLarge)" in text and "search.yaml: unreadable" in text

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from dlexp import runs as runs_mod
+from dlexp import yamlio
 from dlexp.errors import ConfigError, did_you_mean, show
 from dlexp.files import jsonable
 from dlexp.labels import label
@@ -129,8 +130,8 @@ def _read_search(name: str, folder: Path) -> SearchInfo:
     info = SearchInfo(name, folder, None, "max", [], None, 1)
     path = folder / "search.yaml"
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        spec = yamlio.parse(yamlio.read_text(path))
+    except (ConfigError, yaml.YAMLError) as exc:
         info.warnings.append(f"{path}: unreadable ({type(exc).__name__})")
         return info
     section = spec.get("search") if isinstance(spec, dict) else None
@@ -226,7 +227,7 @@ def _parse_filter(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ConfigError(f"--filter {text!r}: expected KEY=VALUE, e.g. model.activation=relu")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
+        parsed = yamlio.parse(value) if value.strip() else None
     except yaml.YAMLError:
         parsed = value
     return key.strip(), parsed
