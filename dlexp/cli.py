@@ -108,6 +108,8 @@ def cli():
 def _load(config_file: str, overrides: tuple[str, ...], name: str | None) -> dict:
     from dlexp import config as config_mod
 
+    if name is not None:
+        config_mod.Name().check(name, "--name")
     cfg = config_mod.load(config_file, overrides)
     cfg["name"] = name or cfg["name"] or Path(config_file).stem
     return cfg
@@ -151,7 +153,10 @@ def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet, repeats):
     from dlexp import display
 
     cfg = _load(config_file, overrides, name)
-    from dlexp import training  # imports Keras: only once the config is known to be good
+    from dlexp import data as data_mod
+
+    dataset = data_mod.load(cfg["data"], cfg["seed"])  # a bad CSV is refused before Keras
+    from dlexp import training  # imports Keras: only once the config and data are good
 
     err = Console(stderr=True)
     progress = None if quiet else display.TrainProgress(err, cfg["train"]["epochs"], cfg["name"])
@@ -159,9 +164,9 @@ def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet, repeats):
         if repeats > 1:
             from dlexp.stack import train_repeats
 
-            outcomes = train_repeats(cfg, runs_dir, repeats, on_epoch=progress)
+            outcomes = train_repeats(cfg, runs_dir, repeats, progress, dataset)
         else:
-            outcome = training.train_config(cfg, runs_dir, on_epoch=progress)
+            outcome = training.train_config(cfg, runs_dir, progress, dataset)
     if repeats > 1:
         summary = display.repeats_summary(outcomes)
         if fmt == "json":
@@ -175,6 +180,32 @@ def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet, repeats):
     else:
         display.train_summary(Console(), outcome)
     ctx.exit(outcome.exit_code)
+
+
+def _confirm_size(spec) -> None:
+    """A grid of more than CONFIRM_RUNS runs (with no max_trials) needs --yes."""
+    from dlexp import grid as grid_mod
+
+    if spec.tuner != "grid" or spec.max_trials is not None:
+        return
+    trials = spec.n_points()
+    total = trials * spec.repeats
+    if total <= grid_mod.CONFIRM_RUNS:
+        return
+    seconds = grid_mod.estimate_seconds(spec, total)
+    took = "" if seconds is None else f", about {_duration(seconds)} at the rate measured here"
+    raise BadInput(
+        f"search: {trials:,} trials x {spec.repeats} repeats = {total:,} runs{took}; "
+        "add --yes to run them, or set search.max_trials"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _outcome_record(outcome) -> dict:
@@ -209,6 +240,9 @@ def _outcome_record(outcome) -> dict:
     "1: one Keras fit at a time, as dlexp train).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan (trials, points); train nothing.")
+@click.option(
+    "--yes", is_flag=True, help="Run a search of more than 5,000 runs without asking first."
+)
 @click.option("--overwrite", is_flag=True, help="Delete an earlier search of this name first.")
 @click.option(
     "--top",
@@ -219,7 +253,7 @@ def _outcome_record(outcome) -> dict:
 )
 @format_option("text", "json")
 @click.pass_context
-def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, overwrite, top, fmt):
+def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, yes, overwrite, top, fmt):
     """Search a grid of configs with keras-tuner; keep every trial in RUNS_DIR/<name>/.
 
     GRID is a config (inline, or `base: other.yaml`) plus a `search` section:
@@ -234,6 +268,7 @@ def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, overwri
       dlexp search configs/grid.yaml --dry-run
       dlexp search configs/grid.yaml                # trials trained together: seconds
       dlexp search configs/grid.yaml --stack 1      # one Keras fit at a time
+      dlexp search big_grid.yaml --yes              # more than 5,000 runs
       dlexp search configs/optimizers.yaml --set train.epochs=20 --format json
       KERASTUNER_TUNER_ID=chief KERASTUNER_ORACLE_IP=0.0.0.0 \\
         KERASTUNER_ORACLE_PORT=8000 dlexp search configs/grid.yaml   # see README
@@ -253,6 +288,8 @@ def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, overwri
         else:
             display.search_plan(Console(), plan, [p.key for p in spec.params])
         return
+    if not yes:
+        _confirm_size(spec)
     from dlexp.search import distributed, engine  # imports keras-tuner and Keras
 
     worker = distributed.role() == "worker"

@@ -78,6 +78,7 @@ OPTIMIZERS: dict[str, tuple[float, dict[str, tuple]]] = {
 for _args in OPTIMIZERS.values():
     _args[1].update(_COMMON_OPTIMIZER_ARGS)
 
+MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeds are 32-bit
 _FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -174,6 +175,19 @@ class Str(Spec):
     def check(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not value.strip():
             raise bad_value(path, value, "a non-empty string")
+        return value
+
+
+class Name(Spec):
+    """A run's or a search's name: it names folders, so letters, digits, spaces and
+    ``_ . -``, starting with a letter or a digit, at most 64 characters."""
+
+    expected = "a name of 1 to 64 letters, digits, spaces or _ . -, starting with a letter or digit"
+    PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}")
+
+    def check(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
+            raise bad_value(path, value, self.expected)
         return value
 
 
@@ -359,8 +373,8 @@ class LrSchedule(Spec):
 
 SCHEMA = Section(
     {
-        "name": Nullable(Str()),
-        "seed": Int(42, min=0),
+        "name": Nullable(Name()),
+        "seed": Int(42, min=0, max=MAX_SEED),
         "data": Section(
             {
                 "kind": Choice("moons", DATASETS),
@@ -371,7 +385,7 @@ SCHEMA = Section(
                 "test_size": Float(0.2, _UNIT),
                 "val_size": Float(0.2, _UNIT_CLOSED_OPEN),
                 "standardize": Bool(False),
-                "seed": Nullable(Int(min=0)),
+                "seed": Nullable(Int(min=0, max=MAX_SEED)),
                 "path": Nullable(Str()),
                 "target": Nullable(Str()),
                 "features": Nullable(ListOf(Str(), min_len=1, unique=True)),
@@ -513,6 +527,10 @@ def resolve(raw: Any) -> dict:
 def repeat(cfg: dict, r: int) -> dict:
     """Repeat ``r`` of a resolved config: the training on seed ``seed + r``, the data kept
     on the config's own seed, so that the spread across repeats is the training's."""
+    if cfg["seed"] + r > MAX_SEED:
+        raise ConfigError(
+            f"{cfg['seed']} + repeat {r} is past {MAX_SEED}; expected a smaller seed", "seed"
+        )
     out = copy.deepcopy(cfg)
     out["seed"] = cfg["seed"] + r
     if out["data"]["seed"] is None:

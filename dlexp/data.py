@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn import datasets as skd
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 from dlexp.errors import ConfigError, show
 
@@ -31,7 +28,7 @@ class Dataset:
     n_classes: int
     feature_names: list[str] = field(default_factory=lambda: ["x1", "x2"])
     class_names: list[str] = field(default_factory=list)
-    scaler: StandardScaler | None = None
+    scaler: object | None = None  # sklearn's StandardScaler, fitted on the training split
 
     @property
     def n_features(self) -> int:
@@ -50,10 +47,14 @@ class Dataset:
 
 
 def _moons(n, noise, rng, cfg):
+    from sklearn import datasets as skd
+
     return skd.make_moons(n, noise=noise, random_state=rng)
 
 
 def _circles(n, noise, rng, cfg):
+    from sklearn import datasets as skd
+
     return skd.make_circles(n, noise=noise, factor=cfg["factor"], random_state=rng)
 
 
@@ -61,6 +62,8 @@ def _blobs(n, noise, rng, cfg):
     k = cfg["classes"]
     angles = 2 * np.pi * np.arange(k) / k
     centers = 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    from sklearn import datasets as skd
+
     return skd.make_blobs(n, centers=centers, cluster_std=max(noise, 1e-6), random_state=rng)
 
 
@@ -97,6 +100,24 @@ GENERATORS = {
 }
 
 
+MAX_CSV_BYTES = 100 << 20  # a CSV of points this tool trains small networks on
+BYTES_PER_POINT = 120  # a generated 2D point's share of the arrays made before training
+
+
+def check_fits(n_samples: int) -> None:
+    """Refuse a dataset whose arrays would not fit in a quarter of the memory available,
+    before any is made."""
+    from dlexp.limits import budget, memory_available
+
+    if n_samples * BYTES_PER_POINT > budget():
+        raise ConfigError(
+            f"{n_samples:,} points need about {n_samples * BYTES_PER_POINT / 2**30:.1f} GiB; "
+            f"at most {budget() // BYTES_PER_POINT:,} fit in a quarter of the "
+            f"{memory_available() / 2**30:.1f} GiB available",
+            "data.n_samples",
+        )
+
+
 def _number(text: str) -> float | None:
     try:
         value = float(text)
@@ -114,6 +135,14 @@ def read_csv(path: str | Path, target: str, features: list[str] | None):
         (x, y, feature_names, class_names) with y as integer codes of sorted labels.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{str(path)!r} is not a regular file, expected a CSV file", "data.path")
+    if path.is_file() and path.stat().st_size > MAX_CSV_BYTES:
+        raise ConfigError(
+            f"{str(path)!r} holds {path.stat().st_size:,} bytes; expected a CSV file of at most "
+            f"{MAX_CSV_BYTES:,} bytes",
+            "data.path",
+        )
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
@@ -177,6 +206,8 @@ def read_csv(path: str | Path, target: str, features: list[str] | None):
 
 def _split(x, y, size, seed):
     """A stratified split when every class allows one, else a plain one."""
+    from sklearn.model_selection import train_test_split  # here: a CSV is checked first
+
     try:
         return train_test_split(x, y, test_size=size, random_state=seed, stratify=y)
     except ValueError:
@@ -200,6 +231,7 @@ def load(data_cfg: dict, seed: int) -> Dataset:
             data_cfg["path"], data_cfg["target"], data_cfg["features"]
         )
     else:
+        check_fits(data_cfg["n_samples"])
         rng = np.random.RandomState(seed)
         x, y = GENERATORS[kind](data_cfg["n_samples"], data_cfg["noise"], rng, data_cfg)
         feature_names = ["x1", "x2"]
@@ -220,6 +252,8 @@ def load(data_cfg: dict, seed: int) -> Dataset:
         x_rest, x_val, y_rest, y_val = _split(x_rest, y_rest, data_cfg["val_size"], seed)
     scaler = None
     if data_cfg["standardize"]:
+        from sklearn.preprocessing import StandardScaler
+
         scaler = StandardScaler().fit(x_rest)
         x_rest, x_test = scaler.transform(x_rest), scaler.transform(x_test)
         x_val = scaler.transform(x_val) if x_val is not None else None

@@ -197,7 +197,7 @@ def search_plan(console: Console, plan: dict, keys: list[str]) -> None:
     else:
         runs = f" x {plan['repeats']} repeats = {plan['runs']} runs" if plan["repeats"] > 1 else ""
         done = f", {plan['already_done']} already done" if plan["already_done"] else ""
-        console.print(f"{trials} trials{runs}{done}, in {plan['folder']}")
+        console.print(f"{trials:,} trials{runs}{done}, in {plan['folder']}")
     if plan["points"]:
         varying = varying_keys(plan["points"], keys)
         fixed = [k for k in keys if k not in varying]
@@ -213,6 +213,8 @@ def search_plan(console: Console, plan: dict, keys: list[str]) -> None:
         for point in plan["points"]:
             table.add_row(point["trial"], *(label(point[k]) for k in varying))
         console.print(table)
+        if trials is not None and trials > len(plan["points"]):
+            console.print(f"... and {trials - len(plan['points']):,} more trials")
 
 
 def varying_keys(rows: list[dict], keys: list[str]) -> list[str]:

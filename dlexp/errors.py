@@ -57,7 +57,8 @@ class UnknownKeyError(ConfigError):
 def show(value: Any) -> str:
     """A short, YAML-like rendering of a received value for error messages."""
     if isinstance(value, str):
-        return repr(value)
+        text = repr(value)
+        return text if len(text) <= 80 else text[:76] + "...'"
     if value is None:
         return "null"
     if isinstance(value, bool):

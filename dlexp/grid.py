@@ -7,7 +7,6 @@ prints its plan in milliseconds. ``dlexp/search.py`` runs what this module plans
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -30,6 +29,12 @@ TUNERS = ("grid", "random", "bayesian", "hyperband")
 PLANNED_TUNERS = ("grid", "random")  # points known up front: exact resume, any number of workers
 SEARCH_KEYS = ("params", "tuner", "objective", "repeats", "max_trials", "seed", "factor")
 RANGE_KEYS = ("min", "max", "step", "sampling")
+MAX_POINTS = 1_000_000  # a grid's points (and a range's values), counted before any is made
+CHECKED = 2_000  # the grid's first points checked as configs when it is read
+CONFIRM_RUNS = 5_000  # a search of more runs asks for --yes (or search.max_trials)
+# One run's training step, stacked, on 2 cores: the notebook grid's 72 runs x 100 epochs
+# x 43 steps in about 8 s of training (bench/search_bench.py --full).
+SECONDS_PER_STEP = 26e-6
 SAMPLINGS = ("linear", "log", "reverse_log")
 
 
@@ -48,10 +53,8 @@ class Param:
             isinstance(r.get(k), int) and not isinstance(r.get(k), bool) for k in ("min", "max")
         ) and isinstance(r.get("step") or 1, int)
 
-    def grid_values(self) -> list:
-        """Every value the grid tries: the list, or the range walked by its step."""
-        if self.values is not None:
-            return list(self.values)
+    def _walk(self) -> tuple:
+        """A range as a grid walks it: (min, step, count)."""
         r = self.range
         if r.get("sampling", "linear") != "linear" or (
             r.get("step") is None and not self.is_int_range
@@ -61,9 +64,22 @@ class Param:
                 f"search.params.{self.key}",
             )
         step = r.get("step") or 1
-        n = int(math.floor((r["max"] - r["min"]) / step + 1e-9)) + 1
-        values = [r["min"] + i * step for i in range(n)]
-        return values if self.is_int_range else [round(v, 12) for v in values]
+        return r["min"], step, int(math.floor((r["max"] - r["min"]) / step + 1e-9)) + 1
+
+    def count(self) -> int:
+        """How many values the grid tries (counted, not made)."""
+        return len(self.values) if self.values is not None else self._walk()[2]
+
+    def value(self, i: int):
+        """The grid's i-th value of this key."""
+        if self.values is not None:
+            return self.values[i]
+        lo, step, _ = self._walk()
+        return lo + i * step if self.is_int_range else round(lo + i * step, 12)
+
+    def grid_values(self) -> list:
+        """Every value the grid tries: the list, or the range walked by its step."""
+        return [self.value(i) for i in range(self.count())]
 
 
 def point_key(values: dict) -> str:
@@ -117,14 +133,27 @@ class SearchSpec:
         cfg["name"] = self.name
         return cfg
 
-    def grid_points(self) -> list[dict]:
-        """Every point of the grid, the first key varying slowest (as Talos and
-        itertools.product order them); capped at max_trials."""
+    def n_points(self) -> int:
+        """How many points the grid trains (capped at max_trials), counted, not made."""
+        n = math.prod(p.count() for p in self.params)
+        return min(n, self.max_trials) if self.max_trials else n
+
+    def point(self, i: int) -> dict:
+        """The grid's i-th point, the first key varying slowest (as Talos and
+        itertools.product order them), made without the points before it."""
+        values = {}
+        for p in reversed(self.params):
+            i, k = divmod(i, p.count())
+            values[p.key] = p.value(k)
+        return {p.key: values[p.key] for p in self.params}
+
+    def grid_points(self, limit: int | None = None) -> list[dict]:
+        """The grid's points in order (the first ``limit``); capped at max_trials."""
+        n = self.n_points() if limit is None else min(limit, self.n_points())
+        if limit is not None:
+            return [self.point(i) for i in range(n)]
         if self._points is None:
-            keys = [p.key for p in self.params]
-            combos = itertools.product(*(p.grid_values() for p in self.params))
-            points = [dict(zip(keys, c, strict=True)) for c in combos]
-            self._points = points[: self.max_trials] if self.max_trials else points
+            self._points = [self.point(i) for i in range(n)]
         return self._points
 
     def resolved(self) -> dict:
@@ -283,11 +312,52 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
     return out
 
 
+def _check_size(spec: SearchSpec) -> None:
+    """A grid of at most MAX_POINTS points, counted before any is made, the first
+    CHECKED of which are checked as configs here (a later one Keras or dlexp refuses
+    is a failed trial)."""
+    for p in spec.params:
+        if p.count() > MAX_POINTS:
+            raise ConfigError(
+                f"the range walks {p.count():,} values; a grid takes at most {MAX_POINTS:,} "
+                "(a larger step, or tuner: random)",
+                f"search.params.{p.key}",
+            )
+    n = spec.n_points()
+    if n > MAX_POINTS:
+        raise ConfigError(
+            f"the grid has {n:,} points; at most {MAX_POINTS:,} (set search.max_trials, "
+            "or use tuner: random)",
+            "search.params",
+        )
+    for point in spec.grid_points(limit=CHECKED):
+        try:
+            spec.point_config(point)
+        except ConfigError as exc:
+            shown = ", ".join(f"{k}={show(v)}" for k, v in point.items())
+            raise ConfigError(
+                f"the point {shown} is not a valid config: {exc}", "search.params"
+            ) from None
+
+
+def estimate_seconds(spec: SearchSpec, runs: int) -> float | None:
+    """About how long ``runs`` runs of this search take stacked on 2 cores, at the rate
+    measured on the notebook's grid (``bench/search_bench.py --full``); None for CSV data."""
+    cfg = spec.base
+    data = cfg["data"]
+    if data["kind"] == "csv":
+        return None
+    n_train = data["n_samples"] * (1 - data["test_size"]) * (1 - data["val_size"])
+    bs = cfg["train"]["batch_size"]
+    steps = 1 if bs == "full" else math.ceil(n_train / bs)
+    return runs * cfg["train"]["epochs"] * steps * SECONDS_PER_STEP
+
+
 def _check_objective(spec: SearchSpec) -> None:
     """The objective must be logged by every point the search may train."""
     configs = [spec.base]
     if spec.tuner == "grid":
-        configs = [spec.point_config(p) for p in spec.grid_points()]
+        configs = [spec.point_config(p) for p in spec.grid_points(limit=CHECKED)]
     for cfg in configs:
         logged = config_mod.logged_metrics(cfg)
         if spec.objective not in logged:
@@ -340,14 +410,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Searc
             **checked,
         )
         if spec.tuner == "grid":
-            for point in spec.grid_points():
-                try:
-                    spec.point_config(point)
-                except ConfigError as exc:
-                    shown = ", ".join(f"{k}={show(v)}" for k, v in point.items())
-                    raise ConfigError(
-                        f"the point {shown} is not a valid config: {exc}", "search.params"
-                    ) from None
+            _check_size(spec)
         _check_objective(spec)
         return spec
     except ConfigError as exc:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dlexp.config import optimizer_name
+from dlexp.runs import slug
 
 
 def hidden_widths(model_cfg: dict, out_units: int = 1) -> list[int]:
@@ -109,7 +110,7 @@ def build(cfg: dict, n_features: int, n_classes: int):
     layers.append(
         keras.layers.Dense(layout.units, activation=layout.activation, name="output", **dense)
     )
-    return keras.Sequential(layers, name=cfg.get("name") or "dlexp")
+    return keras.Sequential(layers, name=slug(cfg.get("name") or "dlexp"))
 
 
 def make_metrics(names: list[str], layout: OutputLayout) -> list:

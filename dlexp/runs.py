@@ -360,12 +360,16 @@ def create_run(runs_dir: str | Path, name: str) -> Run:
         ) from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     while True:
-        path = runs_dir / f"{stamp}-{slug(name)}-{secrets.token_hex(3)}"
+        path = runs_dir / f"{stamp}-{slug(name)[:64]}-{secrets.token_hex(3)}"
         try:
             path.mkdir()
             return Run(path)
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot make a run folder in {str(runs_dir)!r} ({exc.strerror})", "--runs-dir"
+            ) from None
 
 
 def write_failed(run: Run, cfg: dict | None, error: str) -> None:

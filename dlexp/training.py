@@ -423,8 +423,11 @@ def fit(
     return Outcome(run, status, metrics, error)
 
 
-def train_config(cfg: dict, runs_dir, on_epoch: EpochHook | None = None) -> Outcome:
-    """Everything ``dlexp train`` does for a resolved config: data, model, run folder, fit.
+def train_config(
+    cfg: dict, runs_dir, on_epoch: EpochHook | None = None, dataset: Dataset | None = None
+) -> Outcome:
+    """Everything ``dlexp train`` does for a resolved config: data (unless given), model,
+    run folder, fit.
 
     Bad input raises ConfigError before the run folder exists, so a mistake leaves
     nothing behind.
@@ -432,7 +435,8 @@ def train_config(cfg: dict, runs_dir, on_epoch: EpochHook | None = None) -> Outc
     from dlexp import data as data_mod
     from dlexp.runs import create_run
 
-    dataset = data_mod.load(cfg["data"], cfg["seed"])
+    if dataset is None:
+        dataset = data_mod.load(cfg["data"], cfg["seed"])
     exp = prepare(cfg, dataset)
     run = create_run(runs_dir, cfg["name"] or "run")
     return fit(exp, run, on_epoch)
@@ -481,12 +485,14 @@ class TrialTrainer:
             return Outcome(job.run, Status.FAILED, error=str(exc))
         return fit(exp, job.run, job.on_epoch, initial_epoch=job.initial_epoch)
 
-    def dataset(self, cfg: dict) -> Dataset:
+    def dataset(self, cfg: dict, loaded: Dataset | None = None) -> Dataset:
+        """The config's dataset, loaded once for every run with the same data (or
+        ``loaded``, when the caller has it already)."""
         from dlexp import data as data_mod
 
         data_seed = cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]
-        key = json.dumps([cfg["data"], data_seed], sort_keys=True)
+        key = json.dumps({**cfg["data"], "seed": data_seed}, sort_keys=True)
         if key not in self._data:
             self._data.clear()
-            self._data[key] = data_mod.load(cfg["data"], cfg["seed"])
+            self._data[key] = loaded or data_mod.load(cfg["data"], cfg["seed"])
         return self._data[key]

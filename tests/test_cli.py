@@ -194,3 +194,73 @@ def test_only_regular_files_of_bounded_size_are_read(write, tmp_path):
     grid = write("g.yaml", f"name: {laughs()}\nsearch: {{params: {{model.dropout: [0.1]}}}}\n")
     result = invoke("search", grid, "--dry-run", "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 2 and "expands to more than 100,000 values" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "seed=4294967296"], "--set seed: expected an integer in [0, 4294967295]"),
+        (
+            ["--set", "data.seed=4294967296"],
+            "--set data.seed: expected an integer in [0, 4294967295]",
+        ),
+        (["--name", "x" * 300], "--name: expected a name of 1 to 64 letters, digits, spaces or"),
+        (["--name", "../../x"], "--name: expected a name of 1 to 64 letters, digits, spaces or"),
+        (["--set", "data.n_samples=1000000000"], "data.n_samples: 1,000,000,000 points need about"),
+        (["--runs-dir", "/sys"], "--runs-dir: cannot make a run folder in '/sys'"),
+        (
+            ["--set", "data.kind=csv", "--set", "data.path=/dev/zero", "--set", "data.target=y"],
+            "data.path: '/dev/zero' is not a regular file, expected a CSV file",
+        ),
+    ],
+)
+def test_more_bad_input_gets_one_line_and_exit_2(tiny, tmp_path, args, message):
+    if "--runs-dir" not in args:
+        args = [*args, "--runs-dir", str(tmp_path / "runs")]
+    result = invoke("train", tiny, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output + result.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_data_and_name_are_checked_before_keras_is_imported(write, tmp_path):
+    bad = write("bad.csv", "a,b,y\n1,x,0\n2,3,1\n")
+    cfg = write("c.yaml", f"data: {{kind: csv, path: {bad}, target: y}}\n")
+    code = (
+        "import sys\nfrom dlexp.cli import cli\n"
+        f"try: cli(['train', {str(cfg)!r}, '--runs-dir', {str(tmp_path / 'runs')!r}])\n"
+        "except SystemExit as e: print('EXIT', e.code)\n"
+        "heavy = ('keras', 'jax', 'tensorflow', 'sklearn')\n"
+        "print('HEAVY', [m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "EXIT 2" in out.stdout and "HEAVY []" in out.stdout, out
+    assert "line 2, column 'b': expected a number, got 'x'" in out.stderr
+
+
+def test_huge_grids_are_counted_not_made(write, tmp_path):
+    import time
+
+    text = (
+        "data: {kind: moons, n_samples: 500}\ntrain: {epochs: 5}\nsearch:\n  params:\n"
+        "    model.first_neuron: {min: 1, max: 100000, step: 1}\n"
+        "    train.learning_rate: [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1]\n"
+    )
+    g = write("huge.yaml", text)
+    start = time.perf_counter()
+    result = invoke("search", g, "--dry-run", "--format", "json", "--runs-dir", tmp_path)
+    assert time.perf_counter() - start < 5 and result.exit_code == 0
+    plan = json.loads(result.stdout)
+    assert plan["trials"] == 1_000_000 and len(plan["points"]) == 100
+    assert plan["points"][11] == {
+        "trial": "t000011",
+        "model.first_neuron": 2,
+        "train.learning_rate": 0.02,
+    }
+    result = invoke("search", g, "--runs-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "1,000,000 runs, about" in result.stderr and "add --yes" in result.stderr
+    assert not (tmp_path / "huge").exists()
+    result = invoke("search", write("g2.yaml", text.replace("100000", "1000000000")), "--dry-run")
+    assert result.exit_code == 2 and "the range walks 1,000,000,000 values" in result.stderr

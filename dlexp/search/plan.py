@@ -44,15 +44,26 @@ def planned_points(spec: SearchSpec) -> list[dict]:
     return random_points(spec)
 
 
+SHOWN = 100  # points a dry run lists (it counts them all)
+
+
 def dry_run(spec: SearchSpec, runs_dir: str | Path) -> dict:
-    """What --dry-run prints: the number of trials and, when known, the points."""
-    plan = Plan(spec)
+    """What --dry-run prints: the number of trials and runs, how many are done, and the
+    first SHOWN points (a grid's counted, not made)."""
     store = SearchStore(Path(runs_dir) / spec.name, spec)
-    total = len(plan.points) if spec.planned else None
-    done: set[int] = set()
+    if spec.tuner == "grid":
+        total = spec.n_points()
+        points = spec.grid_points(limit=SHOWN)
+    elif spec.planned:
+        points = planned_points(spec)
+        total = len(points)
+    else:
+        total, points = None, []
+    width = runs.trial_width(total or 0) if spec.planned else 3
+    done = 0
     if store.stored_spec() is not None:
         store.check_same()
-        done = plan.done(store)
+        done = sum(store.trial_done(t) for t in store.trial_ids())
     return {
         "name": spec.name,
         "folder": str(store.root),
@@ -62,6 +73,6 @@ def dry_run(spec: SearchSpec, runs_dir: str | Path) -> dict:
         "repeats": spec.repeats,
         "runs": None if total is None else total * spec.repeats,
         "max_trials": spec.max_trials,
-        "already_done": len(done),
-        "points": [{"trial": plan.name(i), **p} for i, p in enumerate(plan.points)],
+        "already_done": done,
+        "points": [{"trial": runs.trial_name(i, width), **p} for i, p in enumerate(points[:SHOWN])],
     }

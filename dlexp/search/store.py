@@ -95,6 +95,8 @@ class SearchStore:
         resumed search is the same search, and clear what a crash left half-written."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.root, os.W_OK | os.X_OK):
+                raise PermissionError(13, "Permission denied")
         except OSError as exc:
             raise ConfigError(
                 f"cannot create {str(self.root)!r} ({exc.strerror})", "--runs-dir"

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 
 import keras
 
-from dlexp import models, runs
+from dlexp import limits, models, runs
 from dlexp.errors import ConfigError
 from dlexp.runs import Status
 from dlexp.training import Outcome, TrialJob, TrialTrainer, seed_everything
@@ -61,18 +61,6 @@ def stack_key(cfg: dict) -> str | None:
         },
         sort_keys=True,
     )
-
-
-def memory_available() -> int:
-    """Bytes of memory available now (MemAvailable), or 2 GiB where that is unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 2 << 30
 
 
 def run_bytes(cfg: dict, n_features: int, n_rows: int) -> int:
@@ -121,7 +109,7 @@ class StackTrainer:
             data = self.single.dataset(jobs[0].cfg)
             rows = max(max(len(x) for x, _ in data.splits().values()), 4096)
             per_run = max(run_bytes(j.cfg, data.n_features, rows) for j in jobs)
-            size = max(1, min(self.MAX_DEFAULT, memory_available() // 4 // per_run))
+            size = max(1, min(self.MAX_DEFAULT, limits.budget() // per_run))
         return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
     def _train(self, jobs: list[TrialJob]) -> dict[int, Outcome]:
@@ -159,7 +147,7 @@ def _failed(job: TrialJob, error: str) -> Outcome:
     return outcome
 
 
-def train_repeats(cfg: dict, runs_dir, repeats: int, on_epoch=None) -> list[Outcome]:
+def train_repeats(cfg: dict, runs_dir, repeats: int, on_epoch=None, dataset=None) -> list[Outcome]:
     """``dlexp train --repeats N``: the config on seeds seed .. seed+N-1 (the data on
     the config's seed), trained together, into N run folders.
 
@@ -169,7 +157,7 @@ def train_repeats(cfg: dict, runs_dir, repeats: int, on_epoch=None) -> list[Outc
 
     configs = [config_mod.repeat(cfg, r) for r in range(repeats)]
     trainer = StackTrainer(repeats)
-    data = trainer.single.dataset(configs[0])  # a bad CSV fails here, before any folder
+    data = trainer.single.dataset(configs[0], dataset)  # a bad CSV fails before any folder
     try:
         models.build(configs[0], data.n_features, data.n_classes)
     except (ValueError, TypeError) as exc:
