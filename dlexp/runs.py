@@ -15,9 +15,11 @@ import dataclasses
 import enum
 import io
 import math
+import os
 import platform
 import re
 import secrets
+import socket
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -219,6 +221,8 @@ class RunInfo:
     seed: int | None = None
     command: list[str] | None = None
     worker: str | None = None  # the search worker (KERASTUNER_TUNER_ID) that trained it
+    host: str | None = None  # where its process ran, and the process: a run that says
+    pid: int | None = None  # running while its process is gone was killed
     versions: dict | None = None
     error: str | None = None
     params: int | None = None
@@ -230,7 +234,7 @@ class RunInfo:
     extra: dict = field(default_factory=dict)
 
     # Written only when set: the model and data a run had once it was built.
-    _OPTIONAL = ("params", "widths", "output", "data", "traceback", "stack")
+    _OPTIONAL = ("host", "pid", "params", "widths", "output", "data", "traceback", "stack")
 
     def to_json(self) -> dict:
         """The object run.json holds, its keys in the order of the fields."""
@@ -426,13 +430,23 @@ class RunRecord:
         return status
 
     def stale(self) -> bool:
-        """A run that says running but whose files have not changed for an hour (its
-        process was killed without a chance to say so)."""
+        """A run that says running but was killed without a chance to say so: its
+        process is gone (on this host), or its files have not changed for an hour."""
+        info = self.info or RunInfo()
+        if info.host == socket.gethostname() and isinstance(info.pid, int) and info.pid > 0:
+            return not _alive(info.pid)
         try:
             latest = max(p.stat().st_mtime for p in self.path.iterdir())
         except (OSError, ValueError):
             return True
         return time.time() - latest > STALE_AFTER_S
+
+    @property
+    def stale_reason(self) -> str:
+        info = self.info or RunInfo()
+        if info.host == socket.gethostname() and isinstance(info.pid, int) and info.pid > 0:
+            return f"says running, but its process ({info.pid}) is gone (killed?)"
+        return "says running, but nothing changed for an hour (killed?)"
 
     def metric(self, name: str) -> float | None:
         """``val_accuracy`` -> metrics.json's val.accuracy; ``params``, ``epochs_run``,
@@ -447,6 +461,16 @@ class RunRecord:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
         return value if math.isfinite(value) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
 
 
 def aggregate(records: list[RunRecord], keys: list[str]) -> tuple[dict, dict]:
@@ -553,5 +577,5 @@ def read_run(path: str | Path, run_id: str | None = None, search: str | None = N
     elif record.status in (Status.COMPLETED, Status.DIVERGED) and record.metrics.empty:
         record.warnings.append("metrics.json is missing")
     elif record.status == Status.STALE:
-        record.warnings.append("says running, but nothing changed for an hour (killed?)")
+        record.warnings.append(record.stale_reason)
     return record

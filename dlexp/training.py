@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import sys
 import time
 import traceback
@@ -336,6 +337,8 @@ def start_info(run: Run, cfg: dict, params: int, layout, d: Dataset, **extra) ->
         seed=cfg["seed"],
         command=sys.argv,
         worker=os.environ.get("KERASTUNER_TUNER_ID"),  # the search worker, if any
+        host=socket.gethostname(),
+        pid=os.getpid(),
         versions=versions(keras.backend.backend()),
         params=params,
         widths=models.hidden_widths(cfg["model"], layout.units),
@@ -389,7 +392,7 @@ def fit(
     except KeyboardInterrupt:
         status = Status.INTERRUPTED
     except Exception as exc:  # a bug or a resource failure, not the user's input
-        status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
+        status, error = Status.FAILED, describe(exc)
         info.traceback = traceback.format_exc()
     fit_seconds = time.perf_counter() - fit_start
     rows = recorder.rows
@@ -414,13 +417,49 @@ def fit(
             run.save_model(exp.model)
             if d.n_features == 2 and status == Status.COMPLETED:
                 run.save_npz("boundary.npz", **boundary(exp))
+        elif status == Status.INTERRUPTED and rows:  # what it had: its last weights
+            last_metrics(metrics, rows)
+            run.save_model(exp.model)
         run.write_metrics(metrics)
     except KeyboardInterrupt:
         status = Status.INTERRUPTED
+    except Exception as exc:  # out of memory, a full disk: the run fails, and says why
+        status, error = Status.FAILED, describe(exc)
+        info.traceback = traceback.format_exc()
+    return end_run(run, info, status, error, started, metrics)
+
+
+def end_run(run: Run, info: RunInfo, status: Status, error, started: float, metrics) -> Outcome:
+    """run.json as a run ends. A run.json that cannot be written (a full disk) leaves the
+    one that says running, which readers call stale once its process is gone."""
     info.status, info.error = status, error
     info.ended, info.duration_s = now_iso(), round(time.time() - started, 3)
-    run.write_info(info)
+    try:
+        run.write_info(info)
+    except OSError as exc:
+        status, error = Status.FAILED, f"{error + '; ' if error else ''}{describe(exc)}"
     return Outcome(run, status, metrics, error)
+
+
+def describe(exc: BaseException) -> str:
+    """An error in one line a person can act on: which file, for a full disk."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"no space left on the device{where}"
+    if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
+        return f"out of memory ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def last_metrics(metrics: Metrics, rows: list[dict]) -> None:
+    """An interrupted run's metrics: its last epoch's, from its history (no test split)."""
+    last = rows[-1]
+    skip = ("epoch", "learning_rate", "seconds")
+    metrics.train = {k: v for k, v in last.items() if k not in skip and not k.startswith("val_")}
+    val = {k[4:]: v for k, v in last.items() if k.startswith("val_")}
+    metrics.val = val or None
 
 
 def train_config(

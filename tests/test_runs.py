@@ -93,10 +93,32 @@ def test_files_written_before_the_record_types_round_trip_exactly(folder):
 
 
 def test_odd_files_read_leniently_and_keep_unknown_keys():
-    info = runs.RunInfo.from_json({"status": "completed", "id": "x", "pid": 7})
-    assert info.extra == {"pid": 7} and info.to_json()["pid"] == 7
+    info = runs.RunInfo.from_json({"status": "completed", "id": "x", "notes": 7})
+    assert info.extra == {"notes": 7} and info.to_json()["notes"] == 7
     warnings = []
     metrics = runs.Metrics.from_json({"val": [0.9], "train": {"loss": 1.0}}, warnings)
     assert metrics.val is None and metrics.value("train_loss") == 1.0
     assert warnings == ["metrics.json: val is not an object"]
     assert runs.Metrics().empty and not metrics.empty
+
+
+def test_a_run_whose_process_is_gone_is_stale_at_once(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    run = runs.Run(tmp_path / "r")
+    run.path.mkdir()
+    info = runs.RunInfo(
+        id="r", status=runs.Status.RUNNING, host=socket.gethostname(), pid=int(gone)
+    )
+    run.write_info(info)
+    record = runs.read_run(run.path)
+    assert record.status == "stale"
+    assert f"its process ({gone}) is gone" in " ".join(record.warnings)
+    info.pid = __import__("os").getpid()  # this process: alive, so still running
+    run.write_info(info)
+    assert runs.read_run(run.path).status == "running"

@@ -234,3 +234,23 @@ def test_ctrl_c_ends_every_member_interrupted_with_its_history(tmp_path):
         info = json.loads(o.run.file("run.json").read_text())
         assert info["status"] == "interrupted" and info["ended"]
         assert json.loads(o.run.file("metrics.json").read_text())["epochs_run"] == 2
+
+
+def test_an_interrupted_member_keeps_its_last_weights_and_metrics(tmp_path):
+    def stop_at_3(epoch, row):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    jobs = [
+        training.TrialJob(n, cfg_of(**{"seed": s}), runs.Run(folder / n, n), on_epoch=stop_at_3)
+        for n, s in (("a", 1), ("b", 2))
+    ]
+    for job in jobs:
+        job.run.path.mkdir()
+    outcomes = StackTrainer()(jobs)
+    record = runs.read_run(outcomes[1].run.path)
+    assert record.status == "interrupted" and record.metric("val_accuracy") is not None
+    assert record.metric("train_loss") == record.history[-1]["loss"]
+    assert outcomes[1].run.file("model.keras").exists()

@@ -214,3 +214,33 @@ def test_run_ids_unique_across_processes(tmp_path):
     ids = [i for p in procs for i in p.communicate()[0].split()]
     assert len(ids) == 200 and len(set(ids)) == 200
     assert len(os.listdir(tmp_path)) == 200
+
+
+def test_a_failure_after_training_ends_the_run_failed(tmp_path, monkeypatch):
+    import errno
+
+    def full(self, model, name="model.keras"):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.file(name)))
+
+    monkeypatch.setattr(runs.Run, "save_model", full)
+    out = train(tmp_path, cfg_from())
+    assert out.status == "failed" and out.exit_code == 1
+    assert (
+        out.error.startswith("no space left on the device writing ") and "model.keras" in out.error
+    )
+    info = json.loads(out.run.file("run.json").read_text())
+    assert (
+        info["status"] == "failed" and info["error"] == out.error and info["pid"] and info["host"]
+    )
+
+
+def test_an_interrupted_run_keeps_its_last_weights_and_metrics(tmp_path):
+    def stop_at_2(epoch, row):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    out = train(tmp_path, cfg_from(**{"train.epochs": 10}), on_epoch=stop_at_2)
+    assert out.status == "interrupted" and out.run.file("model.keras").exists()
+    record = runs.read_run(out.run.path)
+    assert record.metric("val_loss") == record.history[-1]["val_loss"]
+    assert record.metric("train_accuracy") == record.history[-1]["accuracy"]

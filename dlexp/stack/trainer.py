@@ -23,7 +23,9 @@ from dlexp.training import (
     Outcome,
     TrialJob,
     best_epoch,
+    describe,
     f32,
+    last_metrics,
     ordered,
     start_info,
 )
@@ -119,6 +121,7 @@ class Stack:
         except (ValueError, TypeError) as exc:
             raise models.refused(exc) from None
         self.layout = self.program.layout
+        self._last = None
 
     def train(self, on_end: Callable[[Member, Outcome], None]) -> list[Outcome]:
         """Train every member, write its run folder, and call ``on_end`` for each."""
@@ -132,8 +135,8 @@ class Stack:
         except KeyboardInterrupt:
             return self._abort(Status.INTERRUPTED, None, started, on_end)
         except Exception as exc:  # a bug or a resource failure, not the user's input
-            error = f"{type(exc).__name__}: {exc}"
-            return self._abort(Status.FAILED, error, started, on_end, traceback.format_exc())
+            tb = traceback.format_exc()
+            return self._abort(Status.FAILED, describe(exc), started, on_end, tb)
 
     def _fit(self):
         jnp = self.program.jax.numpy
@@ -161,6 +164,7 @@ class Stack:
             perms = jnp.asarray(np.transpose(full, (1, 0, 2)))
             rest = jnp.asarray(order[:, cut:]) if p.rest else None
             state, loss, values = self._epoch(state, hp, jnp.asarray(active), perms, rest)
+            self._last = state  # an interrupted member keeps these weights
             logs = self._named(loss, values)
             if val is not None:
                 val_loss, val_values = self._evaluate(state["tv"], state["ntv"], hp, *val, None)
@@ -352,6 +356,11 @@ class Stack:
                 atomic_write(m.job.run.file("history.csv"), m.history)
             m.status = status
             metrics = self._metrics(m, seconds)
+            if status == Status.INTERRUPTED and m.rows and self._last is not None:
+                last_metrics(metrics, m.rows)  # what it had: its last epoch and weights
+                tv = [np.asarray(v) for v in self._last["tv"]]
+                m.model.set_weights(self.program.unpadded(i, tv))
+                m.job.run.save_model(m.model)
             m.job.run.write_metrics(metrics)
             outcomes.append(self._end(m, i, status, error, metrics, seconds, on_end, tb))
         return outcomes
