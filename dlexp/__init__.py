@@ -10,3 +10,5 @@ __version__ = "0.1.0"
 os.environ.setdefault("KERAS_BACKEND", "jax")
 # TensorFlow (when it is the backend) and XLA log chatter on import; keep it quiet.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# gRPC's C core logs a port it cannot bind on stderr; dlexp says it in one line.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")

@@ -454,3 +454,52 @@ def test_json_stdout_holds_only_json_when_runs_diverge(write, tmp_path):
         assert result.exit_code == 1, (args, result.output)
         record = json.loads(result.stdout)  # nothing else on stdout
         assert record["status"] in ("failed", "diverged"), args
+
+
+def test_a_chief_refuses_a_port_in_use(monkeypatch):
+    from dlexp.search import distributed
+
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "0")
+    first, _, port = distributed.bind()
+    try:
+        monkeypatch.setenv("KERASTUNER_ORACLE_PORT", port)
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port} \\(in use"):
+            distributed.bind()
+    finally:
+        first.stop(grace=None)
+
+
+def test_a_worker_refuses_a_trial_of_another_search(small, write, tmp_path):
+    other = grid.load(write("other.yaml", SMALL.replace("n_samples: 240", "n_samples: 300")))
+    theirs = engine.Search(other, tmp_path / "b", trainer=FakeTrainer(), stack=1)
+    oracle = oracles.make_oracle(
+        other, theirs.space, theirs.plan, set(), theirs.hooks, tmp_path / "tuner-b"
+    )
+    trial = oracle.create_trial("worker1")
+    ours = engine.Search(grid.load(small), tmp_path / "a", trainer=FakeTrainer(), stack=1)
+    ours.store.open(overwrite=False)
+    from dlexp.search.runner import TrialRunner
+
+    runner = TrialRunner(
+        oracles.make_oracle(ours.spec, ours.space, ours.plan, set(), ours.hooks), ours, ours.trainer
+    )
+    with pytest.raises(ConfigError, match="the chief's search .* is not this worker's"):
+        runner._train([trial], report=False)
+    assert not list((tmp_path / "a" / "small" / "trials").iterdir())  # nothing trained
+
+
+class NoFolderTrainer(FakeTrainer):
+    """Says its runs ended but writes no run.json (as a lost worker's would be)."""
+
+    def __call__(self, jobs):
+        outcomes = [training.Outcome(job.run, runs.Status.COMPLETED) for job in jobs]
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            job.ended(outcome)
+        return outcomes
+
+
+def test_finished_only_when_every_planned_trial_has_a_folder(small, tmp_path):
+    out = run_search(grid.load(small), tmp_path, NoFolderTrainer(), stack=3)
+    assert out.status == "failed" and out.exit_code == 1
+    assert out.message.startswith("6 of 6 planned trials have no finished folder")

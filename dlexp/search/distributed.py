@@ -43,15 +43,21 @@ def bind():
         ip, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"]
     else:
         ip, port = "127.0.0.1", "0"
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    # gRPC sets SO_REUSEPORT by default: two chiefs could then serve one port, and
+    # their workers take each other's trials. Off, a port in use is refused.
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)]
+    )
     try:
         bound = server.add_insecure_port(f"{ip}:{port}")
-    except RuntimeError as exc:
-        raise ConfigError(
-            f"cannot listen on {ip}:{port} ({exc})", "KERASTUNER_ORACLE_IP/PORT"
-        ) from None
+    except RuntimeError:  # gRPC's words for it: "Failed to bind to address"
+        bound = 0
     if not bound:
-        raise ConfigError(f"cannot listen on {ip}:{port}", "KERASTUNER_ORACLE_IP/PORT")
+        raise ConfigError(
+            f"cannot listen on {ip}:{port} (in use by another program, or not this "
+            "machine's address)",
+            "KERASTUNER_ORACLE_IP/PORT",
+        )
     local_ip = "127.0.0.1" if ip in ("0.0.0.0", "[::]", "::") else ip
     return server, local_ip, str(bound)
 

@@ -192,6 +192,14 @@ class Search:
         finally:
             self.view.stop()
         rows = self.store.write_results()
+        if status == SearchStatus.FINISHED and self.spec.planned:
+            missing = len(self.plan.points) - len(self.plan.done(self.store))
+            if missing:  # a worker of another search, or a folder removed meanwhile
+                status = SearchStatus.FAILED
+                message = (
+                    f"{missing} of {len(self.plan.points)} planned trials have no finished "
+                    "folder; run the same command again to train them"
+                )
         if status == SearchStatus.FINISHED and rows and not _any_completed(rows):
             status, message = SearchStatus.FAILED, self._first_error(rows)
         self.store.write_state(status, trials=len(rows))

@@ -15,7 +15,7 @@ import keras_tuner as kt
 from dlexp.grid import SearchSpec, point_key
 from dlexp.search import compat
 from dlexp.search.plan import Plan
-from dlexp.search.space import Space
+from dlexp.search.space import FINGERPRINT, Space
 
 
 class Hooks:
@@ -91,6 +91,7 @@ class PlannedOracle(_OracleMixin, kt.Oracle):
         if self._next >= len(points):
             return {"status": "STOPPED"}
         values = self.space.encode(points[self._next])
+        values[FINGERPRINT] = self.space.fingerprint
         self._next += 1
         return {"status": "RUNNING", "values": values}
 
@@ -126,7 +127,7 @@ def make_oracle(
     keras-tuner's client of the chief's."""
     kwargs = dict(
         objective=space.objective(),
-        hyperparameters=space.hp,
+        hyperparameters=space.served(),
         tune_new_entries=False,
         allow_new_entries=False,
         max_consecutive_failed_trials=10**9,

@@ -127,6 +127,7 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         oracle about each trial whose runs have all ended."""
         jobs, pending = [], []
         for trial in trials:
+            self.owner.space.check(trial)
             names = runs.run_names(self.owner.name_of(trial), self.spec.repeats)
             item = _Pending(trial, names)
             pending.append(item)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import keras_tuner as kt
 
+from dlexp.errors import ConfigError
 from dlexp.grid import SearchSpec, point_key
 from dlexp.search import compat
+
+FINGERPRINT = "dlexp/fingerprint"
+
+
+class ForeignTrial(ConfigError, kt.errors.FatalError):
+    """A trial of another search: fatal to keras-tuner's loop too (it would otherwise
+    mark the trial invalid and go on)."""
 
 
 class Space:
@@ -22,6 +31,8 @@ class Space:
 
     def __init__(self, spec: SearchSpec):
         self.spec = spec
+        resolved = json.dumps(spec.resolved(), sort_keys=True, default=str)
+        self.fingerprint = hashlib.sha1(resolved.encode()).hexdigest()[:16]
         self.hp = kt.HyperParameters()
         self._to: dict[str, dict[str, object]] = {}  # key -> point_key(value) -> hp value
         self._from: dict[str, dict[object, object]] = {}  # key -> hp value -> value
@@ -42,6 +53,23 @@ class Space:
                 )
                 make = self.hp.Int if p.is_int_range else self.hp.Float
                 make(p.key, lo, hi, step=r.get("step"), sampling=r.get("sampling", "linear"))
+
+    def served(self) -> kt.HyperParameters:
+        """The space the search's oracle serves: the searched keys and, fixed, the
+        search's fingerprint, so that a worker can tell a trial of another search."""
+        hp = self.hp.copy()
+        hp.Fixed(FINGERPRINT, self.fingerprint)
+        return hp
+
+    def check(self, trial) -> None:
+        """Refuse a trial of another search (a worker that reached the wrong chief)."""
+        theirs = trial.hyperparameters.values.get(FINGERPRINT)
+        if theirs != self.fingerprint:
+            raise ForeignTrial(
+                f"the chief's search ({theirs}) is not this worker's ({self.fingerprint}): "
+                "check KERASTUNER_ORACLE_IP/PORT and the grid file",
+                "KERASTUNER_ORACLE_PORT",
+            )
 
     def objective(self) -> kt.Objective:
         return kt.Objective(self.spec.objective, self.spec.direction)
