@@ -28,7 +28,9 @@ class Dataset:
     n_classes: int
     feature_names: list[str] = field(default_factory=lambda: ["x1", "x2"])
     class_names: list[str] = field(default_factory=list)
-    scaler: object | None = None  # sklearn's StandardScaler, fitted on the training split
+    # data.standardize: the training split's mean and variance per feature, which the
+    # model's first layer (Keras' Normalization) applies, so model.keras takes raw points
+    standardize: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n_features(self) -> int:
@@ -41,9 +43,9 @@ class Dataset:
         out["test"] = (self.x_test, self.y_test)
         return out
 
-    def raw(self, x: np.ndarray) -> np.ndarray:
+    def raw(self, x: np.ndarray) -> np.ndarray:  # the points are always in their own units
         """Features in the data's own units (undoing standardization)."""
-        return x if self.scaler is None else self.scaler.inverse_transform(x)
+        return x
 
 
 def _moons(n, noise, rng, cfg):
@@ -250,13 +252,10 @@ def load(data_cfg: dict, seed: int) -> Dataset:
     x_val = y_val = None
     if data_cfg["val_size"] > 0:
         x_rest, x_val, y_rest, y_val = _split(x_rest, y_rest, data_cfg["val_size"], seed)
-    scaler = None
+    standardize = None
     if data_cfg["standardize"]:
-        from sklearn.preprocessing import StandardScaler
-
-        scaler = StandardScaler().fit(x_rest)
-        x_rest, x_test = scaler.transform(x_rest), scaler.transform(x_test)
-        x_val = scaler.transform(x_val) if x_val is not None else None
+        x64 = np.asarray(x_rest, np.float64)
+        standardize = (x64.mean(axis=0).astype(np.float32), x64.var(axis=0).astype(np.float32))
     f32 = lambda a: None if a is None else np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     return Dataset(
         x_train=f32(x_rest),
@@ -268,5 +267,5 @@ def load(data_cfg: dict, seed: int) -> Dataset:
         n_classes=n_classes,
         feature_names=feature_names,
         class_names=class_names,
-        scaler=scaler,
+        standardize=standardize,
     )

@@ -83,8 +83,14 @@ def refused(exc: Exception):
     return ConfigError(f"Keras refused this config: {exc}", "model")
 
 
-def build(cfg: dict, n_features: int, n_classes: int):
-    """The uncompiled keras.Sequential a config describes."""
+def build(cfg: dict, n_features: int, n_classes: int, standardize=None):
+    """The uncompiled keras.Sequential a config describes.
+
+    Args:
+        standardize: (mean, variance) per feature of the training split, for
+            ``data.standardize``: the model's first layer (Keras' Normalization) scales
+            its inputs, so the saved model takes raw points.
+    """
     import keras
 
     m = cfg["model"]
@@ -92,6 +98,9 @@ def build(cfg: dict, n_features: int, n_classes: int):
     regularizer = keras.regularizers.L1L2(l1=m["l1"], l2=m["l2"]) if m["l1"] or m["l2"] else None
     dense = dict(kernel_initializer=m["kernel_initializer"], kernel_regularizer=regularizer)
     layers: list = [keras.Input(shape=(n_features,), name="features")]
+    if standardize is not None:
+        mean, variance = standardize
+        layers.append(keras.layers.Normalization(mean=mean, variance=variance, name="standardize"))
     if m["input_noise"] > 0:
         layers.append(keras.layers.GaussianNoise(m["input_noise"], name="input_noise"))
     for i, width in enumerate(hidden_widths(m, layout.units), start=1):

@@ -185,7 +185,7 @@ def prepare(cfg: dict, data: Dataset, weights: str | Path | None = None) -> Expe
     batch_size = n_train if bs == "full" else min(bs, n_train)
     steps = math.ceil(n_train / batch_size)
     try:
-        model = models.build(cfg, data.n_features, data.n_classes)
+        model = models.build(cfg, data.n_features, data.n_classes, data.standardize)
         models.compile_model(model, cfg, layout, steps)
         if weights is not None:  # the optimizer's state too, so training continues
             model.optimizer.build(model.trainable_variables)
@@ -277,8 +277,8 @@ def evaluate(exp: Experiment) -> dict[str, dict[str, float]]:
 
 
 class BoundaryGrid:
-    """A grid over the data's bounding box (with a margin), in the data's own units, and
-    the same points as the model sees them (standardized when the data is)."""
+    """A grid over the data's bounding box (with a margin), in the data's own units (the
+    model takes them as they are: it standardizes its inputs itself)."""
 
     def __init__(self, d: Dataset):
         self.data = d
@@ -291,8 +291,6 @@ class BoundaryGrid:
         self.ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], n, dtype=np.float32)
         gx, gy = np.meshgrid(self.xs, self.ys)
         points = np.stack([gx.ravel(), gy.ravel()], axis=1)
-        if d.scaler is not None:
-            points = d.scaler.transform(points).astype(np.float32)
         self.points = points
 
     def arrays(self, proba: np.ndarray) -> dict[str, np.ndarray]:

@@ -254,3 +254,23 @@ def test_an_interrupted_member_keeps_its_last_weights_and_metrics(tmp_path):
     assert record.status == "interrupted" and record.metric("val_accuracy") is not None
     assert record.metric("train_loss") == record.history[-1]["loss"]
     assert outcomes[1].run.file("model.keras").exists()
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+def test_a_standardized_model_takes_raw_points(tmp_path, stacked):
+    """data.standardize lives in the model (Keras' Normalization, adapted on the
+    training split): model.keras scores raw points as the run reported."""
+    import keras
+
+    from dlexp import data
+
+    cfgs = [cfg_of(**{"data.standardize": True, "seed": s}) for s in (1, 2)]
+    trainer = StackTrainer() if stacked else training.TrialTrainer()
+    outcome = train(tmp_path, "s", cfgs if stacked else cfgs[:1], trainer)[0]
+    raw = data.load({**cfgs[0]["data"], "standardize": False}, cfgs[0]["seed"])
+    model = keras.models.load_model(outcome.run.file("model.keras"))
+    assert model.layers[0].name == "standardize"
+    proba = np.clip(model.predict(raw.x_test, verbose=0)[:, 0], 1e-7, 1 - 1e-7)
+    y = raw.y_test
+    loss = float(np.mean(-(y * np.log(proba) + (1 - y) * np.log(1 - proba))))
+    assert loss == pytest.approx(outcome.metrics.test["loss"], abs=1e-5)

@@ -123,7 +123,9 @@ class StackTrainer:
         for job in jobs:  # each member's own model, its initial weights as dlexp train's
             seed_everything(job.cfg["seed"])
             try:
-                members.append((job, models.build(job.cfg, data.n_features, data.n_classes)))
+                members.append(
+                    (job, models.build(job.cfg, data.n_features, data.n_classes, data.standardize))
+                )
             except (ValueError, TypeError) as exc:  # Keras refused this config: it fails
                 outcomes[id(job)] = _failed(job, str(models.refused(exc)))
         if len(members) == 1:
@@ -159,7 +161,7 @@ def train_repeats(cfg: dict, runs_dir, repeats: int, on_epoch=None, dataset=None
     trainer = StackTrainer(repeats)
     data = trainer.single.dataset(configs[0], dataset)  # a bad CSV fails before any folder
     try:
-        models.build(configs[0], data.n_features, data.n_classes)
+        models.build(configs[0], data.n_features, data.n_classes, data.standardize)
     except (ValueError, TypeError) as exc:
         raise models.refused(exc) from None
     name = cfg["name"] or "run"

@@ -64,6 +64,9 @@ class Program:
         self.activations = list(dict.fromkeys(c["model"]["activation"] for c in self.cfgs))
         inputs = k.Input(shape=(self.data.n_features,), name="features")
         h = inputs
+        if self.data.standardize is not None:  # the same data, so the same for every member
+            mean, variance = self.data.standardize
+            h = k.layers.Normalization(mean=mean, variance=variance, name="standardize")(h)
         self.noise = None
         if any(c["model"]["input_noise"] > 0 for c in self.cfgs):
             self.noise = ScaleNoise(name="input_noise")
