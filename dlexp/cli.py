@@ -292,6 +292,8 @@ def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, yes, ov
         _confirm_size(spec)
     from dlexp.search import distributed, engine  # imports keras-tuner and Keras
 
+    distributed.check_workers(workers)
+
     worker = distributed.role() == "worker"
     view = None
     if fmt == "text" and not worker:

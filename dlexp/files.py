@@ -69,7 +69,8 @@ def read_json(path: str | Path) -> Any:
 def csv_text(rows: list[dict], columns: list[str] | None = None) -> str:
     """Rows of dicts as CSV with a header; columns default to the keys in first-seen order.
 
-    Empty for None, ``repr`` for floats (every digit kept), JSON for lists and mappings.
+    Empty for None, true/false for booleans, ``repr`` for floats (every digit kept),
+    JSON for lists and mappings.
     """
     if columns is None:
         columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -90,6 +91,8 @@ def _csv_cell(value: Any) -> Any:
         value = value.value
     if value is None:
         return ""
+    if isinstance(value, bool):  # as JSON and YAML write them
+        return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, (dict, list)):

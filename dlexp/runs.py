@@ -473,6 +473,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _mean(values: list) -> float | int | None:
+    """The mean; an integer where every value is one and so is the mean (37, not 37.0)."""
+    if not values:
+        return None
+    mean = statistics.fmean(values)
+    if all(isinstance(v, int) for v in values) and mean.is_integer():
+        return int(mean)
+    return mean
+
+
 def aggregate(records: list[RunRecord], keys: list[str]) -> tuple[dict, dict]:
     """Each key's mean over the records that have it, and its standard deviation when
     there are several records (None where fewer than two have a value)."""
@@ -480,7 +490,7 @@ def aggregate(records: list[RunRecord], keys: list[str]) -> tuple[dict, dict]:
     stds: dict[str, float | None] = {}
     for key in keys:
         values = [v for v in (r.metric(key) for r in records) if v is not None]
-        means[key] = statistics.fmean(values) if values else None
+        means[key] = _mean(values)
         if len(records) > 1:
             stds[key] = statistics.stdev(values) if len(values) > 1 else None
     return means, stds

@@ -403,3 +403,13 @@ def test_a_run_folder_with_a_yaml_bomb_is_a_warning(runs_dir):
     rep = report.build(runs_dir)
     text = " ".join(rep.warnings)
     assert "config.yaml is damaged (YAMLTooLarge)" in text and "search.yaml: unreadable" in text
+
+
+def test_csv_writes_booleans_and_whole_numbers_as_people_mean_them(runs_dir):
+    result = CliRunner().invoke(cli, ["report", str(runs_dir), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {r["best"] for r in rows} == {"true", "false"}
+    plain = next(r for r in rows if r["id"] == "20260101-000000-plain-aaaaaa")
+    assert plain["params"] == "105" and plain["epochs_run"] == "15"
+    trial = next(r for r in rows if r["id"] == "tinygrid/t000")
+    assert trial["params"] == "33" and trial["epochs_run"] == "8"  # means of two equal ints

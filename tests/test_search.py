@@ -503,3 +503,29 @@ def test_finished_only_when_every_planned_trial_has_a_folder(small, tmp_path):
     out = run_search(grid.load(small), tmp_path, NoFolderTrainer(), stack=3)
     assert out.status == "failed" and out.exit_code == 1
     assert out.message.startswith("6 of 6 planned trials have no finished folder")
+
+
+def test_workers_are_capped_by_cores_and_memory(small, tmp_path):
+    import os
+
+    many = (os.cpu_count() or 1) + 1
+    result = CliRunner().invoke(
+        cli, ["search", str(small), "--workers", str(many), "--runs-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and f"--workers: {many} workers; at most" in result.stderr
+    assert not (tmp_path / "small").exists()
+
+
+def test_a_worker_without_a_chief_gives_up(small, tmp_path, monkeypatch):
+    from dlexp.search import distributed
+
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "0")
+    server, _, port = distributed.bind()  # a free port, then nobody listens on it
+    server.stop(grace=None)
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", port)
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "worker1")
+    monkeypatch.setenv("DLEXP_CHIEF_TIMEOUT", "1")
+    result = CliRunner().invoke(cli, ["search", str(small), "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"no chief answered at 127.0.0.1:{port} within 1 s" in result.stderr

@@ -162,10 +162,10 @@ def test_stack_size_is_respected_and_a_refused_member_fails_alone(tmp_path, monk
 
     original = models.build
 
-    def refuse(cfg, n_features, n_classes):
+    def refuse(cfg, *args):
         if cfg["seed"] == 13:
             raise ValueError("no")
-        return original(cfg, n_features, n_classes)
+        return original(cfg, *args)
 
     monkeypatch.setattr(models, "build", refuse)
     cfgs = [cfg_of(**{"seed": s, "train.epochs": 2}) for s in (11, 12, 13, 14, 15)]

@@ -31,6 +31,46 @@ def role() -> str | None:
         raise ConfigError(f"keras-tuner distributed mode: {exc}") from None
 
 
+WORKER_BYTES = 700 << 20  # one worker process: Keras, JAX and its stacks (measured ~600 MiB)
+
+
+def check_workers(workers: int | None) -> None:
+    """At most one worker per core, and as many as fit in the memory available."""
+    from dlexp.limits import budget
+
+    if not workers or workers <= 1:
+        return
+    cores = os.cpu_count() or 1
+    fit = max(1, budget() * 2 // WORKER_BYTES)  # half the available memory for workers
+    most = min(cores, fit)
+    if workers > most:
+        raise ConfigError(
+            f"{workers} workers; at most {most} here ({cores} cores, room for {fit} workers "
+            f"of about {WORKER_BYTES >> 20} MiB in half the memory available)",
+            "--workers",
+        )
+
+
+def wait_for_chief(timeout: float | None = None) -> None:
+    """A worker's first contact: the chief must answer within ``timeout`` seconds
+    ($DLEXP_CHIEF_TIMEOUT, 60 by default), or the worker says so and gives up."""
+    import grpc
+
+    timeout = float(os.environ.get("DLEXP_CHIEF_TIMEOUT", 60)) if timeout is None else timeout
+    ip, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"]
+    channel = grpc.insecure_channel(f"{ip}:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        raise ConfigError(
+            f"no chief answered at {ip}:{port} within {timeout:g} s; start the chief first "
+            "(KERASTUNER_TUNER_ID=chief), or check the address",
+            "KERASTUNER_ORACLE_IP/PORT",
+        ) from None
+    finally:
+        channel.close()
+
+
 def bind():
     """A gRPC server for the oracle, bound but not yet serving: (server, ip, port).
 

@@ -211,6 +211,7 @@ class Search:
     def _run_worker(self) -> SearchOutcome:
         """A worker: take trials from the chief until it says stop."""
         distributed.exit_with_parent()
+        distributed.wait_for_chief()
         started = time.perf_counter()
         self.oracle = make_oracle(self.spec, self.space, self.plan, set(), self.hooks)
         runner = TrialRunner(self.oracle, self, self.trainer, stack=self.stack)
