@@ -412,4 +412,4 @@ def test_csv_writes_booleans_and_whole_numbers_as_people_mean_them(runs_dir):
     plain = next(r for r in rows if r["id"] == "20260101-000000-plain-aaaaaa")
     assert plain["params"] == "105" and plain["epochs_run"] == "15"
     trial = next(r for r in rows if r["id"] == "tinygrid/t000")
-    assert trial["params"] == "33" and trial["epochs_run"] == "8"  # means of two equal ints
+    assert trial["params"] == "37" and trial["epochs_run"] == "8"  # means of two equal ints
