@@ -335,7 +335,8 @@ def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, yes, ov
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for the HTML page (default: RUNS_DIR/report).",
+    help="Folder for the HTML page (default: RUNS_DIR/report; with --filter, "
+    "RUNS_DIR/report/filtered, so the full page is kept).",
 )
 @click.option(
     "--format",
@@ -396,7 +397,9 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
         console.print(report_mod.table(rep))
     if not no_html or out is not None:
         shown = len(rep.warnings)
-        page, drawn = report_mod.write_html(rep, out or Path(runs_dir) / "report")
+        # a filtered page goes beside the full one, never over it
+        default = Path(runs_dir) / "report" / ("filtered" if filters else "")
+        page, drawn = report_mod.write_html(rep, out or default)
         for warning in rep.warnings[shown:]:  # pictures that could not be drawn
             err.print(f"[yellow]warning[/]: {escape(warning)}")
         console.print(

@@ -413,3 +413,13 @@ def test_csv_writes_booleans_and_whole_numbers_as_people_mean_them(runs_dir):
     assert plain["params"] == "105" and plain["epochs_run"] == "15"
     trial = next(r for r in rows if r["id"] == "tinygrid/t000")
     assert trial["params"] == "37" and trial["epochs_run"] == "8"  # means of two equal ints
+
+
+def test_a_filtered_page_never_replaces_the_full_one(runs_dir):
+    CliRunner().invoke(cli, ["report", str(runs_dir)])
+    full = (runs_dir / "report" / "index.html").read_text()
+    result = CliRunner().invoke(cli, ["report", str(runs_dir), "--filter", "search=tinygrid"])
+    assert result.exit_code == 0, result.output
+    assert (runs_dir / "report" / "index.html").read_text() == full
+    filtered = (runs_dir / "report" / "filtered" / "index.html").read_text()
+    assert "filtered: search=tinygrid" in filtered and "plain-aaaaaa" not in filtered

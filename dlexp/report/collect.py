@@ -160,6 +160,7 @@ class Report:
     entries: list[Entry]
     searches: dict[str, SearchInfo]
     warnings: list[str]
+    filters: tuple[str, ...] = ()  # the --filter KEY=VALUE the rows were chosen by
 
     @property
     def varying(self) -> list[str]:
@@ -350,7 +351,7 @@ def build(root: str | Path, filters: tuple[str, ...] = (), sort: str | None = No
         entries += info.entries
     warnings = read_warnings + [w for s in searches.values() for w in s.warnings]
     warnings += [w for e in entries for w in e.warnings]
-    report = Report(root, entries, searches, warnings)
+    report = Report(root, entries, searches, warnings, tuple(filters))
     parsed = [_parse_filter(f) for f in filters]
     if parsed:
         known = set(BUILTIN_FILTERS) | {k for e in entries for k in e.hyperparameters}

@@ -285,6 +285,7 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
     report.warnings = warnings
     page = _template().render(
         root=str(report.root.resolve()),
+        filters=list(report.filters),
         runs=len(runs),
         searches=searches,
         time=time.strftime("%Y-%m-%d %H:%M"),
