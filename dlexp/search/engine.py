@@ -16,6 +16,7 @@ from dlexp.search.runner import Trainer, TrialRunner
 from dlexp.search.space import Space
 from dlexp.search.store import SearchStatus, SearchStore
 
+RESULTS_EVERY_S = 0.5  # results.csv is rewritten at most this often while trials end
 BAYESIAN_STACK = 4  # trials asked for at once by a Bayesian search with no --stack
 HYPERBAND_STACK = 512  # runs asked for at once by a Hyperband search with no --stack
 
@@ -92,6 +93,8 @@ class Search:
         self.stack_given = stack
         self.stack = stack if stack is not None else self._default_stack()
         self.hooks = Hooks(self.name_of)
+        self._rows: list[dict] = []
+        self._results_at = -RESULTS_EVERY_S
         self.oracle = None
 
     def _default_stack(self) -> int:
@@ -125,9 +128,18 @@ class Search:
         self.view.trial_started(trial, tuner_id)
 
     def _on_end(self, trial: str) -> None:
-        rows = self.store.write_results()
-        row = next((r for r in rows if r["trial"] == trial), None)
-        ranked = self.store.ranked(rows)
+        """A trial ended: results.csv and best.json rewritten, at most every
+        RESULTS_EVERY_S seconds (a stack ends many trials at once; the search rewrites
+        them once more when it ends), and the live view told."""
+        now = time.perf_counter()
+        if now - self._results_at >= RESULTS_EVERY_S:
+            self._rows, self._results_at = self.store.write_results(), now
+        else:
+            self._rows = [r for r in self._rows if r["trial"] != trial]
+            row = self.store.row(trial)
+            self._rows += [row] if row else []
+        row = next((r for r in self._rows if r["trial"] == trial), None)
+        ranked = self.store.ranked(self._rows)
         self.view.trial_ended(trial, row, ranked[0] if ranked else None)
 
     def run(self, workers: int | None = None, overwrite: bool = False) -> SearchOutcome:

@@ -154,9 +154,10 @@ class Stack:
         rngs = [np.random.RandomState(m.cfg["seed"]) for m in self.members]
         for r in rngs:
             r.permutation(n_train)
-        val = None
+        val = None  # exactly its rows: evaluated every epoch, so not padded
         if self.data.x_val is not None:
-            val = (jnp.asarray(self.data.x_val), jnp.asarray(self.layout.targets(self.data.y_val)))
+            y_val = self.layout.targets(self.data.y_val)
+            val = (jnp.asarray(self.data.x_val), jnp.asarray(y_val), None)
         for epoch in range(max(m.cfg["train"]["epochs"] for m in self.members)):
             t0 = time.perf_counter()
             order = np.stack([r.permutation(n_train) for r in rngs]).astype(np.int32)
@@ -167,7 +168,7 @@ class Stack:
             self._last = state  # an interrupted member keeps these weights
             logs = self._named(loss, values)
             if val is not None:
-                val_loss, val_values = self._evaluate(state["tv"], state["ntv"], hp, *val, None)
+                val_loss, val_values = self._evaluate(state["tv"], state["ntv"], hp, *val)
                 logs.update({f"val_{k}": v for k, v in self._named(val_loss, val_values).items()})
             lrs = p.learning_rates(state["ov"], hp)
             seconds = time.perf_counter() - t0
@@ -188,6 +189,19 @@ class Stack:
             mask = jnp.asarray(restore)
             tv = [jnp.where(_expand(mask, b), b, a) for a, b in zip(tv, best, strict=True)]
         return tv, state["ntv"], hp
+
+    def _split(self, split: str):
+        """A split as the final evaluation takes it: (x, y, weights), every split padded
+        to the largest one's rows with weight 0, so that one compiled program evaluates
+        them all."""
+        jnp = self.program.jax.numpy
+        x, y = self.data.splits()[split]
+        rows = max(len(a) for a, _ in self.data.splits().values())
+        pad = rows - len(x)
+        x = np.concatenate([x, np.zeros((pad, x.shape[1]), x.dtype)])
+        y = self.layout.targets(np.concatenate([y, np.zeros(pad, y.dtype)]))
+        w = np.concatenate([np.ones(rows - pad, np.float32), np.zeros(pad, np.float32)])
+        return jnp.asarray(x), jnp.asarray(y), jnp.asarray(w)
 
     def _named(self, loss, values) -> dict[str, np.ndarray]:
         """Loss and metrics by name, the metrics in Keras' (alphabetical) order."""
@@ -285,9 +299,8 @@ class Stack:
         """Final metrics on every split, each member's model and boundary, its files."""
         jnp = self.program.jax.numpy
         finals = {}
-        for split, (x, y) in self.data.splits().items():
-            y = jnp.asarray(self.layout.targets(y))
-            finals[split] = self._named(*self._evaluate(tv, ntv, hp, jnp.asarray(x), y, None))
+        for split in self.data.splits():
+            finals[split] = self._named(*self._evaluate(tv, ntv, hp, *self._split(split)))
         proba, grid = None, None
         if self.data.n_features == 2:
             grid = BoundaryGrid(self.data)
