@@ -394,7 +394,7 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
             f"--runs-dir {runs_dir}` makes one."
         )
     else:
-        console.print(report_mod.table(rep))
+        console.print(report_mod.table(rep, width=console.width))
     if not no_html or out is not None:
         shown = len(rep.warnings)
         # a filtered page goes beside the full one, never over it

@@ -423,3 +423,19 @@ def test_a_filtered_page_never_replaces_the_full_one(runs_dir):
     assert (runs_dir / "report" / "index.html").read_text() == full
     filtered = (runs_dir / "report" / "filtered" / "index.html").read_text()
     assert "filtered: search=tinygrid" in filtered and "plain-aaaaaa" not in filtered
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_table_fits_the_terminal_one_line_a_row(runs_dir, width):
+    rep = report.build(runs_dir)
+    console = Console(width=width, no_color=True, record=True, file=io.StringIO())
+    console.print(report.table(rep, width=width))
+    lines = console.export_text().rstrip("\n").splitlines()
+    assert all(len(line) <= width for line in lines)
+    rows = [line for line in lines if "│" in line]
+    if width == 80:
+        assert len(rows) == len(rep.entries)  # one line per row
+        assert any(line.startswith("tinygrid/t000 ★") for line in rows)
+        assert "completed" in lines[3] and "val acc" in lines[0]
+    else:
+        assert "loss train val test" in lines[0] and "acc train val test" in lines[0]

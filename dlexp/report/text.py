@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from dlexp.files import csv_text
+from dlexp.labels import label
 from dlexp.report.collect import Entry, Report, settings, settings_text
 
 SPLITS = ("train", "val", "test")
@@ -66,6 +67,8 @@ def table(report: Report, width: int | None = None):
         (m.split("_", 1)[1] for m in table_metrics(report) if not m.endswith("_loss")), None
     )
     apart = settings(report)
+    if width is not None and width < WIDE:
+        return _narrow_table(report, width, metric, apart)
     t = Table(show_edge=False, pad_edge=False, width=width)
     t.add_column("id", overflow="fold")
     t.add_column("status")
@@ -90,6 +93,38 @@ def table(report: Report, width: int | None = None):
             num(e.metrics.get("seconds"), digits=1),
         )
     return t
+
+
+WIDE = 120  # columns from which the table shows every split
+
+
+def _narrow_table(report: Report, width: int, metric: str | None, apart: dict):
+    """For a narrow terminal: one line per row; the validation and test score (loss
+    without a metric), and the settings abbreviated to what fits."""
+    from rich.table import Table
+    from rich.text import Text
+
+    name = metric or "loss"
+    t = Table(show_edge=False, pad_edge=False, width=width)
+    t.add_column("id", no_wrap=True)
+    t.add_column("status", no_wrap=True, max_width=10)
+    t.add_column("settings", ratio=1, no_wrap=True, overflow="ellipsis", min_width=6)
+    t.add_column(f"val {'acc' if name == 'accuracy' else name}", justify="right", no_wrap=True)
+    t.add_column("test", justify="right", no_wrap=True)
+    for e in report.entries:
+        t.add_row(
+            Text(e.id + (" ★" if e.best else "")),
+            Text(e.status, overflow="ellipsis"),
+            Text(_compact(apart[e.id]), overflow="ellipsis", no_wrap=True),
+            num(e.metrics.get(f"val_{name}"), digits=3),
+            num(e.metrics.get(f"test_{name}"), digits=3),
+        )
+    return t
+
+
+def _compact(pairs: list) -> str:
+    """Settings as short as they can be read: each key's last part cut to 6 letters."""
+    return " ".join(f"{k.split('.')[-1][:6]}={label(v)}" for k, v in pairs)
 
 
 def records(report: Report) -> list[dict]:
