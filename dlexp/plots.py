@@ -56,6 +56,15 @@ def _margins(fig: Figure, title: bool = False, left: float = 0.45, bottom: float
     )
 
 
+def _fit(text: str, width_in: float, fontsize: float) -> str:
+    """A title shortened in the middle to what fits across ``width_in`` inches."""
+    most = max(8, int(width_in * 72 / (fontsize * 0.6)))
+    if len(text) <= most:
+        return text
+    keep = most - 1
+    return text[: keep - keep // 2] + "…" + text[len(text) - keep // 2 :]
+
+
 def _series(history: list[dict], key: str) -> tuple[list[float], list[float]]:
     xs, ys = [], []
     for row in history:
@@ -95,7 +104,7 @@ def learning_curves(history: list[dict], title: str = "") -> bytes:
         if i == 0:
             ax.legend(fontsize=7, frameon=False)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(_fit(title, fig.get_size_inches()[0], 10), fontsize=10)
     return _png(fig)
 
 
@@ -131,7 +140,7 @@ def overlay(
         if i == len(metrics) - 1:
             ax.legend(fontsize=7, frameon=False, loc="best")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(_fit(title, fig.get_size_inches()[0], 10), fontsize=10)
     return _png(fig)
 
 
@@ -182,7 +191,7 @@ def boundary(arrays: dict, title: str = "") -> bytes:
     ax.set_ylim(extent[2], extent[3])
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="upper right", framealpha=0.7)
-    ax.set_title(title or "decision boundary", fontsize=9)
+    ax.set_title(_fit(title or "decision boundary", 3.4 - 0.5, 9), fontsize=9)
     return _png(fig)
 
 

@@ -439,3 +439,11 @@ def test_table_fits_the_terminal_one_line_a_row(runs_dir, width):
         assert "completed" in lines[3] and "val acc" in lines[0]
     else:
         assert "loss train val test" in lines[0] and "acc train val test" in lines[0]
+
+
+def test_long_plot_titles_are_shortened_to_fit():
+    assert plots._fit("short", 3.0, 10) == "short"
+    title = "decision boundary: 20260101-000001-a-very-long-regularized-run-name-bbbbbb"
+    fitted = plots._fit(title, 2.9, 9)
+    assert len(fitted) <= int(2.9 * 72 / (9 * 0.6)) and "…" in fitted
+    assert fitted.startswith("decision boundary") and fitted.endswith("bbbbbb")
