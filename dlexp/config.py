@@ -79,6 +79,7 @@ for _args in OPTIMIZERS.values():
     _args[1].update(_COMMON_OPTIMIZER_ARGS)
 
 MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeds are 32-bit
+MAX_EPOCHS = 100_000
 _FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -105,6 +106,8 @@ class Int(Spec):
         self.min, self.max = min, max
         if min == 1 and max is None:
             self.expected = "a positive integer"
+        elif min == 1:
+            self.expected = f"a positive integer up to {max}"
         elif min is not None and max is not None:
             self.expected = f"an integer in [{min}, {max}]"
         elif min is not None:
@@ -413,7 +416,7 @@ SCHEMA = Section(
                 "optimizer": Optimizer("adam"),
                 "learning_rate": Nullable(Float(None, _POSITIVE)),
                 "lr_schedule": LrSchedule(None),
-                "epochs": Int(100, min=1),
+                "epochs": Int(100, min=1, max=MAX_EPOCHS),
                 "batch_size": BatchSize(32),
                 "metrics": ListOf(Choice(None, METRICS), ["accuracy"], unique=True),
                 "early_stopping": EarlyStopping(

@@ -156,6 +156,9 @@ def read_csv(path: str | Path, target: str, features: list[str] | None):
     if len(rows) < 2:
         raise ConfigError(f"{path}: expected a header row and at least one data row")
     header = [h.strip() for h in rows[0]]
+    twice = next((h for i, h in enumerate(header) if h in header[:i]), None)
+    if twice is not None:
+        raise ConfigError(f"{path}: the column {twice!r} appears twice in the header")
     if target not in header:
         raise ConfigError(
             f"data.target: column {target!r} is not in {path.name}; columns: {', '.join(header)}"

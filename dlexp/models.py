@@ -76,6 +76,26 @@ def count_params(widths: list[int], n_features: int, out_units: int, batch_norm:
     return total + fan_in * out_units + out_units
 
 
+def check_fits(cfg: dict, n_features: int, n_classes: int, rows: int) -> None:
+    """Refuse a network whose weights (with the optimizer's slots) and activations on
+    ``rows`` rows would not fit in a quarter of the memory available, before Keras
+    builds it."""
+    from dlexp.errors import ConfigError
+    from dlexp.limits import budget, memory_available
+
+    layout = output_layout(cfg, n_classes)
+    widths = hidden_widths(cfg["model"], layout.units)
+    params = count_params(widths, n_features, layout.units, cfg["model"]["batch_norm"])
+    need = 4 * (6 * params + 3 * rows * (sum(widths) + n_features + layout.units))
+    if need > budget():
+        raise ConfigError(
+            f"{params:,} parameters and their activations need about {need / 2**30:.1f} GiB; "
+            f"a quarter of the {memory_available() / 2**30:.1f} GiB available is "
+            f"{budget() / 2**30:.1f} GiB (narrower layers fit)",
+            "model.layers" if cfg["model"]["layers"] is not None else "model.first_neuron",
+        )
+
+
 def refused(exc: Exception):
     """A Keras error about a config (ValueError, TypeError) as the user's mistake."""
     from dlexp.errors import ConfigError

@@ -517,9 +517,23 @@ def _float(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+MAX_FILE_BYTES = 64 << 20  # a run folder's JSON or CSV file the report reads
+
+
+def _too_large(record: RunRecord, path: Path) -> bool:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    if size > MAX_FILE_BYTES or not path.is_file():
+        record.warnings.append(f"{path.name} is not read ({size:,} bytes, or not a file)")
+        return True
+    return False
+
+
 def _read_json_leniently(record: RunRecord, name: str) -> dict:
     path = record.path / name
-    if not path.exists():
+    if not path.exists() or _too_large(record, path):
         return {}
     try:
         value = read_json(path)
@@ -534,7 +548,7 @@ def _read_json_leniently(record: RunRecord, name: str) -> dict:
 
 def _read_history(record: RunRecord) -> list[dict]:
     path = record.path / "history.csv"
-    if not path.exists():
+    if not path.exists() or _too_large(record, path):
         return []
     rows = []
     try:

@@ -185,6 +185,7 @@ def prepare(cfg: dict, data: Dataset, weights: str | Path | None = None) -> Expe
     batch_size = n_train if bs == "full" else min(bs, n_train)
     steps = math.ceil(n_train / batch_size)
     try:
+        models.check_fits(cfg, data.n_features, data.n_classes, min(EVAL_BATCH, n_train))
         model = models.build(cfg, data.n_features, data.n_classes, data.standardize)
         models.compile_model(model, cfg, layout, steps)
         if weights is not None:  # the optimizer's state too, so training continues

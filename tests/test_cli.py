@@ -42,12 +42,20 @@ def test_help_does_not_import_tensorflow_or_keras():
 @pytest.mark.parametrize(
     "text, sets, message",
     [
-        ("train: {epochs: ten}\n", [], "train.epochs: expected a positive integer, got 'ten'"),
+        (
+            "train: {epochs: ten}\n",
+            [],
+            "train.epochs: expected a positive integer up to 100000, got 'ten'",
+        ),
         ("train: {epoch: 5}\n", [], "train.epoch: unknown key (did you mean 'epochs'?)"),
         ("model: {activation: rleu}\n", [], "model.activation: unknown value 'rleu'"),
         ("train: [1\n", [], "malformed YAML"),
         ("- 1\n- 2\n", [], "expected a mapping with sections"),
-        ("{}\n", ["train.epochs=0"], "--set train.epochs: expected a positive integer, got 0"),
+        (
+            "{}\n",
+            ["train.epochs=0"],
+            "--set train.epochs: expected a positive integer up to 100000, got 0",
+        ),
         ("{}\n", ["train.epochs"], "--set 'train.epochs': expected KEY=VALUE"),
         ("data: {kind: csv, path: missing.csv, target: y}\n", [], "data.path: file not found"),
     ],

@@ -36,9 +36,15 @@ def test_bundled_configs_resolve(tmp_path):
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ({"train": {"epochs": "ten"}}, "train.epochs: expected a positive integer, got 'ten'"),
-        ({"train": {"epochs": 0}}, "train.epochs: expected a positive integer, got 0"),
-        ({"train": {"epochs": True}}, "train.epochs: expected a positive integer, got true"),
+        (
+            {"train": {"epochs": "ten"}},
+            "train.epochs: expected a positive integer up to 100000, got 'ten'",
+        ),
+        ({"train": {"epochs": 0}}, "train.epochs: expected a positive integer up to 100000, got 0"),
+        (
+            {"train": {"epochs": True}},
+            "train.epochs: expected a positive integer up to 100000, got true",
+        ),
         ({"model": {"dropout": 1}}, "model.dropout: expected a number in [0, 1), got 1"),
         ({"model": {"dropout": -0.1}}, "model.dropout: expected a number in [0, 1), got -0.1"),
         ({"model": {"layers": [8, 0]}}, "model.layers[1]: expected a positive integer, got 0"),
@@ -200,7 +206,9 @@ def test_overrides(tiny):
     # a sub-key of a plain name turns it into a mapping, checked like any other
     with pytest.raises(ConfigError, match="momentum: unknown argument of adam"):
         config.load(tiny, ["train.optimizer.momentum=0.9"])
-    with pytest.raises(ConfigError, match=r"^--set train.epochs: expected a positive integer"):
+    with pytest.raises(
+        ConfigError, match=r"^--set train.epochs: expected a positive integer up to 100000"
+    ):
         config.load(tiny, ["train.epochs=ten"])
     with pytest.raises(ConfigError, match=r"^--set 'epochs': expected KEY=VALUE"):
         config.load(tiny, ["epochs"])

@@ -160,6 +160,7 @@ def train_repeats(cfg: dict, runs_dir, repeats: int, on_epoch=None, dataset=None
     configs = [config_mod.repeat(cfg, r) for r in range(repeats)]
     trainer = StackTrainer(repeats)
     data = trainer.single.dataset(configs[0], dataset)  # a bad CSV fails before any folder
+    models.check_fits(configs[0], data.n_features, data.n_classes, 4096)
     try:
         models.build(configs[0], data.n_features, data.n_classes, data.standardize)
     except (ValueError, TypeError) as exc:
