@@ -631,7 +631,9 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
 
 def located(exc: ConfigError, path: Path, overrides: list[tuple[str, Any]]) -> ConfigError:
     """An error in a file or its ``--set`` overrides, said to come from the one it did."""
-    from_set = any(exc.within(key) for key, _ in overrides)
+    from_set = any(
+        exc.within(key) or (exc.path and key.startswith(f"{exc.path}.")) for key, _ in overrides
+    )
     return exc.located("--set " if from_set else f"{path}: ")
 
 

@@ -57,7 +57,7 @@ def wait_for_chief(timeout: float | None = None) -> None:
     import grpc
 
     timeout = float(os.environ.get("DLEXP_CHIEF_TIMEOUT", 60)) if timeout is None else timeout
-    ip, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"]
+    ip, port = os.environ["KERASTUNER_ORACLE_IP"], _port()
     channel = grpc.insecure_channel(f"{ip}:{port}")
     try:
         grpc.channel_ready_future(channel).result(timeout=timeout)
@@ -71,6 +71,17 @@ def wait_for_chief(timeout: float | None = None) -> None:
         channel.close()
 
 
+def _port() -> str:
+    """KERASTUNER_ORACLE_PORT, which must be a port number (gRPC would take 'http' for
+    port 80, and 99999 without complaint)."""
+    port = os.environ["KERASTUNER_ORACLE_PORT"].strip()
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(
+            f"expected a port number in 0..65535, got {port!r}", "KERASTUNER_ORACLE_PORT"
+        )
+    return port
+
+
 def bind():
     """A gRPC server for the oracle, bound but not yet serving: (server, ip, port).
 
@@ -80,7 +91,7 @@ def bind():
     import grpc
 
     if "KERASTUNER_ORACLE_IP" in os.environ:  # a chief that workers elsewhere reach
-        ip, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"]
+        ip, port = os.environ["KERASTUNER_ORACLE_IP"], _port()
     else:
         ip, port = "127.0.0.1", "0"
     # gRPC sets SO_REUSEPORT by default: two chiefs could then serve one port, and
