@@ -116,10 +116,21 @@ def _load(config_file: str, overrides: tuple[str, ...], name: str | None) -> dic
 
 
 @cli.command()
-@click.argument("config_file", metavar="CONFIG")
+@click.argument("config_file", metavar="CONFIG", required=False)
 @runs_dir_option
 @set_option
 @click.option("--name", help="Name of the run (default: the config's name, else its file name).")
+@click.option(
+    "--from",
+    "source",
+    metavar="RUN_OR_SEARCH",
+    help="Train again from a run folder's config, or a search folder's best trial.",
+)
+@click.option(
+    "--refit",
+    is_flag=True,
+    help="With --from: train on train+validation for the epochs the run chose, report test.",
+)
 @format_option("text", "json")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option(
@@ -130,7 +141,7 @@ def _load(config_file: str, overrides: tuple[str, ...], name: str | None) -> dic
     help="Train seeds seed .. seed+N-1 together (one run folder each) and show mean ± std.",
 )
 @click.pass_context
-def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet, repeats):
+def train(ctx, config_file, runs_dir, overrides, name, source, refit, fmt, quiet, repeats):
     """Train the network CONFIG describes and save the run in RUNS_DIR/<run-id>/.
 
     The run folder holds config.yaml (resolved), metrics.json, history.csv,
@@ -147,12 +158,13 @@ def train(ctx, config_file, runs_dir, overrides, name, fmt, quiet, repeats):
       dlexp train configs/deep_mlp.yaml --set train.epochs=5 --set seed=3
       dlexp train configs/logreg.yaml --runs-dir /tmp/runs --format json
       dlexp train configs/moons.yaml --repeats 5
+      dlexp train --from runs/notebook_grid --refit     # the search's best, refitted
     """
     from rich.console import Console
 
     from dlexp import display
 
-    cfg = _load(config_file, overrides, name)
+    cfg = _config_for_train(config_file, source, refit, overrides, name)
     from dlexp import data as data_mod
 
     dataset = data_mod.load(cfg["data"], cfg["seed"])  # a bad CSV is refused before Keras
@@ -206,6 +218,32 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _config_for_train(config_file, source, refit, overrides, name) -> dict:
+    """CONFIG, or the config --from a run or search (refitted with --refit)."""
+    from dlexp import config as config_mod
+
+    if (config_file is None) == (source is None):
+        raise BadInput("give a CONFIG file or --from RUN_OR_SEARCH (one of them)")
+    if refit and source is None:
+        raise BadInput("--refit: needs --from RUN_OR_SEARCH")
+    if source is None:
+        return _load(config_file, overrides, name)
+    from dlexp import choose
+
+    if name is not None:
+        config_mod.Name().check(name, "--name")
+    cfg, run = choose.source(source)
+    if refit:
+        cfg = choose.refit(cfg, run)
+    parsed = [config_mod.parse_override(o) for o in overrides]
+    try:
+        cfg = config_mod.resolve(config_mod.apply_overrides(cfg, parsed))
+    except ConfigError as exc:
+        raise exc.located("--set ") from None
+    cfg["name"] = name or cfg["name"]
+    return cfg
 
 
 def _outcome_record(outcome) -> dict:
@@ -405,6 +443,117 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
         console.print(
             f"HTML report: [bold]{escape(str(page))}[/] ({drawn} pictures drawn)", highlight=False
         )
+
+
+@cli.command()
+@click.argument("search_dir", metavar="SEARCH")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many of the best trials.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="yaml: configs dlexp train takes; json: for scripts.",
+)
+def best(search_dir, top, fmt):
+    """Print the best trial of the search in SEARCH as a config `dlexp train` accepts.
+
+    The config is the trial's own (resolved, its seed the point's), named after the
+    search and the trial; training it reproduces the trial's metrics. With repeats,
+    the point with the best mean. --top K prints K configs, best first, as YAML
+    documents (separated by ---). Reads folders only: never imports TensorFlow.
+
+    \b
+    Examples:
+      dlexp best runs/notebook_grid > best.yaml && dlexp train best.yaml
+      dlexp best runs/optimizers --top 3
+      dlexp best runs/notebook_grid --format json | jq .[0].score
+    """
+    from dlexp import choose, yamlio
+    from dlexp.files import jsonable
+
+    chosen = choose.best(search_dir, top)
+    if fmt == "json":
+        click.echo(json.dumps(jsonable(chosen), indent=2))
+        return
+    docs = []
+    for c in chosen:
+        repeats = f", mean of {c['repeats']} repeats" if c["repeats"] > 1 else ""
+        head = f"# {c['trial']}: {c['objective']} {c['score']:.6g} ({c['direction']}{repeats})\n"
+        docs.append(head + yamlio.dump(c["config"]))
+    click.echo("---\n".join(docs), nl=False)
+
+
+@cli.command()
+@click.argument("run_dir", metavar="RUN")
+@click.option("--points", help='Points as "x1,x2;x1,x2" (the run\'s features, in order).')
+@click.option(
+    "--input",
+    "input_csv",
+    metavar="FILE.csv",
+    help="A CSV file whose columns named as the run's features are read.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv or json (a list of records) on stdout.",
+)
+def predict(run_dir, points, input_csv, fmt):
+    """Predict with the model of the run in RUN: one row per point.
+
+    Each row holds the point's features, proba_<class> for each class and the
+    predicted class. Points are in the data's own units: the model carries its
+    preprocessing (data.standardize is its first layer).
+
+    \b
+    Examples:
+      dlexp predict runs/20260101-000000-moons-1a2b3c --points "0.5,-0.2;1,0"
+      dlexp predict runs/my-run --input new_points.csv --format json
+    """
+    from dlexp import predict as predict_mod
+
+    with json_stdout_only("json"):  # stdout holds the predictions and nothing else
+        records = predict_mod.predict(run_dir, points, input_csv)
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=2))
+    else:
+        click.echo(predict_mod.to_csv(records), nl=False)
+
+
+@cli.command()
+@click.argument("run_a", metavar="RUN_A")
+@click.argument("run_b", metavar="RUN_B")
+@format_option("text", "json")
+def diff(run_a, run_b, fmt):
+    """Show what differs between two run folders: config, versions, metrics.
+
+    Trains nothing and never imports TensorFlow or Keras.
+
+    \b
+    Examples:
+      dlexp diff runs/A runs/B
+      dlexp diff runs/notebook_grid/trials/t044 runs/notebook_grid/trials/t046 --format json
+    """
+    from dlexp import compare, display
+    from dlexp.files import jsonable
+
+    result = compare.diff(run_a, run_b)
+    if fmt == "json":
+        click.echo(json.dumps(jsonable(result), indent=2))
+    else:
+        from rich.console import Console
+
+        display.print_diff(Console(), result)
 
 
 @cli.command("config")

@@ -314,3 +314,28 @@ def print_repeats(console: Console, outcomes, summary: dict) -> None:
         table.add_row(split, *cells)
     console.print(table)
     console.print("run folders: " + ", ".join(f"[bold]{o.run.path}[/]" for o in outcomes))
+
+
+def print_diff(console: Console, result: dict) -> None:
+    """dlexp diff: the config keys, versions and metrics that differ, A against B."""
+    console.print(f"A: [bold]{result['a']}[/] ({result['status']['a']})")
+    console.print(f"B: [bold]{result['b']}[/] ({result['status']['b']})")
+    for title, rows in (("config", result["config"]), ("versions", result["versions"])):
+        if not rows:
+            console.print(f"same {title}")
+            continue
+        table = Table(title=title, show_edge=False, pad_edge=False, title_justify="left")
+        for column in ("key", "A", "B"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row["key"], label(row["a"]), label(row["b"]))
+        console.print(table)
+    table = Table(title="metrics", show_edge=False, pad_edge=False, title_justify="left")
+    for column, justify in (("metric", "left"), ("A", "right"), ("B", "right"), ("B - A", "right")):
+        table.add_column(column, justify=justify)
+    for row in result["metrics"]:
+        delta = row["delta"]
+        table.add_row(
+            row["key"], fmt(row["a"]), fmt(row["b"]), "-" if delta is None else f"{delta:+.4f}"
+        )
+    console.print(table)
