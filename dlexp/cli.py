@@ -556,6 +556,67 @@ def diff(run_a, run_b, fmt):
         display.print_diff(Console(), result)
 
 
+@cli.command("compare")
+@click.argument("side_a", metavar="A")
+@click.argument("side_b", metavar="B")
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=2, max=1000),
+    default=5,
+    show_default=True,
+    help="Paired seeds each side trains on.",
+)
+@runs_dir_option
+@format_option("text", "json")
+@click.pass_context
+def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
+    """Train A and B (configs or run folders) on the same seeds and say which is better.
+
+    Both train on --repeats paired seeds (A's seed onwards, the same data), together
+    where they can share a stack; for each metric the mean difference B - A, its 95%
+    confidence interval and a paired t-test's p-value, and a verdict on the main
+    metric (val_accuracy, else val_loss). The runs are kept in RUNS_DIR.
+
+    \b
+    Examples:
+      dlexp compare configs/moons.yaml configs/regularized.yaml
+      dlexp compare runs/A runs/B --repeats 10 --format json
+    """
+    from dlexp import compare, display
+    from dlexp.files import jsonable
+
+    a, b = compare.load_side(side_a), compare.load_side(side_b)
+    if a.get("name") == b.get("name"):
+        a["name"], b["name"] = f"{a.get('name') or 'run'}-A", f"{b.get('name') or 'run'}-B"
+    with sigterm_as_interrupt(), json_stdout_only(fmt):
+        outcomes_a, outcomes_b = compare.paired(a, b, repeats, runs_dir)
+    rows = compare.statistics_of(outcomes_a, outcomes_b)
+    done = sum(o.status == "completed" for o in outcomes_a + outcomes_b)
+    line = compare.verdict(rows, repeats)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                jsonable(
+                    {
+                        "verdict": line,
+                        "metrics": rows,
+                        "repeats": repeats,
+                        "runs": {
+                            "a": [str(o.run.path) for o in outcomes_a],
+                            "b": [str(o.run.path) for o in outcomes_b],
+                        },
+                    }
+                ),
+                indent=2,
+            )
+        )
+    else:
+        from rich.console import Console
+
+        display.print_compare(Console(), rows, line)
+    ctx.exit(0 if done == 2 * repeats else 1)
+
+
 @cli.command("config")
 @click.argument("config_file", metavar="CONFIG", required=False)
 @set_option

@@ -49,3 +49,100 @@ def diff(a: str | Path, b: str | Path) -> dict:
         "versions": versions,
         "metrics": metrics,
     }
+
+
+def load_side(path: str | Path, overrides=()) -> dict:
+    """A config file, or a run folder's config."""
+    from dlexp import choose
+    from dlexp import config as config_mod
+
+    path = Path(path)
+    if path.is_dir():
+        return choose.config_of(path)
+    return config_mod.load(path, overrides)
+
+
+def paired(a: dict, b: dict, repeats: int, runs_dir, on_epoch=None) -> tuple[list, list]:
+    """Train A and B on the same ``repeats`` seeds (A's seed onwards, the data on A's
+    seed for both), together where they can share a stack. Returns their outcomes."""
+    from dlexp import config as config_mod
+    from dlexp.stack import StackTrainer
+    from dlexp.training import TrialJob
+
+    seed = a["seed"]
+    jobs = {"a": [], "b": []}
+    for side, cfg in (("a", a), ("b", b)):
+        data_seed = seed if cfg["data"]["seed"] is None else cfg["data"]["seed"]
+        base = {**cfg, "seed": seed, "data": {**cfg["data"], "seed": data_seed}}
+        for r in range(repeats):
+            c = config_mod.repeat(base, r)
+            run = runs.create_run(runs_dir, f"{c.get('name') or side}-r{r}")
+            jobs[side].append(TrialJob(run.id, c, run, on_epoch))
+    outcomes = StackTrainer()(jobs["a"] + jobs["b"])
+    return outcomes[:repeats], outcomes[repeats:]
+
+
+def statistics_of(a_outcomes, b_outcomes) -> list[dict]:
+    """For each final metric both sides have: the mean of B - A over the paired seeds,
+    its 95% confidence interval (Student's t) and the paired t-test's p-value."""
+    import math
+
+    from scipy import stats
+
+    out = []
+    keys = []
+    for o in a_outcomes:
+        for split, values in o.metrics.splits().items():
+            keys += [f"{split}_{k}" for k in values]
+    for key in dict.fromkeys(keys):
+        split, _, name = key.partition("_")
+        pairs = []
+        for x, y in zip(a_outcomes, b_outcomes, strict=True):
+            va = (getattr(x.metrics, split) or {}).get(name)
+            vb = (getattr(y.metrics, split) or {}).get(name)
+            if isinstance(va, (int, float)) and isinstance(vb, (int, float)):
+                if math.isfinite(va) and math.isfinite(vb):
+                    pairs.append((va, vb))
+        if len(pairs) < 2:
+            continue
+        diffs = [vb - va for va, vb in pairs]
+        n = len(diffs)
+        mean = sum(diffs) / n
+        sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+        half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+        p = (
+            1.0
+            if sd == 0 and mean == 0
+            else float(stats.ttest_rel([y for _, y in pairs], [x for x, _ in pairs]).pvalue)
+        )
+        out.append(
+            {
+                "metric": key,
+                "a": sum(x for x, _ in pairs) / n,
+                "b": sum(y for _, y in pairs) / n,
+                "diff": mean,
+                "ci95": [mean - half, mean + half],
+                "p": p if math.isfinite(p) else 0.0,
+                "n": n,
+            }
+        )
+    return out
+
+
+def verdict(rows: list[dict], n: int) -> str:
+    """One line: which side is better on the main metric (val_accuracy, else the first
+    validation metric, else test), or that no difference is detectable."""
+    if not rows:
+        return "nothing to compare: no metric finished on both sides"
+    order = ["val_accuracy", "val_loss", "test_accuracy", "test_loss"]
+    main = next((r for k in order for r in rows if r["metric"] == k), rows[0])
+    lo, hi = main["ci95"]
+    if lo <= 0 <= hi:
+        return f"no difference detectable on {main['metric']} with {n} seeds (p = {main['p']:.2g})"
+    better_b = (main["diff"] > 0) == (runs.direction(main["metric"]) == "max")
+    half = (hi - lo) / 2
+    return (
+        f"{'B' if better_b else 'A'} is better on {main['metric']} by "
+        f"{abs(main['diff']):.3f} ± {half:.3f} (95% CI, paired t-test p = {main['p']:.2g}, "
+        f"{n} seeds)"
+    )

@@ -339,3 +339,22 @@ def print_diff(console: Console, result: dict) -> None:
             row["key"], fmt(row["a"]), fmt(row["b"]), "-" if delta is None else f"{delta:+.4f}"
         )
     console.print(table)
+
+
+def print_compare(console: Console, rows: list[dict], verdict: str) -> None:
+    """dlexp compare: each metric's means, B - A with its 95% interval, and p."""
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("metric", "A", "B", "B - A", "95% CI", "p"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for r in rows:
+        lo, hi = r["ci95"]
+        table.add_row(
+            r["metric"],
+            fmt(r["a"]),
+            fmt(r["b"]),
+            f"{r['diff']:+.4f}",
+            f"[{lo:+.4f}, {hi:+.4f}]",
+            f"{r['p']:.3g}",
+        )
+    console.print(table)
+    console.print(f"[bold]{verdict}[/]")

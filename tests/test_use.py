@@ -138,3 +138,37 @@ def test_train_from_bad_input(runs_dir, tiny, tmp_path):
     result = invoke("train", "--from", tmp_path / "nope", "--runs-dir", tmp_path / "r")
     assert result.exit_code == 2 and "--from: " in result.stderr and "no such run" in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_compare_trains_paired_seeds_and_gives_a_verdict(write, tmp_path):
+    base = (
+        "seed: 1\ndata: {kind: moons, n_samples: 300}\nmodel: {layers: [4]}\n"
+        "train: {epochs: 20, early_stopping: false, learning_rate: LR}\n"
+    )
+    a = write("a.yaml", base.replace("LR", "0.0001"))
+    b = write("b.yaml", base.replace("LR", "0.1"))
+    result = invoke(
+        "compare", a, b, "--repeats", "3", "--runs-dir", tmp_path / "r", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    val = next(m for m in out["metrics"] if m["metric"] == "val_loss")
+    assert val["n"] == 3 and val["ci95"][0] <= val["diff"] <= val["ci95"][1]
+    assert val["diff"] < 0  # the larger learning rate fits 20 epochs better
+    acc = next(m for m in out["metrics"] if m["metric"] == "val_accuracy")
+    significant = not acc["ci95"][0] <= 0 <= acc["ci95"][1]
+    expected = "B is better on val_accuracy" if significant else "no difference detectable"
+    assert out["verdict"].startswith(expected), out["verdict"]
+    seeds = [json.loads((Path(p) / "run.json").read_text())["seed"] for p in out["runs"]["b"]]
+    assert seeds == [1, 2, 3]
+    same = json.loads(
+        invoke(
+            "compare", a, a, "--repeats", "2", "--runs-dir", tmp_path / "s", "--format", "json"
+        ).stdout
+    )
+    assert same["verdict"].startswith("no difference detectable")
+    assert all(m["diff"] == 0 for m in same["metrics"])
+    result = invoke("compare", a, b, "--repeats", "1")
+    assert result.exit_code == 2 and "--repeats" in result.stderr
+    result = invoke("compare", a, tmp_path / "nope.yaml", "--runs-dir", tmp_path / "t")
+    assert result.exit_code == 2 and "nope.yaml: file not found" in result.stderr
