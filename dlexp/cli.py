@@ -76,6 +76,49 @@ def set_option(f):
     )(f)
 
 
+def tensorboard_option(f):
+    return click.option(
+        "--tensorboard",
+        "tensorboard_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Also write TensorBoard logs here (scalars per epoch; for a search, the HParams "
+        "dashboard's data): tensorboard --logdir DIR.",
+    )(f)
+
+
+def _tensorboard(logdir: Path | None, runs_=(), search=None) -> None:
+    if logdir is None:
+        return
+    from dlexp import tensorboard
+    from dlexp.runs import read_run
+
+    try:
+        if search is not None:
+            tensorboard.write_search(search, logdir)
+        for run in runs_:
+            tensorboard.write_run(read_run(run.path), logdir, run.id)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write in {str(logdir)!r} ({exc.strerror})", "--tensorboard"
+        ) from None
+
+
+def _check_tensorboard(logdir: Path | None) -> None:
+    """Before any training: the folder for TensorBoard's logs can be made and written."""
+    if logdir is None:
+        return
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+        probe = logdir / ".dlexp-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write in {str(logdir)!r} ({exc.strerror})", "--tensorboard"
+        ) from None
+
+
 def format_option(*choices: str):
     def decorate(f):
         return click.option(
@@ -126,6 +169,7 @@ def _load(config_file: str, overrides: tuple[str, ...], name: str | None) -> dic
     metavar="RUN_OR_SEARCH",
     help="Train again from a run folder's config, or a search folder's best trial.",
 )
+@tensorboard_option
 @click.option(
     "--refit",
     is_flag=True,
@@ -141,7 +185,9 @@ def _load(config_file: str, overrides: tuple[str, ...], name: str | None) -> dic
     help="Train seeds seed .. seed+N-1 together (one run folder each) and show mean ± std.",
 )
 @click.pass_context
-def train(ctx, config_file, runs_dir, overrides, name, source, refit, fmt, quiet, repeats):
+def train(
+    ctx, config_file, runs_dir, overrides, name, tensorboard_dir, source, refit, fmt, quiet, repeats
+):
     """Train the network CONFIG describes and save the run in RUNS_DIR/<run-id>/.
 
     The run folder holds config.yaml (resolved), metrics.json, history.csv,
@@ -165,6 +211,7 @@ def train(ctx, config_file, runs_dir, overrides, name, source, refit, fmt, quiet
     from dlexp import display
 
     cfg = _config_for_train(config_file, source, refit, overrides, name)
+    _check_tensorboard(tensorboard_dir)
     from dlexp import data as data_mod
 
     dataset = data_mod.load(cfg["data"], cfg["seed"])  # a bad CSV is refused before Keras
@@ -179,6 +226,7 @@ def train(ctx, config_file, runs_dir, overrides, name, source, refit, fmt, quiet
             outcomes = train_repeats(cfg, runs_dir, repeats, progress, dataset)
         else:
             outcome = training.train_config(cfg, runs_dir, progress, dataset)
+    _tensorboard(tensorboard_dir, [o.run for o in outcomes] if repeats > 1 else [outcome.run])
     if repeats > 1:
         summary = display.repeats_summary(outcomes)
         if fmt == "json":
@@ -270,6 +318,7 @@ def _outcome_record(outcome) -> dict:
     help="Worker processes to start on this machine, each training its own stacks "
     "(default 1, in this process; a chief started with KERASTUNER_TUNER_ID=chief starts none).",
 )
+@tensorboard_option
 @click.option(
     "--stack",
     type=click.IntRange(min=1),
@@ -291,7 +340,20 @@ def _outcome_record(outcome) -> dict:
 )
 @format_option("text", "json")
 @click.pass_context
-def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, yes, overwrite, top, fmt):
+def search(
+    ctx,
+    grid_file,
+    runs_dir,
+    overrides,
+    workers,
+    tensorboard_dir,
+    stack,
+    dry_run,
+    yes,
+    overwrite,
+    top,
+    fmt,
+):
     """Search a grid of configs with keras-tuner; keep every trial in RUNS_DIR/<name>/.
 
     GRID is a config (inline, or `base: other.yaml`) plus a `search` section:
@@ -328,6 +390,7 @@ def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, yes, ov
         return
     if not yes:
         _confirm_size(spec)
+    _check_tensorboard(tensorboard_dir)
     from dlexp.search import distributed, engine  # imports keras-tuner and Keras
 
     distributed.check_workers(workers)
@@ -341,6 +404,8 @@ def search(ctx, grid_file, runs_dir, overrides, workers, stack, dry_run, yes, ov
     if worker:
         click.echo(f"{os.environ.get('KERASTUNER_TUNER_ID')}: {outcome.status}", err=True)
         ctx.exit(outcome.exit_code)
+    if outcome.rows:
+        _tensorboard(tensorboard_dir, search=outcome.store.root)
     ranked = outcome.store.ranked(outcome.rows)
     if fmt == "json":
         best = ranked[0] if ranked else None

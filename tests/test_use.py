@@ -172,3 +172,64 @@ def test_compare_trains_paired_seeds_and_gives_a_verdict(write, tmp_path):
     assert result.exit_code == 2 and "--repeats" in result.stderr
     result = invoke("compare", a, tmp_path / "nope.yaml", "--runs-dir", tmp_path / "t")
     assert result.exit_code == 2 and "nope.yaml: file not found" in result.stderr
+
+
+def _events(folder: Path) -> list:
+    """The events of a folder's event file (TFRecord framing, read by hand)."""
+    import struct
+
+    from tensorboard.compat.proto import event_pb2
+
+    out = []
+    for path in folder.glob("events.out.tfevents.*"):
+        data = path.read_bytes()
+        i = 0
+        while i < len(data):
+            (length,) = struct.unpack("<Q", data[i : i + 8])
+            out.append(event_pb2.Event.FromString(data[i + 12 : i + 12 + length]))
+            i += 12 + length + 4
+    return out
+
+
+def test_tensorboard_logs_with_hparams_without_tensorflow(runs_dir, tmp_path):
+    import subprocess
+    import sys
+
+    logdir = tmp_path / "tb"
+    search = str(runs_dir / "tinygrid")
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom dlexp import tensorboard\n"
+        f"n = tensorboard.write_search(Path({search!r}), Path({str(logdir)!r}))\n"
+        "print('RUNS', n, 'TF', 'tensorflow' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "RUNS 8 TF False" in out.stdout
+    events = _events(logdir / "tinygrid" / "t000-r0")
+    scalars = {v.tag for e in events for v in e.summary.value if v.HasField("simple_value")}
+    assert {"train/loss", "validation/accuracy", "learning_rate", "final/val_accuracy"} <= scalars
+    steps = sorted(e.step for e in events for v in e.summary.value if v.tag == "train/loss")
+    assert steps == list(range(1, 9))  # one per epoch
+    plugins = {v.metadata.plugin_data.plugin_name for e in events for v in e.summary.value}
+    assert "hparams" in plugins
+    config = _events(logdir / "tinygrid")
+    assert any(v.tag == "_hparams_/experiment" for e in config for v in e.summary.value)
+
+
+def test_train_with_tensorboard(tiny, tmp_path):
+    result = invoke(
+        "train",
+        tiny,
+        "--runs-dir",
+        tmp_path / "r",
+        "--tensorboard",
+        tmp_path / "tb",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    run_id = json.loads(result.stdout)["id"]
+    tags = {v.tag for e in _events(tmp_path / "tb" / run_id) for v in e.summary.value}
+    assert {"train/loss", "validation/loss"} <= tags
+    result = invoke("train", tiny, "--runs-dir", tmp_path / "r2", "--tensorboard", "/sys/tb")
+    assert result.exit_code == 2 and "--tensorboard: cannot write in '/sys/tb'" in result.stderr
+    assert not (tmp_path / "r2").exists()
