@@ -260,3 +260,47 @@ def heatmap(rows: list[dict], x_key: str, y_key: str, objective: str) -> bytes:
     fig.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=7)
     ax.set_title(f"mean {objective}", fontsize=9)
     return _png(fig)
+
+
+def importance(weights: dict, objective: str) -> bytes:
+    """Each searched key's permutation importance, largest first (horizontal bars)."""
+    items = sorted(weights.items(), key=lambda kv: kv[1])
+    fig = Figure(figsize=(4.6, 0.45 * len(items) + 1.0), layout="constrained")
+    ax = fig.add_subplot()
+    ax.barh([k.split(".")[-1] for k, _ in items], [max(v, 0) for _, v in items], color=BLUE)
+    ax.set_xlabel(f"drop in fit of {objective} when shuffled", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title("parameter importance (permutation, random forest)", fontsize=9)
+    return _png(fig)
+
+
+def parallel(rows: list[dict], keys: list[str], objective: str) -> bytes:
+    """Parallel coordinates: one line per trial through each searched key's values (in
+    order) to its objective, coloured by the objective."""
+    import matplotlib
+
+    axes = [*keys, "score"]
+    orders = {k: _ordered([r.get(k) for r in rows]) for k in keys}
+    scores = [r["score"] for r in rows]
+    lo, hi = min(scores), max(scores)
+    span = (hi - lo) or 1.0
+    fig = Figure(figsize=(max(4.0, 1.4 * len(axes)), 3.0), layout="constrained")
+    ax = fig.add_subplot()
+    cmap = matplotlib.colormaps["viridis"]
+    for r in sorted(rows, key=lambda r: r["score"]):
+        ys = [orders[k].index(label(r.get(k))) / max(len(orders[k]) - 1, 1) for k in keys] + [
+            (r["score"] - lo) / span
+        ]
+        ax.plot(range(len(axes)), ys, color=cmap((r["score"] - lo) / span), alpha=0.6, lw=1)
+    for i, k in enumerate(keys):
+        n = len(orders[k])
+        for j, v in enumerate(orders[k]):
+            ax.text(i, j / max(n - 1, 1), f" {v}", fontsize=6, va="center")
+    ax.text(len(keys), 0, f" {lo:.3f}", fontsize=6, va="center")
+    ax.text(len(keys), 1, f" {hi:.3f}", fontsize=6, va="center")
+    ax.set_xticks(range(len(axes)), [a.split(".")[-1] for a in keys] + [objective], fontsize=7)
+    ax.set_yticks([])
+    for i in range(len(axes)):
+        ax.axvline(i, color="#888888", lw=0.6)
+    return _png(fig)

@@ -117,7 +117,18 @@ def test_json_records(runs_dir):
     result = CliRunner().invoke(cli, ["report", str(runs_dir), "--format", "json"])
     assert result.exit_code == 0
     records = json.loads(result.stdout)  # stdout holds the JSON and nothing else
-    assert len(records) == 10
+    assert len(records) == 11 and records[-1]["kind"] == "search"
+    search = records.pop()
+    assert set(search) == {
+        "id",
+        "kind",
+        "objective",
+        "direction",
+        "trials",
+        "importances",
+        "warnings",
+    }
+    assert set(search["importances"]) == {"model.first_neuron", "train.optimizer"}
     for r in records:
         assert set(r) == {
             "id",
@@ -125,6 +136,7 @@ def test_json_records(runs_dir):
             "status",
             "search",
             "best",
+            "within_noise_of_best",
             "hyperparameters",
             "metrics",
             "runs",
@@ -447,3 +459,24 @@ def test_long_plot_titles_are_shortened_to_fit():
     fitted = plots._fit(title, 2.9, 9)
     assert len(fitted) <= int(2.9 * 72 / (9 * 0.6)) and "…" in fitted
     assert fitted.startswith("decision boundary") and fitted.endswith("bbbbbb")
+
+
+def test_what_matters_and_what_is_noise(runs_dir, tmp_path):
+    from dlexp.report import matters
+
+    rep = report.build(runs_dir)
+    info = rep.searches["tinygrid"]
+    trials = {e.id: e for e in info.entries}
+    assert trials["tinygrid/t000"].best and trials["tinygrid/t000"].within_noise
+    # two repeats each: a paired t-test cannot tell these trials from the best
+    assert all(e.within_noise is not None for e in trials.values())
+    weights = matters.importances(info, ["model.first_neuron", "train.optimizer"])
+    assert set(weights) == {"model.first_neuron", "train.optimizer"}
+    assert matters.importances(info, []) == {}
+    runs_only = [e for e in rep.entries if e.kind == "run"]
+    assert all(e.within_noise is None for e in runs_only)
+    page, _ = report.write_html(rep, tmp_path / "out")
+    text = page.read_text()
+    assert (
+        "how much each searched key matters" in text and "every trial across the searched" in text
+    )

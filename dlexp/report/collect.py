@@ -53,6 +53,7 @@ class Entry:
     records: list[runs_mod.RunRecord] = field(default_factory=list)
     search: str | None = None
     best: bool = False
+    within_noise: bool | None = None  # with repeats: can a paired test tell it from the best?
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -79,6 +80,7 @@ class Entry:
                 "status": self.status,
                 "search": self.search,
                 "best": self.best,
+                "within_noise_of_best": self.within_noise,
                 "hyperparameters": self.hyperparameters,
                 "metrics": metrics,
                 "runs": [str(r.path) for r in self.records],
@@ -348,6 +350,9 @@ def build(root: str | Path, filters: tuple[str, ...] = (), sort: str | None = No
         ranked = info.ranked()
         if ranked:
             ranked[0].best = True
+        from dlexp.report.matters import mark_noise
+
+        mark_noise(info)
         entries += info.entries
     warnings = read_warnings + [w for s in searches.values() for w in s.warnings]
     warnings += [w for e in entries for w in e.warnings]

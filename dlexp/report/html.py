@@ -89,6 +89,7 @@ def _table(
                 "id": e.id,
                 "href": href,
                 "best": e.best,
+                "noise": e.within_noise,
                 "status": e.status,
                 "cells": cells,
                 "numbers": numbers,
@@ -200,6 +201,30 @@ def _search_section(
                     info.objective,
                 )
             )
+    if scored and keys:
+        from dlexp.report.matters import importances
+
+        weights = importances(info, keys)
+        if weights:
+            by_value.append(
+                images.add(
+                    f"search-{info.name}-importance",
+                    f"how much each searched key matters to {info.objective}",
+                    "importance",
+                    weights,
+                    info.objective,
+                )
+            )
+        by_value.append(
+            images.add(
+                f"search-{info.name}-parallel",
+                f"every trial across the searched keys, coloured by {info.objective}",
+                "parallel",
+                scored,
+                keys,
+                info.objective,
+            )
+        )
     overlay = None
     if ranked:
         top = ranked[:TOP_TRIALS]
@@ -242,6 +267,12 @@ def _search_section(
         "overlay": overlay,
         "table": table,
         "results": str(results) if results.exists() else None,
+        "noise_note": (
+            "≈: within noise of the best (a paired t-test over the repeats' shared seeds "
+            "cannot tell them apart at 5%)"
+            if any(e.within_noise and not e.best for e in entries)
+            else None
+        ),
         "top": [_run_section(images, e) for e in ranked[:TOP_TRIALS]],
     }
 

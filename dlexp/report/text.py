@@ -128,7 +128,26 @@ def _compact(pairs: list) -> str:
 
 
 def records(report: Report) -> list[dict]:
-    return [e.record() for e in report.entries]
+    """What --format json prints: a record per row (kind run or trial), then one per
+    search (kind search) with its objective and each searched key's importance."""
+    from dlexp.report.matters import importances
+
+    out = [e.record() for e in report.entries]
+    for info in report.searches.values():
+        entries = [e for e in report.entries if e.search == info.name]
+        keys = [k for k in info.keys if len({label(e.hyperparameters.get(k)) for e in entries}) > 1]
+        out.append(
+            {
+                "id": info.name,
+                "kind": "search",
+                "objective": info.objective,
+                "direction": info.direction,
+                "trials": len(entries),
+                "importances": importances(info, keys) if info.objective else {},
+                "warnings": info.warnings,
+            }
+        )
+    return out
 
 
 def to_csv(report: Report) -> str:
