@@ -682,6 +682,44 @@ def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
     ctx.exit(0 if done == 2 * repeats else 1)
 
 
+@cli.command()
+@click.argument("run_dir", metavar="RUN")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["python"]),
+    default="python",
+    show_default=True,
+    help="python: a standalone Keras script.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (default: stdout).",
+)
+def export(run_dir, fmt, out):
+    """Export the run in RUN: a standalone Keras script that rebuilds its data, model
+    and training (plain keras, NumPy and scikit-learn; no dlexp).
+
+    \b
+    Examples:
+      dlexp export runs/<run-id> --format python --out my_run.py && python my_run.py 5
+    """
+    from dlexp import export as export_mod
+    from dlexp.files import atomic_write
+
+    text = export_mod.python_script(run_dir)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        atomic_write(out, text)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {str(out)!r} ({exc.strerror})", "--out") from None
+    click.echo(f"wrote {out}", err=True)
+
+
 @cli.command("config")
 @click.argument("config_file", metavar="CONFIG", required=False)
 @set_option

@@ -233,3 +233,32 @@ def test_train_with_tensorboard(tiny, tmp_path):
     result = invoke("train", tiny, "--runs-dir", tmp_path / "r2", "--tensorboard", "/sys/tb")
     assert result.exit_code == 2 and "--tensorboard: cannot write in '/sys/tb'" in result.stderr
     assert not (tmp_path / "r2").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", ["20260101-000000-plain-aaaaaa", "20260101-000002-blobs-cccccc"])
+def test_an_exported_script_trains_as_the_run_did(runs_dir, tmp_path, run):
+    import ast
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    result = invoke("export", runs_dir / run, "--format", "python", "--out", script)
+    assert result.exit_code == 0, result.output
+    assert "dlexp" not in script.read_text().split('"""', 2)[2]  # no dlexp import or use
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    test = ast.literal_eval(out.stdout.strip().splitlines()[-1].removeprefix("test: "))
+    metrics = json.loads((runs_dir / run / "metrics.json").read_text())
+    assert test["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+    assert test["loss"] == pytest.approx(metrics["test"]["loss"], rel=1e-4)
+    quick = subprocess.run(
+        [sys.executable, str(script), "2"], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    assert "Epoch 2/2" in quick.stdout
+
+
+def test_export_bad_input(runs_dir, tmp_path):
+    result = invoke("export", runs_dir / "tinygrid")
+    assert result.exit_code == 2 and "not a run folder" in result.stderr

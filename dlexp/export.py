@@ -1,0 +1,248 @@
+"""`dlexp export RUN --format python`: a standalone, readable Keras script (plain
+`keras`, NumPy and scikit-learn; no dlexp) that rebuilds the run's dataset, model and
+training, for people who want to leave the tool or learn from it."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+from dlexp import data as data_mod
+from dlexp import models
+from dlexp.errors import ConfigError
+
+OPTIMIZER_CLASSES = {
+    "sgd": "SGD",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "rmsprop": "RMSprop",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "adamax": "Adamax",
+    "nadam": "Nadam",
+    "ftrl": "Ftrl",
+    "lion": "Lion",
+}
+
+HEADER = '''"""{name}: exported by dlexp from {run}.
+
+Plain Keras: the dataset, the model and the training of that run, which used
+seed {seed}. Run it as `python {script} [EPOCHS]` (KERAS_BACKEND chooses the
+backend; dlexp trained on {backend}).
+"""
+
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "{backend}")
+
+import keras
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+SEED = {seed}
+EPOCHS = int(sys.argv[1]) if len(sys.argv) > 1 else {epochs}
+keras.utils.set_random_seed(SEED)
+'''
+
+
+def _data_code(cfg: dict) -> str:
+    d = cfg["data"]
+    seed = d["seed"] if d["seed"] is not None else cfg["seed"]
+    if d["kind"] == "csv":
+        target, features = d["target"], d["features"]
+        lines = [
+            "import csv",
+            "",
+            "",
+            "def load():",
+            f"    with open({d['path']!r}, newline='', encoding='utf-8-sig') as f:",
+            "        rows = list(csv.DictReader(f))",
+            f"    features = {features!r} or [c for c in rows[0] if c != {target!r}]",
+            "    x = np.array([[float(r[c]) for c in features] for r in rows], np.float32)",
+            f"    labels = [r[{target!r}].strip() for r in rows]",
+            "    try:",
+            "        keys = [float(v) for v in labels]",
+            "    except ValueError:",
+            "        keys = labels",
+            "    classes = sorted(set(keys))",
+            "    return x, np.array([classes.index(k) for k in keys])",
+        ]
+        return "\n".join(lines) + "\n"
+    gen = inspect.getsource(data_mod.GENERATORS[d["kind"]]).replace(
+        f"def _{d['kind']}(", "def generate("
+    )
+    return (
+        gen
+        + "\n\ndef load():\n"
+        + f"    cfg = {json.dumps({k: d[k] for k in ('classes', 'factor')})}\n"
+        + f"    rng = np.random.RandomState({seed})\n"
+        + f"    x, y = generate({d['n_samples']}, {d['noise']}, rng, cfg)\n"
+        + "    return x.astype(np.float32), y\n"
+    )
+
+
+def _split_code(cfg: dict) -> str:
+    d = cfg["data"]
+    seed = d["seed"] if d["seed"] is not None else cfg["seed"]
+    lines = [
+        "",
+        "",
+        "def split(x, y, size):",
+        "    try:  # stratified when every class allows it",
+        f"        return train_test_split(x, y, test_size=size, random_state={seed}, stratify=y)",
+        "    except ValueError:",
+        f"        return train_test_split(x, y, test_size=size, random_state={seed})",
+        "",
+        "",
+        "x, y = load()",
+        f"x_rest, x_test, y_rest, y_test = split(x, y, {d['test_size']})",
+    ]
+    if d["val_size"] > 0:
+        lines.append(f"x_train, x_val, y_train, y_val = split(x_rest, y_rest, {d['val_size']})")
+    else:
+        lines += ["x_train, y_train = x_rest, y_rest", "x_val = y_val = None"]
+    return "\n".join(lines) + "\n"
+
+
+def _model_code(cfg: dict, n_classes: int) -> str:
+    m, t = cfg["model"], cfg["train"]
+    layout = models.output_layout(cfg, n_classes)
+    widths = models.hidden_widths(m, layout.units)
+    reg = f"keras.regularizers.L1L2(l1={m['l1']}, l2={m['l2']})" if m["l1"] or m["l2"] else "None"
+    lines = [
+        "",
+        "",
+        "layers = [keras.Input(shape=(x_train.shape[1],))]",
+    ]
+    if cfg["data"]["standardize"]:
+        lines += [
+            "# data.standardize: the training split's statistics, inside the model",
+            "layers.append(keras.layers.Normalization(mean=x_train.mean(axis=0), "
+            "variance=x_train.var(axis=0)))",
+        ]
+    if m["input_noise"] > 0:
+        lines.append(f"layers.append(keras.layers.GaussianNoise({m['input_noise']}))")
+    lines.append(f"for width in {widths}:")
+    dense = f"kernel_initializer={m['kernel_initializer']!r}, kernel_regularizer={reg}"
+    if m["batch_norm"]:
+        lines += [
+            f"    layers.append(keras.layers.Dense(width, {dense}))",
+            "    layers.append(keras.layers.BatchNormalization())",
+            f"    layers.append(keras.layers.Activation({m['activation']!r}))",
+        ]
+    else:
+        lines.append(
+            f"    layers.append(keras.layers.Dense(width, activation={m['activation']!r}, {dense}))"
+        )
+    if m["dropout"] > 0:
+        lines.append(f"    layers.append(keras.layers.Dropout({m['dropout']}))")
+    lines.append(
+        f"layers.append(keras.layers.Dense({layout.units}, activation={layout.activation!r}, "
+        f"{dense}))"
+    )
+    lines.append("model = keras.Sequential(layers)")
+    opt = t["optimizer"]
+    name = opt if isinstance(opt, str) else opt["name"]
+    args = {} if isinstance(opt, str) else {k: v for k, v in opt.items() if k != "name"}
+    cls = OPTIMIZER_CLASSES[name]
+    n_train = "len(x_train)"
+    bs = n_train if t["batch_size"] == "full" else f"min({t['batch_size']}, {n_train})"
+    lines.append(f"batch_size = {bs}")
+    lr = repr(t["learning_rate"])
+    schedule = t["lr_schedule"]
+    if schedule and schedule["kind"] in ("exponential", "step"):
+        lines.append("steps = -(-len(x_train) // batch_size)  # per epoch")
+        lr = (
+            f"keras.optimizers.schedules.ExponentialDecay({t['learning_rate']}, "
+            f"decay_steps={schedule['every']} * steps, decay_rate={schedule['rate']}, "
+            f"staircase={schedule['kind'] == 'step'})"
+        )
+    extra = "".join(f", {k}={v!r}" for k, v in args.items())
+    metrics = {
+        "accuracy": "keras.metrics.CategoricalAccuracy(name='accuracy')"
+        if layout.onehot
+        else "keras.metrics.BinaryAccuracy(name='accuracy')",
+        "f1": f"keras.metrics.F1Score(average='macro', threshold={None if layout.onehot else 0.5},"
+        " name='f1')",
+        "precision": "keras.metrics.Precision(name='precision')",
+        "recall": "keras.metrics.Recall(name='recall')",
+        "auc": "keras.metrics.AUC(name='auc')",
+    }
+    lines += [
+        "model.compile(",
+        f"    optimizer=keras.optimizers.{cls}(learning_rate={lr}{extra}),",
+        f"    loss={layout.loss!r},",
+        f"    metrics=[{', '.join(metrics[n] for n in t['metrics'])}],",
+        ")",
+        "",
+        "",
+        "def targets(y):",
+        f"    return np.eye({layout.units}, dtype=np.float32)[y]"
+        if layout.onehot
+        else "    return y.astype(np.float32).reshape(-1, 1)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _fit_code(cfg: dict) -> str:
+    t = cfg["train"]
+    callbacks = ["keras.callbacks.TerminateOnNaN()"]
+    es = t["early_stopping"]
+    if es:
+        callbacks.append(
+            f"keras.callbacks.EarlyStopping(monitor={es['monitor']!r}, patience={es['patience']}, "
+            f"min_delta={es['min_delta']}, restore_best_weights={es['restore_best_weights']})"
+        )
+    schedule = t["lr_schedule"]
+    if schedule and schedule["kind"] == "plateau":
+        callbacks.append(
+            f"keras.callbacks.ReduceLROnPlateau(monitor={schedule['monitor']!r}, "
+            f"factor={schedule['rate']}, patience={schedule['patience']}, "
+            f"min_lr={schedule['min_lr']})"
+        )
+    return "\n".join(
+        [
+            "",
+            "",
+            "history = model.fit(",
+            "    x_train, targets(y_train), batch_size=batch_size, epochs=EPOCHS, shuffle=True,",
+            "    validation_data=None if x_val is None else (x_val, targets(y_val)),",
+            f"    callbacks=[{', '.join(callbacks)}],",
+            "    verbose=2,",
+            ")",
+            'print("test:", model.evaluate(x_test, targets(y_test), verbose=0, return_dict=True))',
+            "",
+        ]
+    )
+
+
+def python_script(run: str | Path) -> str:
+    """The script's text for the run folder ``run``."""
+    from dlexp import choose, runs
+
+    run = Path(run)
+    cfg = choose.config_of(run)
+    record = runs.read_run(run)
+    info = record.info
+    n_classes = (info.data or {}).get("n_classes") if info else None
+    if not isinstance(n_classes, int):
+        raise ConfigError(f"{run}: run.json does not say its number of classes (not a run?)")
+    backend = ((info.versions or {}).get("keras_backend") if info else None) or "jax"
+    text = HEADER.format(
+        name=cfg.get("name") or "run",
+        run=run.name,
+        seed=cfg["seed"],
+        epochs=cfg["train"]["epochs"],
+        backend=backend,
+        script=f"{run.name}.py",
+    )
+    return (
+        text
+        + "\n\n"
+        + _data_code(cfg)
+        + _split_code(cfg)
+        + _model_code(cfg, n_classes)
+        + _fit_code(cfg)
+    )
