@@ -304,3 +304,41 @@ def parallel(rows: list[dict], keys: list[str], objective: str) -> bytes:
     for i in range(len(axes)):
         ax.axvline(i, color="#888888", lw=0.6)
     return _png(fig)
+
+
+def evaluation(arrays: dict, title: str = "") -> bytes:
+    """The test split's confusion matrix and ROC curve (one-vs-rest for several
+    classes), computed by scikit-learn from the run's predictions.npz."""
+    from sklearn.metrics import auc, confusion_matrix, roc_curve
+
+    y, proba = arrays["y_true"].astype(int), arrays["proba"]
+    if proba.shape[1] == 1:  # one sigmoid unit: the second class's probability
+        proba = np.concatenate([1 - proba, proba], axis=1)
+    k = proba.shape[1]
+    names = [str(c) for c in arrays.get("class_names", range(k))]
+    fig = Figure(figsize=(6.4, 3.0), layout="constrained")
+    ax = fig.add_subplot(1, 2, 1)
+    matrix = confusion_matrix(y, proba.argmax(axis=1), labels=list(range(k)))
+    ax.imshow(matrix, cmap=PLAYGROUND.reversed() if k == 2 else "Blues")
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(k), names, fontsize=7)
+    ax.set_yticks(range(k), names, fontsize=7)
+    ax.set_xlabel("predicted", fontsize=8)
+    ax.set_ylabel("true", fontsize=8)
+    ax.set_title("confusion matrix", fontsize=9)
+    ax = fig.add_subplot(1, 2, 2)
+    for c in range(1 if k == 2 else 0, k):
+        fpr, tpr, _ = roc_curve(y == c, proba[:, c])
+        colour = CLASS_COLOURS[c % len(CLASS_COLOURS)]
+        ax.plot(fpr, tpr, color=colour, lw=1.4, label=f"{names[c]} (AUC {auc(fpr, tpr):.3f})")
+    ax.plot([0, 1], [0, 1], color="#aaaaaa", lw=0.8, linestyle="--")
+    ax.set_xlabel("false positive rate", fontsize=8)
+    ax.set_ylabel("true positive rate", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, loc="lower right", frameon=False)
+    ax.set_title("ROC", fontsize=9)
+    if title:
+        fig.suptitle(_fit(title, 6.4, 9), fontsize=9)
+    return _png(fig)

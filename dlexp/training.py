@@ -414,6 +414,8 @@ def fit(
             for split, values in evaluate(exp).items():
                 setattr(metrics, split, values)
             run.save_model(exp.model)
+            proba = exp.model.predict(d.x_test, batch_size=EVAL_BATCH, verbose=0)
+            save_predictions(run, d, proba)
             if d.n_features == 2 and status == Status.COMPLETED:
                 run.save_npz("boundary.npz", **boundary(exp))
         elif status == Status.INTERRUPTED and rows:  # what it had: its last weights
@@ -426,6 +428,17 @@ def fit(
         status, error = Status.FAILED, describe(exc)
         info.traceback = traceback.format_exc()
     return end_run(run, info, status, error, started, metrics)
+
+
+def save_predictions(run: Run, d: Dataset, proba: np.ndarray) -> None:
+    """predictions.npz: the test split's labels and the model's probabilities, for the
+    report's confusion matrix and ROC curve."""
+    run.save_npz(
+        "predictions.npz",
+        y_true=d.y_test.astype(np.int16),
+        proba=np.asarray(proba, np.float32),
+        class_names=np.array(d.class_names),
+    )
 
 
 def end_run(run: Run, info: RunInfo, status: Status, error, started: float, metrics) -> Outcome:

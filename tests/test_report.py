@@ -480,3 +480,31 @@ def test_what_matters_and_what_is_noise(runs_dir, tmp_path):
     assert (
         "how much each searched key matters" in text and "every trial across the searched" in text
     )
+
+
+def test_confusion_matrix_and_roc_from_a_runs_predictions(tmp_path):
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 3, 60)
+    proba = rng.dirichlet([1, 1, 1], 60).astype(np.float32)
+    proba[np.arange(60), y] += 1  # mostly right
+    arrays = {
+        "y_true": y,
+        "proba": proba / proba.sum(1, keepdims=True),
+        "class_names": np.array(["a", "b", "c"]),
+    }
+    assert _png_size(plots.evaluation(arrays, title="t"))[0] > 400
+    binary = {"y_true": y % 2, "proba": proba[:, :1]}
+    assert _png_size(plots.evaluation(binary))[0] > 400
+
+
+@pytest.mark.slow
+def test_a_trained_run_gets_its_evaluation_pictures(tiny, tmp_path):
+    result = CliRunner().invoke(
+        cli, ["train", str(tiny), "--runs-dir", str(tmp_path / "r"), "--format", "json", "-q"]
+    )
+    run = tmp_path / "r" / json.loads(result.stdout)["id"]
+    assert (run / "predictions.npz").exists()
+    page, _ = report.write_html(report.build(tmp_path / "r"), tmp_path / "out")
+    assert "confusion matrix and ROC curve of" in page.read_text()

@@ -118,6 +118,18 @@ def _run_section(images: Images, e: Entry) -> dict[str, Any]:
                     sources=(r.path / "history.csv",),
                 )
             )
+        predictions = r.path / "predictions.npz"
+        if predictions.exists():
+            pictures.append(
+                images.add(
+                    f"evaluation-{e.id}",
+                    f"confusion matrix and ROC curve of {e.id} on the test split",
+                    "evaluation",
+                    str(predictions),
+                    title=f"test split: {r.path.name}",
+                    sources=(predictions,),
+                )
+            )
         npz = r.path / "boundary.npz"
         if npz.exists():
             pictures.append(

@@ -15,7 +15,7 @@ from dlexp import runs as runs_mod
 from dlexp.errors import ConfigError
 from dlexp.files import atomic_write
 
-PLOTS_VERSION = 3  # part of every picture's name: raise it when plots.py draws differently
+PLOTS_VERSION = 4  # part of every picture's name: raise it when plots.py draws differently
 PICTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{12}\.png$")
 
 
@@ -40,12 +40,12 @@ def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None]:
 
     kind, args, kwargs, path = job
     try:
-        if kind == "boundary":
+        if kind in ("boundary", "evaluation"):  # drawn from a run's .npz file
             import numpy as np
 
             with np.load(args[0], allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-            data = plots.boundary(arrays, **kwargs)
+            data = getattr(plots, kind)(arrays, **kwargs)
         elif kind == "curves":
             data = plots.learning_curves(runs_mod.read_run(args[0]).history, **kwargs)
         else:

@@ -27,6 +27,7 @@ from dlexp.training import (
     f32,
     last_metrics,
     ordered,
+    save_predictions,
     start_info,
 )
 
@@ -297,23 +298,14 @@ class Stack:
 
     def _finish(self, tv, ntv, hp, started: float, on_end) -> list[Outcome]:
         """Final metrics on every split, each member's model and boundary, its files."""
-        jnp = self.program.jax.numpy
         finals = {}
         for split in self.data.splits():
             finals[split] = self._named(*self._evaluate(tv, ntv, hp, *self._split(split)))
         proba, grid = None, None
         if self.data.n_features == 2:
             grid = BoundaryGrid(self.data)
-            points = grid.points
-            chunks = []
-            for s in range(0, len(points), EVAL_BATCH):
-                chunk = points[s : s + EVAL_BATCH]
-                padded = np.zeros((EVAL_BATCH, points.shape[1]), np.float32)
-                padded[: len(chunk)] = chunk
-                chunks.append(
-                    np.asarray(self._predict(tv, ntv, jnp.asarray(padded)))[:, : len(chunk)]
-                )
-            proba = np.concatenate(chunks, axis=1)
+            proba = self._predict_all(tv, ntv, grid.points)
+        test_proba = self._predict_all(tv, ntv, self.data.x_test)
         host_tv = [np.asarray(v) for v in tv]
         seconds = time.time() - started
         outcomes = []
@@ -324,11 +316,23 @@ class Stack:
                     setattr(metrics, split, {k: f32(v[i]) for k, v in named.items()})
                 m.model.set_weights(self.program.unpadded(i, host_tv))
                 m.job.run.save_model(m.model)
+                save_predictions(m.job.run, self.data, test_proba[i])
                 if proba is not None and m.status == Status.COMPLETED:
                     m.job.run.save_npz("boundary.npz", **grid.arrays(proba[i]))
             m.job.run.write_metrics(metrics)
             outcomes.append(self._end(m, i, m.status, m.error, metrics, seconds, on_end))
         return outcomes
+
+    def _predict_all(self, tv, ntv, points: np.ndarray) -> np.ndarray:
+        """Every member's probabilities on ``points``, in chunks of one compiled shape."""
+        jnp = self.program.jax.numpy
+        chunks = []
+        for s in range(0, len(points), EVAL_BATCH):
+            chunk = points[s : s + EVAL_BATCH]
+            padded = np.zeros((EVAL_BATCH, points.shape[1]), np.float32)
+            padded[: len(chunk)] = chunk
+            chunks.append(np.asarray(self._predict(tv, ntv, jnp.asarray(padded)))[:, : len(chunk)])
+        return np.concatenate(chunks, axis=1)
 
     def _metrics(self, m: Member, seconds: float) -> Metrics:
         es = m.cfg["train"]["early_stopping"]
