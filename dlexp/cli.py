@@ -687,28 +687,39 @@ def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["python"]),
+    type=click.Choice(["python", "savedmodel", "tflite"]),
     default="python",
     show_default=True,
-    help="python: a standalone Keras script.",
+    help="python: a standalone Keras script; savedmodel: for TF Serving; tflite.",
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Write to this file (default: stdout).",
+    help="Where: python, a file (default stdout); savedmodel, a new folder; tflite, a file.",
 )
 def export(run_dir, fmt, out):
     """Export the run in RUN: a standalone Keras script that rebuilds its data, model
-    and training (plain keras, NumPy and scikit-learn; no dlexp).
+    and training (plain keras, NumPy and scikit-learn; no dlexp), or its model as a
+    TensorFlow SavedModel (TF Serving) or a TensorFlow Lite file. The two TensorFlow
+    formats are the one place dlexp imports TensorFlow.
 
     \b
     Examples:
       dlexp export runs/<run-id> --format python --out my_run.py && python my_run.py 5
+      dlexp export runs/<run-id> --format savedmodel --out serving/my_model
+      dlexp export runs/<run-id> --format tflite --out my_model.tflite
     """
     from dlexp import export as export_mod
     from dlexp.files import atomic_write
 
+    if fmt != "python":
+        if out is None:
+            raise BadInput(f"--format {fmt}: needs --out")
+        with json_stdout_only("json"):  # TensorFlow's chatter goes to stderr
+            done = getattr(export_mod, fmt)(run_dir, out)
+        click.echo(f"wrote {done}", err=True)
+        return
     text = export_mod.python_script(run_dir)
     if out is None:
         click.echo(text, nl=False)

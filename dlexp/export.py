@@ -246,3 +246,57 @@ def python_script(run: str | Path) -> str:
         + _model_code(cfg, n_classes)
         + _fit_code(cfg)
     )
+
+
+def _model(run: Path):
+    """The run's Keras model (dlexp's backend first, so that loading imports nothing more)."""
+    import keras
+
+    from dlexp import training  # noqa: F401
+
+    if not (run / "model.keras").is_file():
+        raise ConfigError(f"{run}: has no model.keras (the run did not finish training)")
+    return keras.models.load_model(run / "model.keras")
+
+
+def savedmodel(run: str | Path, out: str | Path) -> Path:
+    """A TensorFlow SavedModel (for TF Serving) of the run's model in ``out``, written to
+    a temporary folder and renamed, through Keras' own export (TensorFlow is imported
+    here, and only here)."""
+    import os
+    import shutil
+    import tempfile
+
+    run, out = Path(run), Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"{out}: exists and is not an empty folder", "--out")
+    model = _model(run)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        model.export(str(tmp / "model"), format="tf_saved_model", verbose=False)
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp / "model", out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def tflite(run: str | Path, out: str | Path) -> Path:
+    """A TensorFlow Lite model of the run's model, converted from its SavedModel."""
+    import shutil
+    import tempfile
+
+    from dlexp.files import atomic_write
+
+    run, out = Path(run), Path(out)
+    work = Path(tempfile.mkdtemp(prefix="dlexp-tflite-"))
+    try:
+        saved = savedmodel(run, work / "saved")
+        import tensorflow as tf
+
+        atomic_write(out, tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out

@@ -262,3 +262,34 @@ def test_an_exported_script_trains_as_the_run_did(runs_dir, tmp_path, run):
 def test_export_bad_input(runs_dir, tmp_path):
     result = invoke("export", runs_dir / "tinygrid")
     assert result.exit_code == 2 and "not a run folder" in result.stderr
+
+
+@pytest.mark.slow
+def test_savedmodel_and_tflite_exports_predict_as_the_model_does(tiny, tmp_path):
+    import subprocess
+    import sys
+
+    result = invoke("train", tiny, "--runs-dir", tmp_path / "r", "--format", "json", "-q")
+    run = tmp_path / "r" / json.loads(result.stdout)["id"]
+    for fmt, out in (("savedmodel", tmp_path / "sm"), ("tflite", tmp_path / "m.tflite")):
+        result = invoke("export", run, "--format", fmt, "--out", out)
+        assert result.exit_code == 0, result.output
+    assert invoke("export", run, "--format", "tflite").exit_code == 2  # --out is needed
+    check = f"""
+import numpy as np, dlexp.training, keras
+x = np.array([[0.5, -0.2], [1, 0], [-1, 0.5]], np.float32)
+want = keras.models.load_model({str(run / "model.keras")!r}).predict(x, verbose=0)
+import tensorflow as tf
+saved = tf.saved_model.load({str(tmp_path / "sm")!r})  # held: serve uses its variables
+got = np.asarray(saved.serve(x))
+interp = tf.lite.Interpreter(model_path={str(tmp_path / "m.tflite")!r})
+i, o = interp.get_input_details()[0], interp.get_output_details()[0]
+interp.resize_tensor_input(i["index"], x.shape)
+interp.allocate_tensors()
+interp.set_tensor(i["index"], x)
+interp.invoke()
+lite = interp.get_tensor(o["index"])
+print("OK", np.abs(got - want).max() < 1e-5, np.abs(lite - want).max() < 1e-5)
+"""
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert "OK True True" in out.stdout
