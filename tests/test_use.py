@@ -293,3 +293,19 @@ print("OK", np.abs(got - want).max() < 1e-5, np.abs(lite - want).max() < 1e-5)
 """
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert "OK True True" in out.stdout
+
+
+def test_best_and_diff_never_import_keras(runs_dir):
+    import subprocess
+    import sys
+
+    grid, a = runs_dir / "tinygrid", runs_dir / "20260101-000000-plain-aaaaaa"
+    code = (
+        "import sys\nfrom dlexp.cli import cli\n"
+        f"for args in (['best', {str(grid)!r}], ['diff', {str(a)!r}, {str(a)!r}]):\n"
+        "    try: cli(args)\n    except SystemExit as e: assert not e.code, e.code\n"
+        "heavy = ('tensorflow', 'keras', 'jax', 'keras_tuner')\n"
+        "print('HEAVY', [m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stdout
