@@ -45,6 +45,7 @@ def test_run_folder(tmp_path):
         "metrics.json",
         "model.keras",
         "boundary.npz",
+        "predictions.npz",
     }
     resolved = config.load(out.run.file("config.yaml"))
     assert resolved == {**cfg_from(), "name": "t"}
