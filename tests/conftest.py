@@ -46,3 +46,14 @@ def tiny(write):
 
 def python() -> str:
     return sys.executable
+
+
+@pytest.fixture
+def runs_dir(tmp_path):
+    """A fresh copy of the fixture run folders (fresh mtimes: the half-written run reads
+    as running, not stale)."""
+    import shutil
+
+    target = tmp_path / "runs"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "runs", target, copy_function=shutil.copy)
+    return target

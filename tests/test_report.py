@@ -20,14 +20,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "runs"
 GOLDEN = Path(__file__).parent / "golden" / "report_table.txt"
 
 
-@pytest.fixture
-def runs_dir(tmp_path):
-    """A fresh copy (fresh mtimes: the half-written run reads as running, not stale)."""
-    target = tmp_path / "runs"
-    shutil.copytree(FIXTURES, target, copy_function=shutil.copy)
-    return target
-
-
 def render(rep, width=170) -> str:
     console = Console(
         width=width, no_color=True, force_terminal=False, record=True, file=io.StringIO()

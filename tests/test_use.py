@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ from dlexp import config
 from dlexp.cli import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
-
-
-@pytest.fixture
-def runs_dir(tmp_path):
-    target = tmp_path / "runs"
-    shutil.copytree(FIXTURES, target, copy_function=shutil.copy)
-    return target
 
 
 def invoke(*args):
