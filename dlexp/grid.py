@@ -77,10 +77,6 @@ class Param:
         lo, step, _ = self._walk()
         return lo + i * step if self.is_int_range else round(lo + i * step, 12)
 
-    def grid_values(self) -> list:
-        """Every value the grid tries: the list, or the range walked by its step."""
-        return [self.value(i) for i in range(self.count())]
-
 
 def point_key(values: dict) -> str:
     """A stable text key of a point's values, independent of key order."""

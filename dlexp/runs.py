@@ -36,7 +36,20 @@ SPLITS = ("train", "val", "test")
 STALE_AFTER_S = 3600
 
 
-class Status(str, enum.Enum):
+class TextEnum(str, enum.Enum):
+    """An enum that is its text: equal to it, hashed as it, printed and formatted as it
+    (so a status reads and writes as the plain word files and tables hold)."""
+
+    __hash__ = str.__hash__
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Status(TextEnum):
     """How a run stands. The first five are written to run.json; the last three are
     what a reader says of a folder that cannot say it itself."""
 
@@ -48,14 +61,6 @@ class Status(str, enum.Enum):
     UNKNOWN = "unknown"  # run.json is missing or says nothing
     STALE = "stale"  # says running, but nothing changed for an hour (killed)
     INCOMPLETE = "incomplete"  # a trial some of whose repeats have no folder yet
-
-    __hash__ = str.__hash__  # equal to its text, so hashed as its text ("completed" in a set)
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
     @property
     def finished(self) -> bool:

@@ -57,7 +57,8 @@ search:
     train.learning_rate: {min: 0.01, max: 0.03, step: 0.01}
 """,
     )
-    assert [p.grid_values() for p in spec.params] == [[4, 8, 12, 16], [0.01, 0.02, 0.03]]
+    walked = [[p.value(i) for i in range(p.count())] for p in spec.params]
+    assert walked == [[4, 8, 12, 16], [0.01, 0.02, 0.03]]
     assert len(spec.grid_points()) == 5
 
 

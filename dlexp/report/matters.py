@@ -16,7 +16,6 @@ import math
 from dlexp import runs as runs_mod
 from dlexp.labels import label
 
-NOISE_P = 0.05  # the paired t-test's level
 MIN_TRIALS = 4  # fewer scored trials say nothing about importance
 
 

@@ -8,7 +8,6 @@ Ctrl-C, kill -9 or a reboot.
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ from dlexp.files import atomic_write, read_json, write_csv, write_json
 from dlexp.grid import SearchSpec
 
 
-class SearchStatus(str, enum.Enum):
+class SearchStatus(runs.TextEnum):
     """How a search stands (search.json), or how one invocation of it ended."""
 
     RUNNING = "running"
@@ -29,14 +28,6 @@ class SearchStatus(str, enum.Enum):
     INTERRUPTED = "interrupted"
     FAILED = "failed"
     ALREADY_FINISHED = "already finished"  # nothing was left to train
-
-    __hash__ = str.__hash__
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
     @property
     def exit_code(self) -> int:
