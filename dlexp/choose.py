@@ -45,6 +45,7 @@ def best(search: str | Path, top: int = 1) -> list[dict]:
         cfg = config_of(entry.records[0].path)
         if len(entry.records) > 1:  # repeats: back to the point's own seed
             cfg["seed"] = min(r.config.get("seed", cfg["seed"]) for r in entry.records)
+        cfg["data"]["cv"] = None  # folds: the point itself, on the usual split
         cfg["name"] = f"{folder.name}-{trial}"
         out.append(
             {
@@ -52,7 +53,8 @@ def best(search: str | Path, top: int = 1) -> list[dict]:
                 "score": info.score(entry),
                 "objective": info.objective,
                 "direction": info.direction,
-                "repeats": len(entry.records),
+                "repeats": 1 if info.cv else len(entry.records),
+                "folds": info.cv,
                 "config": cfg,
             }
         )
@@ -72,35 +74,43 @@ def config_of(run: str | Path) -> dict:
         raise exc.located(f"{path}: ") from None
 
 
-def source(run_or_search: str | Path) -> tuple[dict, Path | None]:
+def source(run_or_search: str | Path) -> tuple[dict, list[Path]]:
     """`dlexp train --from`: the config of a run folder, or of a search's best trial;
-    with the run folder it came from (for --refit)."""
+    with the run folders it came from (the trial's repeats or folds; for --refit)."""
     folder = Path(run_or_search)
     if not folder.exists():
         raise ConfigError(f"{folder}: no such run or search folder", "--from")
     if is_search(folder):
         chosen = best(folder)[0]
         trial = folder / "trials" / chosen["trial"]
-        runs_of = sorted(folder.glob(f"trials/{chosen['trial']}*"))
-        return chosen["config"], (trial if trial.is_dir() else (runs_of[0] if runs_of else None))
-    return config_of(folder), folder
+        if trial.is_dir():
+            return chosen["config"], [trial]
+        return chosen["config"], [
+            p for p in sorted(folder.glob(f"trials/{chosen['trial']}-*")) if p.is_dir()
+        ]
+    return config_of(folder), [folder]
 
 
-def refit(cfg: dict, run: Path | None) -> dict:
-    """The config that trains on train+validation for the epochs the run chose (its
-    best epoch when early stopping chose one, else the epochs it ran), to report the
-    test split, as is usual before a model is put to use."""
+def refit(cfg: dict, run_folders: list[Path]) -> dict:
+    """The config that trains on train+validation for the epochs the runs chose (the
+    best epoch when early stopping chose one, else the epochs run; the mean over a
+    trial's repeats or folds), to report the test split, as is usual before a model is
+    put to use."""
     out = copy.deepcopy(cfg)
-    record = runs.read_run(run) if run is not None else None
-    epochs = None
-    if record is not None:
-        chosen = record.metric("best_epoch") if cfg["train"]["early_stopping"] else None
-        epochs = chosen or record.metric("epochs_run")
-    if not epochs:
+    chosen = []
+    for folder in run_folders:
+        record = runs.read_run(folder)
+        best = record.metric("best_epoch") if cfg["train"]["early_stopping"] else None
+        if best or record.metric("epochs_run"):
+            chosen.append(best or record.metric("epochs_run"))
+    if not chosen:
+        where = run_folders[0] if run_folders else "the source"
         raise ConfigError(
-            f"{run}: no finished epochs recorded to refit for (metrics.json)", "--refit"
+            f"{where}: no finished epochs recorded to refit for (metrics.json)", "--refit"
         )
-    out["data"]["val_size"] = 0.0  # the validation split joins the training split
+    epochs = max(1, round(sum(chosen) / len(chosen)))
+    out["data"]["val_size"] = 0.0  # the validation split (or every fold) joins the training
+    out["data"]["cv"] = None
     out["train"]["epochs"] = int(epochs)
     out["train"]["early_stopping"] = False
     schedule = out["train"]["lr_schedule"]

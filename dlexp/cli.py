@@ -184,16 +184,38 @@ def _load(config_file: str, overrides: tuple[str, ...], name: str | None) -> dic
     show_default=True,
     help="Train seeds seed .. seed+N-1 together (one run folder each) and show mean ± std.",
 )
+@click.option(
+    "--cv",
+    "folds",
+    type=click.IntRange(min=2, max=20),
+    default=None,
+    help="Cross-validate: K stratified folds of train+validation, trained together (one run "
+    "folder each), mean ± std.",
+)
 @click.pass_context
 def train(
-    ctx, config_file, runs_dir, overrides, name, tensorboard_dir, source, refit, fmt, quiet, repeats
+    ctx,
+    config_file,
+    runs_dir,
+    overrides,
+    name,
+    tensorboard_dir,
+    source,
+    refit,
+    fmt,
+    quiet,
+    repeats,
+    folds,
 ):
     """Train the network CONFIG describes and save the run in RUNS_DIR/<run-id>/.
 
     The run folder holds config.yaml (resolved), metrics.json, history.csv,
     model.keras, run.json and, for 2D data, boundary.npz. With --repeats N the
     seeds seed .. seed+N-1 train together as one program (the data keeps the
-    config's seed) into N run folders, and a table shows mean ± std.
+    config's seed) into N run folders, and a table shows mean ± std. With --cv K
+    each of K stratified, seeded folds of the train+validation data validates a run
+    trained on the other folds (the test split stays aside); the K runs train
+    together into K run folders, and the table shows mean ± std over the folds.
 
     \b
     Exit codes: 0 done, 1 failed or diverged, 2 bad input, 130 interrupted.
@@ -204,12 +226,15 @@ def train(
       dlexp train configs/deep_mlp.yaml --set train.epochs=5 --set seed=3
       dlexp train configs/logreg.yaml --runs-dir /tmp/runs --format json
       dlexp train configs/moons.yaml --repeats 5
+      dlexp train configs/moons.yaml --cv 5
       dlexp train --from runs/notebook_grid --refit     # the search's best, refitted
     """
     from rich.console import Console
 
     from dlexp import display
 
+    if folds and (repeats > 1 or refit):
+        raise BadInput(f"--cv: cannot be combined with {'--refit' if refit else '--repeats'}")
     cfg = _config_for_train(config_file, source, refit, overrides, name)
     _check_tensorboard(tensorboard_dir)
     from dlexp import data as data_mod
@@ -220,15 +245,20 @@ def train(
     err = Console(stderr=True)
     progress = None if quiet else display.TrainProgress(err, cfg["train"]["epochs"], cfg["name"])
     with sigterm_as_interrupt(), json_stdout_only(fmt), progress or contextlib.nullcontext():
-        if repeats > 1:
+        if folds:
+            from dlexp.stack import train_folds
+
+            outcomes = train_folds(cfg, runs_dir, folds, progress)
+        elif repeats > 1:
             from dlexp.stack import train_repeats
 
             outcomes = train_repeats(cfg, runs_dir, repeats, progress, dataset)
         else:
             outcome = training.train_config(cfg, runs_dir, progress, dataset)
-    _tensorboard(tensorboard_dir, [o.run for o in outcomes] if repeats > 1 else [outcome.run])
-    if repeats > 1:
-        summary = display.repeats_summary(outcomes)
+    together = folds or repeats > 1
+    _tensorboard(tensorboard_dir, [o.run for o in outcomes] if together else [outcome.run])
+    if together:
+        summary = display.repeats_summary(outcomes, "folds" if folds else "repeats")
         if fmt == "json":
             records = [_outcome_record(o) for o in outcomes]
             click.echo(json.dumps({**summary, "runs": records}, indent=2))
@@ -249,13 +279,14 @@ def _confirm_size(spec) -> None:
     if spec.tuner != "grid" or spec.max_trials is not None:
         return
     trials = spec.n_points()
-    total = trials * spec.repeats
+    total = trials * spec.runs_per_point
     if total <= grid_mod.CONFIRM_RUNS:
         return
     seconds = grid_mod.estimate_seconds(spec, total)
     took = "" if seconds is None else f", about {_duration(seconds)} at the rate measured here"
     raise BadInput(
-        f"search: {trials:,} trials x {spec.repeats} repeats = {total:,} runs{took}; "
+        f"search: {trials:,} trials x {spec.runs_per_point} "
+        f"{'folds' if spec.cv else 'repeats'} = {total:,} runs{took}; "
         "add --yes to run them, or set search.max_trials"
     )
 
@@ -282,9 +313,9 @@ def _config_for_train(config_file, source, refit, overrides, name) -> dict:
 
     if name is not None:
         config_mod.Name().check(name, "--name")
-    cfg, run = choose.source(source)
+    cfg, run_folders = choose.source(source)
     if refit:
-        cfg = choose.refit(cfg, run)
+        cfg = choose.refit(cfg, run_folders)
     parsed = [config_mod.parse_override(o) for o in overrides]
     try:
         cfg = config_mod.resolve(config_mod.apply_overrides(cfg, parsed))
@@ -358,7 +389,8 @@ def search(
 
     GRID is a config (inline, or `base: other.yaml`) plus a `search` section:
     `params` (dotted keys to lists of values), `tuner` (grid, random, bayesian,
-    hyperband), `objective`, `repeats`. Running the same command again resumes an
+    hyperband), `objective`, `repeats` (seeds per point) or `cv` (K cross-validation
+    folds per point, trained together). Running the same command again resumes an
     interrupted search; a finished one says so. The folder holds search.yaml,
     results.csv (rewritten after each trial), best.json and trials/<id>/, each a
     run folder as `dlexp train` writes one.
@@ -531,8 +563,8 @@ def best(search_dir, top, fmt):
     """Print the best trial of the search in SEARCH as a config `dlexp train` accepts.
 
     The config is the trial's own (resolved, its seed the point's), named after the
-    search and the trial; training it reproduces the trial's metrics. With repeats,
-    the point with the best mean. --top K prints K configs, best first, as YAML
+    search and the trial; training it reproduces the trial's metrics. With repeats
+    (or cv folds), the point with the best mean (its config on the usual split). --top K prints K configs, best first, as YAML
     documents (separated by ---). Reads folders only: never imports TensorFlow.
 
     \b
@@ -551,6 +583,8 @@ def best(search_dir, top, fmt):
     docs = []
     for c in chosen:
         repeats = f", mean of {c['repeats']} repeats" if c["repeats"] > 1 else ""
+        if c["folds"]:
+            repeats = f", mean of {c['folds']} cross-validation folds"
         head = f"# {c['trial']}: {c['objective']} {c['score']:.6g} ({c['direction']}{repeats})\n"
         docs.append(head + yamlio.dump(c["config"]))
     click.echo("---\n".join(docs), nl=False)

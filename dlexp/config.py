@@ -357,6 +357,34 @@ _SCHEDULE_FIELDS = {
 }
 
 
+MAX_FOLDS = 20
+
+
+class CrossValidation(Spec):
+    """null, or ``{folds: K, fold: i}``: this run trains on the other K-1 folds of the
+    train+validation data and validates on fold i (``dlexp train --cv K`` and
+    ``search.cv`` write it; a fold's config.yaml trains that fold again)."""
+
+    expected = "null or a mapping {folds: K, fold: i} with 2 <= K <= 20 and 0 <= i < K"
+
+    def check(self, value: Any, path: str) -> dict | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise bad_value(path, value, self.expected)
+        out = Section({"folds": Int(None, min=2, max=MAX_FOLDS), "fold": Int(0, min=0)}).check(
+            value, path
+        )
+        if out["folds"] is None:
+            raise ConfigError(f"required: the number of folds (2 to {MAX_FOLDS})", f"{path}.folds")
+        if out["fold"] >= out["folds"]:
+            raise ConfigError(
+                f"fold {out['fold']} of {out['folds']}; expected 0 to {out['folds'] - 1}",
+                f"{path}.fold",
+            )
+        return out
+
+
 class LrSchedule(Spec):
     """null, or a mapping with ``kind`` (exponential | step | plateau) and its settings."""
 
@@ -392,6 +420,7 @@ SCHEMA = Section(
                 "path": Nullable(Str()),
                 "target": Nullable(Str()),
                 "features": Nullable(ListOf(Str(), min_len=1, unique=True)),
+                "cv": CrossValidation(None),
             }
         ),
         "model": Section(
@@ -450,16 +479,21 @@ DEFAULT_LAYERS = [16, 16]
 def logged_metrics(cfg: dict) -> list[str]:
     """Names Keras logs for this config, which an objective or monitor may name."""
     names = ["loss", *cfg["train"]["metrics"]]
-    if cfg["data"]["val_size"] > 0:
+    if validates(cfg):
         names += [f"val_{n}" for n in names]
     return names
+
+
+def validates(cfg: dict) -> bool:
+    """Whether a run of this config has validation data (its fold, or data.val_size)."""
+    return cfg["data"].get("cv") is not None or cfg["data"]["val_size"] > 0
 
 
 def _check_monitor(path: str, monitor: str, cfg: dict) -> None:
     valid = logged_metrics(cfg)
     if monitor not in valid:
         hint = ""
-        if monitor.startswith("val_") and cfg["data"]["val_size"] == 0:
+        if monitor.startswith("val_") and not validates(cfg):
             hint = " (data.val_size is 0, so nothing is validated)"
         raise ConfigError(
             f"{show(monitor)} is not a logged metric{hint}"
@@ -536,6 +570,16 @@ def repeat(cfg: dict, r: int) -> dict:
         )
     out = copy.deepcopy(cfg)
     out["seed"] = cfg["seed"] + r
+    if out["data"]["seed"] is None:
+        out["data"]["seed"] = cfg["seed"]
+    return out
+
+
+def fold(cfg: dict, k: int, folds: int) -> dict:
+    """Fold ``k`` of ``folds`` of a resolved config: the same seed and data, validated on
+    fold k of the train+validation data and trained on the others."""
+    out = copy.deepcopy(cfg)
+    out["data"]["cv"] = {"folds": folds, "fold": k}
     if out["data"]["seed"] is None:
         out["data"]["seed"] = cfg["seed"]
     return out

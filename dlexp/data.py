@@ -219,6 +219,21 @@ def _split(x, y, size, seed):
         return train_test_split(x, y, test_size=size, random_state=seed)
 
 
+def fold_indices(y: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train rows, validation rows) of each of ``folds`` folds of labels ``y``:
+    stratified when every class has a member per fold, shuffled with ``seed``."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if len(y) < folds:
+        raise ConfigError(
+            f"{folds} folds need at least {folds} training and validation samples, got {len(y)}",
+            "data.cv.folds",
+        )
+    stratify = np.bincount(y).min(initial=len(y)) >= folds
+    splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=seed)
+    return [(np.sort(a), np.sort(b)) for a, b in splitter.split(np.zeros(len(y)), y)]
+
+
 def load(data_cfg: dict, seed: int) -> Dataset:
     """Generate or read the data a config describes and split it.
 
@@ -245,6 +260,8 @@ def load(data_cfg: dict, seed: int) -> Dataset:
     n = len(x)
     n_test = int(np.ceil(n * data_cfg["test_size"]))
     n_val = int(np.ceil((n - n_test) * data_cfg["val_size"]))
+    if data_cfg.get("cv") is not None:  # the folds replace the validation split
+        n_val = int(np.ceil((n - n_test) / data_cfg["cv"]["folds"]))
     if n_test < 1 or n - n_test - n_val < 1 or (data_cfg["val_size"] > 0 and n_val < 1):
         raise ConfigError(
             f"data.n_samples: {n} samples are too few for test_size "
@@ -253,7 +270,11 @@ def load(data_cfg: dict, seed: int) -> Dataset:
     x = x.astype(np.float32)
     x_rest, x_test, y_rest, y_test = _split(x, y, data_cfg["test_size"], seed)
     x_val = y_val = None
-    if data_cfg["val_size"] > 0:
+    cv = data_cfg.get("cv")
+    if cv is not None:
+        train, val = fold_indices(y_rest, cv["folds"], seed)[cv["fold"]]
+        x_rest, x_val, y_rest, y_val = x_rest[train], x_rest[val], y_rest[train], y_rest[val]
+    elif data_cfg["val_size"] > 0:
         x_rest, x_val, y_rest, y_val = _split(x_rest, y_rest, data_cfg["val_size"], seed)
     standardize = None
     if data_cfg["standardize"]:

@@ -195,7 +195,11 @@ def search_plan(console: Console, plan: dict, keys: list[str]) -> None:
             "chosen while searching"
         )
     else:
-        runs = f" x {plan['repeats']} repeats = {plan['runs']} runs" if plan["repeats"] > 1 else ""
+        runs = ""
+        if plan.get("cv"):
+            runs = f" x {plan['cv']} folds = {plan['runs']} runs"
+        elif plan["repeats"] > 1:
+            runs = f" x {plan['repeats']} repeats = {plan['runs']} runs"
         done = f", {plan['already_done']} already done" if plan["already_done"] else ""
         console.print(f"{trials:,} trials{runs}{done}, in {plan['folder']}")
     if plan["points"]:
@@ -260,9 +264,10 @@ def search_summary(
         console.print(f"best: [bold]{ranked[0]['trial']}[/]  results: {store.root / 'results.csv'}")
 
 
-def repeats_summary(outcomes) -> dict:
-    """How repeats of one config ended: their status (the first that did not
-    complete), and each split's metrics as mean and standard deviation."""
+def repeats_summary(outcomes, kind: str = "repeats") -> dict:
+    """How repeats (or cross-validation folds, ``kind`` "folds") of one config ended:
+    their status (the first that did not complete), and each split's metrics as mean
+    and standard deviation."""
     import statistics
 
     from dlexp.runs import group_status
@@ -283,18 +288,20 @@ def repeats_summary(outcomes) -> dict:
     return {
         "status": str(status),
         "exit_code": status.exit_code if isinstance(status, Status) else 1,
-        "repeats": len(outcomes),
+        kind: len(outcomes),
         "mean": mean,
         "std": std,
     }
 
 
 def print_repeats(console: Console, outcomes, summary: dict) -> None:
-    """After dlexp train --repeats: each run's status, the mean ± std table, the folders."""
+    """After dlexp train --repeats or --cv: each run's status, the mean ± std table, the
+    folders."""
     colour = {Status.COMPLETED: "green", Status.INTERRUPTED: "yellow"}.get(summary["status"], "red")
     seconds = max((o.metrics.fit_seconds or 0) for o in outcomes) * len(outcomes)
+    kind = "folds" if "folds" in summary else "repeats"
     console.print(
-        f"[{colour}]{summary['status']}[/]: {summary['repeats']} repeats trained together, "
+        f"[{colour}]{summary['status']}[/]: {summary[kind]} {kind} trained together, "
         f"{seconds:.1f} s"
     )
     for o in outcomes:

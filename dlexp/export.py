@@ -99,7 +99,21 @@ def _split_code(cfg: dict) -> str:
         "x, y = load()",
         f"x_rest, x_test, y_rest, y_test = split(x, y, {d['test_size']})",
     ]
-    if d["val_size"] > 0:
+    if d.get("cv") is not None:
+        k, folds = d["cv"]["fold"], d["cv"]["folds"]
+        lines += [
+            f"# cross-validation: fold {k} of {folds} of the train+validation data validates",
+            "from sklearn.model_selection import KFold, StratifiedKFold",
+            "",
+            f"stratify = np.bincount(y_rest).min() >= {folds}",
+            f"folds = (StratifiedKFold if stratify else KFold)({folds}, shuffle=True, "
+            f"random_state={seed})",
+            f"train, val = [(np.sort(a), np.sort(b)) for a, b in "
+            f"folds.split(np.zeros(len(y_rest)), y_rest)][{k}]",
+            "x_train, x_val, y_train, y_val = x_rest[train], x_rest[val], "
+            "y_rest[train], y_rest[val]",
+        ]
+    elif d["val_size"] > 0:
         lines.append(f"x_train, x_val, y_train, y_val = split(x_rest, y_rest, {d['val_size']})")
     else:
         lines += ["x_train, y_train = x_rest, y_rest", "x_val = y_val = None"]

@@ -27,7 +27,7 @@ from dlexp.runs import slug
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 PLANNED_TUNERS = ("grid", "random")  # points known up front: exact resume, any number of workers
-SEARCH_KEYS = ("params", "tuner", "objective", "repeats", "max_trials", "seed", "factor")
+SEARCH_KEYS = ("params", "tuner", "objective", "repeats", "cv", "max_trials", "seed", "factor")
 RANGE_KEYS = ("min", "max", "step", "sampling")
 MAX_POINTS = 1_000_000  # a grid's points (and a range's values), counted before any is made
 CHECKED = 2_000  # the grid's first points checked as configs when it is read
@@ -106,6 +106,7 @@ class SearchSpec:
     objective: str = "val_loss"
     direction: str = "min"
     repeats: int = 1
+    cv: int | None = None  # each point on this many cross-validation folds
     max_trials: int | None = None
     seed: int = 42
     factor: int = 3
@@ -116,15 +117,26 @@ class SearchSpec:
     def planned(self) -> bool:
         return self.tuner in PLANNED_TUNERS
 
+    @property
+    def runs_per_point(self) -> int:
+        """The runs each point trains: its repeats, or its folds."""
+        return self.cv or self.repeats
+
+    def run_names(self, trial: str) -> list[str]:
+        return runs.run_names(trial, self.repeats, self.cv)
+
     def point_config(self, values: dict, repeat: int = 0) -> dict:
-        """The resolved config of one point (and one repeat of it).
+        """The resolved config of one point (and one repeat or fold of it).
 
         Repeat r trains with seed ``seed + r``; the data keeps the base seed, so the
-        spread across repeats is the training's own.
+        spread across repeats is the training's own. Fold k validates on fold k of the
+        train+validation data and trains on the others.
         """
         raw = config_mod.apply_overrides(self.raw, list(values.items()))
         cfg = config_mod.resolve_paths(config_mod.resolve(raw), self.path)
-        if self.repeats > 1:
+        if self.cv:
+            cfg = config_mod.fold(cfg, repeat, self.cv)
+        elif self.repeats > 1:
             cfg = config_mod.repeat(cfg, repeat)
         cfg["name"] = self.name
         return cfg
@@ -163,6 +175,7 @@ class SearchSpec:
                 "objective": {"name": self.objective, "direction": self.direction},
                 "params": params,
                 "repeats": self.repeats,
+                **({"cv": self.cv} if self.cv else {}),
                 "max_trials": self.max_trials,
                 "seed": self.seed,
                 "factor": self.factor,
@@ -257,6 +270,28 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
         section.get("tuner", "grid"), "search.tuner"
     )
     out["repeats"] = config_mod.Int(min=1).check(section.get("repeats", 1), "search.repeats")
+    cv = section.get("cv")
+    out["cv"] = (
+        None
+        if cv is None
+        else config_mod.Int(min=2, max=config_mod.MAX_FOLDS).check(cv, "search.cv")
+    )
+    if out["cv"] and out["repeats"] > 1:
+        raise ConfigError(
+            f"choose repeats (seeds) or cv (folds) for a point, not both; got repeats "
+            f"{out['repeats']} and cv {out['cv']}",
+            "search.cv",
+        )
+    if out["cv"] and (out["tuner"] == "hyperband" or base["data"]["cv"] is not None):
+        raise ConfigError(
+            f"cv {out['cv']}: "
+            + (
+                "hyperband continues trials from earlier ones, so it trains each point once"
+                if out["tuner"] == "hyperband"
+                else "the base config already names a fold (data.cv); remove it"
+            ),
+            "search.cv",
+        )
     max_trials = section.get("max_trials")
     out["max_trials"] = (
         None if max_trials is None else config_mod.Int(min=1).check(max_trials, "search.max_trials")
@@ -288,7 +323,8 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
             "hyperband chooses the epochs itself (up to train.epochs); do not search them",
             "search.params.train.epochs",
         )
-    objective = section.get("objective", "val_loss" if base["data"]["val_size"] > 0 else "loss")
+    validated = base["data"]["val_size"] > 0 or out["cv"]
+    objective = section.get("objective", "val_loss" if validated else "loss")
     if isinstance(objective, dict):
         extra = [k for k in objective if k not in ("name", "direction")]
         if extra or "name" not in objective:
@@ -343,7 +379,8 @@ def estimate_seconds(spec: SearchSpec, runs: int) -> float | None:
     data = cfg["data"]
     if data["kind"] == "csv":
         return None
-    n_train = data["n_samples"] * (1 - data["test_size"]) * (1 - data["val_size"])
+    held_out = 1 / spec.cv if spec.cv else data["val_size"]
+    n_train = data["n_samples"] * (1 - data["test_size"]) * (1 - held_out)
     bs = cfg["train"]["batch_size"]
     steps = 1 if bs == "full" else math.ceil(n_train / bs)
     return runs * cfg["train"]["epochs"] * steps * SECONDS_PER_STEP
@@ -351,7 +388,7 @@ def estimate_seconds(spec: SearchSpec, runs: int) -> float | None:
 
 def _check_objective(spec: SearchSpec) -> None:
     """The objective must be logged by every point the search may train."""
-    configs = [spec.base]
+    configs = [config_mod.fold(spec.base, 0, spec.cv) if spec.cv else spec.base]
     if spec.tuner == "grid":
         configs = [spec.point_config(p) for p in spec.grid_points(limit=CHECKED)]
     for cfg in configs:

@@ -141,18 +141,21 @@ def trial_name(index: int, width: int = 3) -> str:
     return f"t{index:0{width}d}"
 
 
-def run_names(trial: str, repeats: int = 1) -> list[str]:
-    """The run folders of one trial: the trial itself, or one per repeat (t007-r0, ...)."""
+def run_names(trial: str, repeats: int = 1, folds: int | None = None) -> list[str]:
+    """The run folders of one trial: the trial itself, one per repeat (t007-r0, ...) or
+    one per cross-validation fold (t007-f0, ...)."""
+    if folds:
+        return [f"{trial}-f{k}" for k in range(folds)]
     if repeats == 1:
         return [trial]
     return [f"{trial}-r{r}" for r in range(repeats)]
 
 
-_REPEAT = re.compile(r"-r\d+$")
+_REPEAT = re.compile(r"-[rf]\d+$")
 
 
 def trial_of(run_name: str) -> str:
-    """The trial a run folder belongs to: t007 for t007-r1 (and for t007)."""
+    """The trial a run folder belongs to: t007 for t007-r1 or t007-f1 (and for t007)."""
     return _REPEAT.sub("", run_name)
 
 

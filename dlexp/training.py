@@ -518,6 +518,7 @@ class TrialTrainer:
 
     def __init__(self):
         self._data: dict[str, Dataset] = {}
+        self._base: str | None = None
 
     def __call__(self, jobs: Sequence[TrialJob]) -> list[Outcome]:
         outcomes = []
@@ -544,6 +545,9 @@ class TrialTrainer:
         data_seed = cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]
         key = json.dumps({**cfg["data"], "seed": data_seed}, sort_keys=True)
         if key not in self._data:
-            self._data.clear()
+            base = json.dumps({**cfg["data"], "seed": data_seed, "cv": None}, sort_keys=True)
+            if base != self._base:  # the folds of one dataset are kept together
+                self._data.clear()
+                self._base = base
             self._data[key] = loaded or data_mod.load(cfg["data"], cfg["seed"])
         return self._data[key]

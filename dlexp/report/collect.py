@@ -97,8 +97,9 @@ class SearchInfo:
     direction: str
     keys: list[str]  # the searched config keys
     tuner: str | None
-    repeats: int
+    repeats: int  # runs per trial: its repeats, or its folds
     entries: list[Entry] = field(default_factory=list)
+    cv: int | None = None  # each trial cross-validated on this many folds
     warnings: list[str] = field(default_factory=list)
 
     def ranked(self) -> list[Entry]:
@@ -153,6 +154,9 @@ def _read_search(name: str, folder: Path) -> SearchInfo:
     info.tuner = tuner if isinstance(tuner, str) else None
     repeats = section.get("repeats")
     info.repeats = repeats if isinstance(repeats, int) and repeats > 0 else 1
+    cv = section.get("cv")
+    if isinstance(cv, int) and not isinstance(cv, bool) and cv > 1:  # folds: runs per point
+        info.cv, info.repeats = cv, cv
     return info
 
 

@@ -248,7 +248,8 @@ def _search_section(
             )
             for e in top
         ]
-        title = "best trials" + (" (mean over repeats)" if info.repeats > 1 else "")
+        kind = "folds" if info.cv else "repeats"
+        title = "best trials" + (f" (mean over {kind})" if info.repeats > 1 else "")
         overlay = images.add(
             f"search-{info.name}-overlay",
             "best trials' learning curves",
@@ -271,6 +272,7 @@ def _search_section(
         "tuner": info.tuner or "grid",
         "trials": len(entries),
         "repeats": info.repeats,
+        "per_trial": f"{info.repeats} {'folds' if info.cv else 'repeats'}",
         "objective": info.objective,
         "direction": info.direction,
         "best": best and {"anchor": anchor(best.id), "id": best.id, "score": num(info.score(best))},
@@ -280,8 +282,9 @@ def _search_section(
         "table": table,
         "results": str(results) if results.exists() else None,
         "noise_note": (
-            "≈: within noise of the best (a paired t-test over the repeats' shared seeds "
-            "cannot tell them apart at 5%)"
+            "≈: within noise of the best (a paired t-test over the "
+            + ("folds' shared splits" if info.cv else "repeats' shared seeds")
+            + " cannot tell them apart at 5%)"
             if any(e.within_noise and not e.best for e in entries)
             else None
         ),

@@ -2,7 +2,8 @@
 
 - **Within noise of the best**: with repeats, a trial whose objective a paired t-test
   cannot tell from the best trial's (two-sided, 5%). Paired, because repeat r of every
-  point trains with the same seed (and the same data), so the seeds pair the runs.
+  point trains with the same seed (and the same data), so the seeds pair the runs;
+  with cross-validation, fold k of every point validates on the same rows.
 - **Parameter importance**: scikit-learn's permutation importance of a random forest
   fitted on the trials' searched values (each value coded by its rank among the key's
   values) against their objective: how much the forest's fit (R²) drops when one key's

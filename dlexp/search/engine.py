@@ -103,9 +103,9 @@ class Search:
         round (the oracle says IDLE at its end), and a few trials for Bayesian
         optimisation, which learns from each answer."""
         if self.spec.planned:
-            return max(1, len(self.plan.points) * self.spec.repeats)
+            return max(1, len(self.plan.points) * self.spec.runs_per_point)
         if self.spec.tuner == "bayesian":
-            return BAYESIAN_STACK * self.spec.repeats
+            return BAYESIAN_STACK * self.spec.runs_per_point
         return HYPERBAND_STACK
 
     def name_of(self, trial_or_id) -> str:

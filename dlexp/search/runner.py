@@ -85,7 +85,7 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         if self.stack <= 1:
             return super().search(*args, **kwargs)
         self.on_search_begin()
-        per_trial = self.spec.repeats
+        per_trial = self.spec.runs_per_point
         slots = [self.tuner_id] + [
             f"{self.tuner_id}+{i}" for i in range(1, max(1, self.stack // per_trial))
         ]
@@ -128,7 +128,7 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         jobs, pending = [], []
         for trial in trials:
             self.owner.space.check(trial)
-            names = runs.run_names(self.owner.name_of(trial), self.spec.repeats)
+            names = self.spec.run_names(self.owner.name_of(trial))
             item = _Pending(trial, names)
             pending.append(item)
             for repeat, name in enumerate(names):
@@ -191,9 +191,9 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         """The trial's objective: the mean over its repeats, NaN unless all completed."""
         objective = runs.objective_key(self.spec.objective)
         scores = []
-        for name in runs.run_names(trial_name, self.spec.repeats):
+        for name in self.spec.run_names(trial_name):
             record = self.store.read_run(name)
             if record and record.status == runs.Status.COMPLETED:
                 scores.append(record.metric(objective))
-        ok = len(scores) == self.spec.repeats and all(s is not None for s in scores)
+        ok = len(scores) == self.spec.runs_per_point and all(s is not None for s in scores)
         return statistics.fmean(scores) if ok else math.nan

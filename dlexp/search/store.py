@@ -198,7 +198,7 @@ class SearchStore:
         return runs.is_finished(self.run_status(name))
 
     def trial_done(self, trial: str) -> bool:
-        return all(self.run_done(n) for n in runs.run_names(trial, self.spec.repeats))
+        return all(self.run_done(n) for n in self.spec.run_names(trial))
 
     # -- results -------------------------------------------------------------------
 
@@ -206,18 +206,18 @@ class SearchStore:
         ids = set()
         for folder in self.trials.iterdir() if self.trials.exists() else ():
             if not folder.name.startswith(".") and folder.is_dir():
-                ids.add(runs.trial_of(folder.name) if self.spec.repeats > 1 else folder.name)
+                ids.add(runs.trial_of(folder.name) if self.spec.runs_per_point > 1 else folder.name)
         return sorted(ids)
 
     def row(self, trial: str) -> dict | None:
         """One results.csv row: searched values, the objective, mean (and std over
         repeats) of every final metric, epochs, seconds, status."""
         spec = self.spec
-        found = [(n, r) for n in runs.run_names(trial, spec.repeats) if (r := self.read_run(n))]
+        found = [(n, r) for n in spec.run_names(trial) if (r := self.read_run(n))]
         if not found:
             return None
         records = [r for _, r in found]
-        missing = [runs.Status.INCOMPLETE] * (spec.repeats - len(found))
+        missing = [runs.Status.INCOMPLETE] * (spec.runs_per_point - len(found))
         status = runs.group_status([r.status for r in records] + missing)
         row: dict = {"trial": trial, "status": status}
         for p in spec.params:
@@ -230,14 +230,14 @@ class SearchStore:
         scores = [r.metric(objective) for r in records]
         ok = status == runs.Status.COMPLETED and None not in scores
         row["score"] = means[objective] if ok else None
-        if spec.repeats > 1:
+        if spec.runs_per_point > 1:
             row["score_std"] = stds[objective] if ok else None
         for key in keys:
             row[key] = means[key]
-            if spec.repeats > 1:
+            if spec.runs_per_point > 1:
                 row[f"{key}_std"] = stds[key]
         for key in ("epochs_run", "best_epoch"):
-            row[key] = means[key] if spec.repeats > 1 else records[0].metric(key)
+            row[key] = means[key] if spec.runs_per_point > 1 else records[0].metric(key)
         row["seconds"] = round(sum(r.metric("seconds") or 0 for r in records), 3)
         row["runs"] = ";".join(f"trials/{n}" for n, _ in found)
         return row

@@ -50,9 +50,12 @@ def stack_key(cfg: dict) -> str | None:
     if keras.backend.backend() != "jax" or model["batch_norm"]:
         return None
     data_seed = cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]
+    data = dict(cfg["data"])
+    if data.get("cv") is not None:  # the folds of one dataset train together
+        data["cv"] = data["cv"]["folds"]
     return json.dumps(
         {
-            "data": [cfg["data"], data_seed],
+            "data": [data, data_seed],
             "no_hidden_layer": not models.hidden_widths(model),
             "output_activation": model["output_activation"],
             "loss": train["loss"],
@@ -118,26 +121,39 @@ class StackTrainer:
             return {id(job): o for job, o in zip(jobs, self.single(jobs), strict=False)}
         from dlexp.stack.trainer import Stack
 
-        outcomes, members = {}, []
-        data = self.single.dataset(jobs[0].cfg)
+        outcomes, members, datas = {}, [], []
         for job in jobs:  # each member's own model, its initial weights as dlexp train's
+            try:
+                data = self.single.dataset(job.cfg)  # a fold's own, else the one shared
+            except ConfigError as exc:
+                outcomes[id(job)] = _failed(job, str(exc))
+                continue
             seed_everything(job.cfg["seed"])
             try:
                 members.append(
                     (job, models.build(job.cfg, data.n_features, data.n_classes, data.standardize))
                 )
+                datas.append(data)
             except (ValueError, TypeError) as exc:  # Keras refused this config: it fails
                 outcomes[id(job)] = _failed(job, str(models.refused(exc)))
-        if len(members) == 1:
-            job = members[0][0]
-            outcomes.update({id(job): o for o in self.single([job])})
-        elif members:
+        # folds whose splits differ in size (by a row) train in separate stacks
+        sizes = [(len(d.x_train), 0 if d.x_val is None else len(d.x_val)) for d in datas]
+        for size in dict.fromkeys(sizes):
+            group = [m for m, s in zip(members, sizes, strict=True) if s == size]
+            data = [d for d, s in zip(datas, sizes, strict=True) if s == size]
+            if len(group) == 1:
+                job = group[0][0]
+                outcomes.update({id(job): o for o in self.single([job])})
+                continue
             try:
-                stack = Stack(members, data, group=f"{members[0][0].name}..{members[-1][0].name}")
+                stack = Stack(group, data, group=f"{group[0][0].name}..{group[-1][0].name}")
             except ConfigError as exc:
-                return {**outcomes, **{id(job): _failed(job, str(exc)) for job, _ in members}}
+                outcomes.update({id(job): _failed(job, str(exc)) for job, _ in group})
+                continue
             done = stack.train(lambda member, outcome: member.job.ended(outcome))
-            outcomes.update({id(job): o for (job, _), o in zip(members, done, strict=False)})
+            outcomes.update({id(job): o for (job, _), o in zip(group, done, strict=False)})
+            if len(done) < len(group) or any(o.status == Status.INTERRUPTED for o in done):
+                break
         return outcomes
 
 
@@ -151,23 +167,46 @@ def _failed(job: TrialJob, error: str) -> Outcome:
 
 def train_repeats(cfg: dict, runs_dir, repeats: int, on_epoch=None, dataset=None) -> list[Outcome]:
     """``dlexp train --repeats N``: the config on seeds seed .. seed+N-1 (the data on
-    the config's seed), trained together, into N run folders.
+    the config's seed), trained together, into N run folders (<name>-r0, ...).
 
     Bad input raises ConfigError before any run folder exists.
     """
     from dlexp import config as config_mod
 
     configs = [config_mod.repeat(cfg, r) for r in range(repeats)]
-    trainer = StackTrainer(repeats)
+    return _train_together(configs, runs_dir, "r", on_epoch, dataset)
+
+
+def train_folds(cfg: dict, runs_dir, folds: int, on_epoch=None) -> list[Outcome]:
+    """``dlexp train --cv K``: the config on each of K stratified folds of its
+    train+validation data (validated on the fold, trained on the others; the test
+    split kept aside), trained together, into K run folders (<name>-f0, ...).
+
+    Bad input raises ConfigError before any run folder exists.
+    """
+    from dlexp import config as config_mod
+
+    if cfg["data"]["cv"] is not None:
+        raise ConfigError(
+            f"the config already names a fold ({cfg['data']['cv']}); remove data.cv", "--cv"
+        )
+    configs = [config_mod.fold(cfg, k, folds) for k in range(folds)]
+    return _train_together(configs, runs_dir, "f", on_epoch)
+
+
+def _train_together(configs, runs_dir, kind: str, on_epoch, dataset=None) -> list[Outcome]:
+    trainer = StackTrainer(len(configs))
     data = trainer.single.dataset(configs[0], dataset)  # a bad CSV fails before any folder
     models.check_fits(configs[0], data.n_features, data.n_classes, 4096)
     try:
         models.build(configs[0], data.n_features, data.n_classes, data.standardize)
     except (ValueError, TypeError) as exc:
         raise models.refused(exc) from None
-    name = cfg["name"] or "run"
+    for c in configs[1:]:  # every fold's data, checked before any folder is made
+        trainer.single.dataset(c)
+    name = configs[0]["name"] or "run"
     jobs = []
     for r, c in enumerate(configs):
-        run = runs.create_run(runs_dir, f"{name}-r{r}")
+        run = runs.create_run(runs_dir, f"{name}-{kind}{r}")
         jobs.append(TrialJob(run.id, c, run, on_epoch))
     return trainer(jobs)

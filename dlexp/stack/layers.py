@@ -82,3 +82,21 @@ class Gate(keras.layers.Layer):
     def call(self, inputs):
         layer_out, layer_in = inputs
         return ops.where(ops.greater(self.on, 0.5), layer_out, layer_in)
+
+
+class Standardize(keras.layers.Layer):
+    """Keras' Normalization with its mean and variance in variables: each fold of a
+    cross-validation standardizes with its own training rows' statistics."""
+
+    def build(self, input_shape):
+        n = input_shape[-1]
+        self.mean = self.add_weight(shape=(n,), initializer="zeros", trainable=False, name="mean")
+        self.variance = self.add_weight(
+            shape=(n,), initializer="ones", trainable=False, name="variance"
+        )
+
+    def call(self, x):
+        return ops.divide(
+            ops.subtract(x, self.mean),
+            ops.maximum(ops.sqrt(self.variance), keras.backend.epsilon()),
+        )

@@ -17,7 +17,7 @@ import numpy as np
 
 from dlexp import models
 from dlexp.data import Dataset
-from dlexp.stack.layers import Gate, PickActivation, RateDropout, ScaleNoise
+from dlexp.stack.layers import Gate, PickActivation, RateDropout, ScaleNoise, Standardize
 
 
 def _dense(model) -> list:
@@ -30,14 +30,17 @@ class Program:
 
     Args:
         members: each member's config and its own model (from ``models.build``).
-        data: the dataset every member trains on.
+        datas: each member's dataset: one shared by all, or (cross-validation) each
+            fold's own, of the same sizes.
         batch_size: the members' batch size (the same for all).
     """
 
-    def __init__(self, members: list[tuple[dict, object]], data: Dataset, batch_size: int):
+    def __init__(self, members: list[tuple[dict, object]], datas: list[Dataset], batch_size: int):
         import jax
 
-        self.jax, self.data = jax, data
+        self.jax, self.data, self.datas = jax, datas[0], datas
+        self.shared = all(d is datas[0] for d in datas)  # else each member's rows are its own
+        data = datas[0]
         self.cfgs = [cfg for cfg, _ in members]
         self.models = [model for _, model in members]
         cfg0 = self.cfgs[0]
@@ -64,9 +67,13 @@ class Program:
         self.activations = list(dict.fromkeys(c["model"]["activation"] for c in self.cfgs))
         inputs = k.Input(shape=(self.data.n_features,), name="features")
         h = inputs
-        if self.data.standardize is not None:  # the same data, so the same for every member
+        self.standardize = None
+        if self.data.standardize is not None and self.shared:  # the same for every member
             mean, variance = self.data.standardize
             h = k.layers.Normalization(mean=mean, variance=variance, name="standardize")(h)
+        elif self.data.standardize is not None:  # each fold's own statistics
+            self.standardize = Standardize(name="standardize")
+            h = self.standardize(h)
         self.noise = None
         if any(c["model"]["input_noise"] > 0 for c in self.cfgs):
             self.noise = ScaleNoise(name="input_noise")
@@ -128,7 +135,7 @@ class Program:
         tv_paths = [v.path for v in self.template.trainable_variables]
         tv, masks, ntv = [], [], []
         ntv_vars = self.template.non_trainable_variables
-        for cfg, model in zip(self.cfgs, self.models, strict=True):
+        for cfg, model, data in zip(self.cfgs, self.models, self.datas, strict=True):
             values, ones = {}, {}
             own = _dense(model)
             placed = [*range(len(own) - 1), len(self.dense) - 1]  # hidden layers, then output
@@ -143,7 +150,7 @@ class Program:
                 ones.setdefault(var.path, np.zeros(var.shape, np.float32))
             tv.append([values[p] for p in tv_paths])
             masks.append([ones[p] for p in tv_paths])
-            ntv.append([self._setting(var, cfg) for var in ntv_vars])
+            ntv.append([self._setting(var, cfg, data) for var in ntv_vars])
         ov = []
         for j, opt in enumerate(self.optimizers):
             rows = []
@@ -163,9 +170,14 @@ class Program:
             "ov": [stack(rows) for rows in ov],
         }
 
-    def _setting(self, var, cfg: dict) -> np.ndarray:
+    def _setting(self, var, cfg: dict, data: Dataset) -> np.ndarray:
         """A member's value of one of the template's non-trainable variables."""
         model, seed, depth = cfg["model"], cfg["seed"], len(models.hidden_widths(cfg["model"]))
+        if self.standardize is not None:
+            if var is self.standardize.mean:
+                return data.standardize[0]
+            if var is self.standardize.variance:
+                return data.standardize[1]
         for layer in self.picks:
             if var is layer.pick:
                 return np.float32(self.activations.index(model["activation"]))
@@ -233,8 +245,13 @@ class Program:
         )
         optimizers, lr_indexes, it_index = self.optimizers, self.lr_indexes, self.it_index
         metric_init = [[jnp.asarray(v.value) for v in m.variables] for m in metrics]
-        x_train = jnp.asarray(self.data.x_train)
-        y_train = jnp.asarray(self.layout.targets(self.data.y_train))
+        if self.shared:
+            x_train = jnp.asarray(self.data.x_train)
+            y_train = jnp.asarray(self.layout.targets(self.data.y_train))
+        else:  # each member's own rows, stacked: vmapped with the member
+            x_train = jnp.asarray(np.stack([d.x_train for d in self.datas]))
+            y_train = jnp.asarray(np.stack([self.layout.targets(d.y_train) for d in self.datas]))
+        axis = None if self.shared else 0
 
         def penalty(tv, hp):
             total = 0.0
@@ -257,9 +274,9 @@ class Program:
         def results(mv):
             return [m.stateless_result(v) for m, v in zip(metrics, mv, strict=True)]
 
-        def step(state, idx, hp, active):
+        def step(state, idx, hp, active, x_rows, y_rows):
             tv, ntv, ov, mv, loss_sum, count, masks = state
-            x, y = x_train[idx], y_train[idx]
+            x, y = x_rows[idx], y_rows[idx]
             grad_fn = jax.value_and_grad(forward, has_aux=True)
             (loss, (y_pred, ntv2)), grads = grad_fn(tv, ntv, hp, x, y, None, True)
             grads = [g * m for g, m in zip(grads, masks, strict=True)]
@@ -289,7 +306,7 @@ class Program:
             n = jnp.float32(idx.shape[0])
             return (tv2, ntv2, ov2, update(mv, y, y_pred), loss_sum + loss * n, count + n, masks)
 
-        vstep = jax.vmap(step)
+        vstep = jax.vmap(step, in_axes=(0, 0, 0, 0, axis, axis))
 
         def epoch(state, hp, active, perms, rest):
             tv, ntv, ov, masks = state["tv"], state["ntv"], state["ov"], state["masks"]
@@ -297,9 +314,11 @@ class Program:
             mv = [[jnp.broadcast_to(v, (members, *v.shape)) for v in m] for m in metric_init]
             zeros = jnp.zeros((members,), jnp.float32)
             carry = (tv, ntv, ov, mv, zeros, zeros, masks)
-            carry, _ = jax.lax.scan(lambda c, idx: (vstep(c, idx, hp, active), None), carry, perms)
+            carry, _ = jax.lax.scan(
+                lambda c, idx: (vstep(c, idx, hp, active, x_train, y_train), None), carry, perms
+            )
             if rest is not None:
-                carry = vstep(carry, rest, hp, active)
+                carry = vstep(carry, rest, hp, active, x_train, y_train)
             tv, ntv, ov, mv, loss_sum, count, _ = carry
             new = {**state, "tv": tv, "ntv": ntv, "ov": ov}
             return new, loss_sum / count, jax.vmap(results)(mv)
@@ -311,13 +330,20 @@ class Program:
 
             return jax.vmap(one)(tv, ntv, hp)
 
+        def evaluate_own(tv, ntv, hp, x, y, w):  # each member's own rows (folds)
+            def one(tv, ntv, hp, x, y, w):
+                loss, (y_pred, _) = forward(tv, ntv, hp, x, y, w, False)
+                return loss, results(update([list(v) for v in metric_init], y, y_pred, w))
+
+            return jax.vmap(one)(tv, ntv, hp, x, y, w)
+
         def predict(tv, ntv, x):
             def one(tv, ntv):
                 return template.stateless_call(tv, ntv, x, training=False)[0]
 
             return jax.vmap(one)(tv, ntv)
 
-        return jax.jit(epoch), jax.jit(evaluate), jax.jit(predict)
+        return jax.jit(epoch), jax.jit(evaluate if self.shared else evaluate_own), jax.jit(predict)
 
     def unpadded(self, i: int, tv: list[np.ndarray]) -> list[np.ndarray]:
         """Member i's own weights (its model's get_weights order) from the stacked ones."""

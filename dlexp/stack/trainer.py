@@ -38,6 +38,7 @@ class Member:
 
     job: TrialJob
     model: object
+    data: Dataset  # its own (a cross-validation fold's), or the one the stack shares
     rows: list[dict] = field(default_factory=list)
     history: str = ""  # history.csv as written so far
     status: Status = Status.COMPLETED
@@ -109,16 +110,26 @@ class Writer:
 class Stack:
     """Members that train as one program (``Program``), each into its own run folder."""
 
-    def __init__(self, members: Sequence[tuple[TrialJob, object]], data: Dataset, group: str):
-        """``members``: each job with its own model, built from its config and seed."""
-        self.data, self.group = data, group
+    def __init__(
+        self,
+        members: Sequence[tuple[TrialJob, object]],
+        data: Dataset | Sequence[Dataset],
+        group: str,
+    ):
+        """``members``: each job with its own model, built from its config and seed;
+        ``data``: the dataset they share, or each member's own (cross-validation folds:
+        the same test split, train and validation rows of the same sizes)."""
+        datas = [data] * len(members) if isinstance(data, Dataset) else list(data)
+        self.data, self.group = datas[0], group
         cfg0 = members[0][0].cfg
-        n_train = len(data.x_train)
+        n_train = len(self.data.x_train)
         bs = cfg0["train"]["batch_size"]
         batch_size = n_train if bs == "full" else min(bs, n_train)
-        self.members = [Member(job, model) for job, model in members]
+        self.members = [
+            Member(job, model, d) for (job, model), d in zip(members, datas, strict=True)
+        ]
         try:
-            self.program = Program([(m.cfg, m.model) for m in self.members], data, batch_size)
+            self.program = Program([(m.cfg, m.model) for m in self.members], datas, batch_size)
         except (ValueError, TypeError) as exc:
             raise models.refused(exc) from None
         self.layout = self.program.layout
@@ -156,9 +167,13 @@ class Stack:
         for r in rngs:
             r.permutation(n_train)
         val = None  # exactly its rows: evaluated every epoch, so not padded
-        if self.data.x_val is not None:
+        if self.data.x_val is not None and p.shared:
             y_val = self.layout.targets(self.data.y_val)
             val = (jnp.asarray(self.data.x_val), jnp.asarray(y_val), None)
+        elif self.data.x_val is not None:  # each fold's own validation rows
+            x_val = np.stack([m.data.x_val for m in self.members])
+            y_val = np.stack([self.layout.targets(m.data.y_val) for m in self.members])
+            val = (jnp.asarray(x_val), jnp.asarray(y_val), None)
         for epoch in range(max(m.cfg["train"]["epochs"] for m in self.members)):
             t0 = time.perf_counter()
             order = np.stack([r.permutation(n_train) for r in rngs]).astype(np.int32)
@@ -196,13 +211,20 @@ class Stack:
         to the largest one's rows with weight 0, so that one compiled program evaluates
         them all."""
         jnp = self.program.jax.numpy
-        x, y = self.data.splits()[split]
         rows = max(len(a) for a, _ in self.data.splits().values())
-        pad = rows - len(x)
-        x = np.concatenate([x, np.zeros((pad, x.shape[1]), x.dtype)])
-        y = self.layout.targets(np.concatenate([y, np.zeros(pad, y.dtype)]))
-        w = np.concatenate([np.ones(rows - pad, np.float32), np.zeros(pad, np.float32)])
-        return jnp.asarray(x), jnp.asarray(y), jnp.asarray(w)
+
+        def padded(data):
+            x, y = data.splits()[split]
+            pad = rows - len(x)
+            x = np.concatenate([x, np.zeros((pad, x.shape[1]), x.dtype)])
+            y = self.layout.targets(np.concatenate([y, np.zeros(pad, y.dtype)]))
+            w = np.concatenate([np.ones(rows - pad, np.float32), np.zeros(pad, np.float32)])
+            return x, y, w
+
+        if self.program.shared:
+            return tuple(jnp.asarray(a) for a in padded(self.data))
+        own = [padded(m.data) for m in self.members]  # each fold's own rows
+        return tuple(jnp.asarray(np.stack(column)) for column in zip(*own, strict=True))
 
     def _named(self, loss, values) -> dict[str, np.ndarray]:
         """Loss and metrics by name, the metrics in Keras' (alphabetical) order."""
@@ -284,7 +306,7 @@ class Stack:
             m.cfg,
             int(m.model.count_params()),
             self.layout,
-            self.data,
+            m.data,
             stack={"group": self.group, "size": len(self.members), "position": i},
         )
         info.started, info.status = self._started_iso, status
@@ -316,9 +338,10 @@ class Stack:
                     setattr(metrics, split, {k: f32(v[i]) for k, v in named.items()})
                 m.model.set_weights(self.program.unpadded(i, host_tv))
                 m.job.run.save_model(m.model)
-                save_predictions(m.job.run, self.data, test_proba[i])
+                save_predictions(m.job.run, m.data, test_proba[i])
                 if proba is not None and m.status == Status.COMPLETED:
-                    m.job.run.save_npz("boundary.npz", **grid.arrays(proba[i]))
+                    own = grid if m.data is self.data else BoundaryGrid(m.data)  # its splits
+                    m.job.run.save_npz("boundary.npz", **own.arrays(proba[i]))
             m.job.run.write_metrics(metrics)
             outcomes.append(self._end(m, i, m.status, m.error, metrics, seconds, on_end))
         return outcomes
