@@ -564,8 +564,9 @@ def best(search_dir, top, fmt):
 
     The config is the trial's own (resolved, its seed the point's), named after the
     search and the trial; training it reproduces the trial's metrics. With repeats
-    (or cv folds), the point with the best mean (its config on the usual split). --top K prints K configs, best first, as YAML
-    documents (separated by ---). Reads folders only: never imports TensorFlow.
+    (or cv folds), the point with the best mean (its config on the usual split).
+    --top K prints K configs, best first, as YAML documents (separated by ---). Reads
+    folders only: never imports TensorFlow.
 
     \b
     Examples:

@@ -358,6 +358,7 @@ _SCHEDULE_FIELDS = {
 
 
 MAX_FOLDS = 20
+EXTRA_FEATURE_NAMES = ("x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")  # data.EXTRA_FEATURES
 
 
 class CrossValidation(Spec):
@@ -420,6 +421,7 @@ SCHEMA = Section(
                 "path": Nullable(Str()),
                 "target": Nullable(Str()),
                 "features": Nullable(ListOf(Str(), min_len=1, unique=True)),
+                "extra_features": ListOf(Choice(None, EXTRA_FEATURE_NAMES), [], unique=True),
                 "cv": CrossValidation(None),
             }
         ),

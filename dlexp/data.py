@@ -31,6 +31,9 @@ class Dataset:
     # data.standardize: the training split's mean and variance per feature, which the
     # model's first layer (Keras' Normalization) applies, so model.keras takes raw points
     standardize: tuple[np.ndarray, np.ndarray] | None = None
+    # data.extra_features: Playground's inputs, made from (x1, x2) by the model's first
+    # layer; the points stay 2D
+    extra_features: list[str] = field(default_factory=list)
 
     @property
     def n_features(self) -> int:
@@ -90,6 +93,22 @@ def _gauss(n, noise, rng, cfg):
     y = np.arange(n) % 2
     centers = np.where(y[:, None] == 1, 1.0, -1.0)
     return centers + rng.normal(0, noise, size=(n, 2)), y
+
+
+EXTRA_FEATURES = {  # TensorFlow Playground's inputs, from the two coordinates
+    "x1^2": lambda x: x[:, 0] ** 2,
+    "x2^2": lambda x: x[:, 1] ** 2,
+    "x1*x2": lambda x: x[:, 0] * x[:, 1],
+    "sin(x1)": lambda x: np.sin(x[:, 0]),
+    "sin(x2)": lambda x: np.sin(x[:, 1]),
+}
+
+
+def expand(x: np.ndarray, names: list[str]) -> np.ndarray:
+    """The points with the extra features appended (what the model's first layer makes)."""
+    if not names:
+        return x
+    return np.concatenate([x, *(EXTRA_FEATURES[n](x)[:, None] for n in names)], axis=1)
 
 
 GENERATORS = {
@@ -276,9 +295,16 @@ def load(data_cfg: dict, seed: int) -> Dataset:
         x_rest, x_val, y_rest, y_val = x_rest[train], x_rest[val], y_rest[train], y_rest[val]
     elif data_cfg["val_size"] > 0:
         x_rest, x_val, y_rest, y_val = _split(x_rest, y_rest, data_cfg["val_size"], seed)
+    extra = list(data_cfg.get("extra_features") or [])
+    if extra and x.shape[1] != 2:
+        raise ConfigError(
+            f"{extra} are made from two features x1, x2; the data has {x.shape[1]} "
+            f"({', '.join(feature_names)})",
+            "data.extra_features",
+        )
     standardize = None
-    if data_cfg["standardize"]:
-        x64 = np.asarray(x_rest, np.float64)
+    if data_cfg["standardize"]:  # of the features the model sees, extra ones included
+        x64 = expand(np.asarray(x_rest, np.float64), extra)
         standardize = (x64.mean(axis=0).astype(np.float32), x64.var(axis=0).astype(np.float32))
     f32 = lambda a: None if a is None else np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     return Dataset(
@@ -292,4 +318,5 @@ def load(data_cfg: dict, seed: int) -> Dataset:
         feature_names=feature_names,
         class_names=class_names,
         standardize=standardize,
+        extra_features=extra,
     )

@@ -97,6 +97,7 @@ def _split_code(cfg: dict) -> str:
         "",
         "",
         "x, y = load()",
+        *_extra_code(d.get("extra_features") or []),
         f"x_rest, x_test, y_rest, y_test = split(x, y, {d['test_size']})",
     ]
     if d.get("cv") is not None:
@@ -118,6 +119,26 @@ def _split_code(cfg: dict) -> str:
     else:
         lines += ["x_train, y_train = x_rest, y_rest", "x_val = y_val = None"]
     return "\n".join(lines) + "\n"
+
+
+_EXTRA_CODE = {
+    "x1^2": "x[:, 0] ** 2",
+    "x2^2": "x[:, 1] ** 2",
+    "x1*x2": "x[:, 0] * x[:, 1]",
+    "sin(x1)": "np.sin(x[:, 0])",
+    "sin(x2)": "np.sin(x[:, 1])",
+}
+
+
+def _extra_code(names: list[str]) -> list[str]:
+    """data.extra_features: dlexp's model makes them in its first layer; here, NumPy."""
+    if not names:
+        return []
+    columns = ", ".join(f"{_EXTRA_CODE[n]}" for n in names)
+    return [
+        f"# data.extra_features {names}: appended to (x1, x2)",
+        f"x = np.concatenate([x, np.stack([{columns}], axis=1)], axis=1)",
+    ]
 
 
 def _model_code(cfg: dict, n_classes: int) -> str:
@@ -266,6 +287,7 @@ def _model(run: Path):
     """The run's Keras model (dlexp's backend first, so that loading imports nothing more)."""
     import keras
 
+    import dlexp.layers  # noqa: F401 - registers dlexp's layers for load_model
     from dlexp import training  # noqa: F401
 
     if not (run / "model.keras").is_file():

@@ -118,6 +118,10 @@ def build(cfg: dict, n_features: int, n_classes: int, standardize=None):
     regularizer = keras.regularizers.L1L2(l1=m["l1"], l2=m["l2"]) if m["l1"] or m["l2"] else None
     dense = dict(kernel_initializer=m["kernel_initializer"], kernel_regularizer=regularizer)
     layers: list = [keras.Input(shape=(n_features,), name="features")]
+    if cfg["data"].get("extra_features"):
+        from dlexp.layers import PlaygroundFeatures
+
+        layers.append(PlaygroundFeatures(cfg["data"]["extra_features"], name="features_extra"))
     if standardize is not None:
         mean, variance = standardize
         layers.append(keras.layers.Normalization(mean=mean, variance=variance, name="standardize"))

@@ -106,6 +106,7 @@ def predict(run: str | Path, points: str | None = None, input_csv: str | None = 
     x = parse_points(points, len(names)) if points is not None else read_points(input_csv, names)
     import keras
 
+    import dlexp.layers  # noqa: F401 - registers dlexp's layers for load_model
     from dlexp import training  # noqa: F401 - first: Keras on dlexp's backend, no TensorFlow
 
     model = keras.models.load_model(run / "model.keras")

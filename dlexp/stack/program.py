@@ -67,6 +67,10 @@ class Program:
         self.activations = list(dict.fromkeys(c["model"]["activation"] for c in self.cfgs))
         inputs = k.Input(shape=(self.data.n_features,), name="features")
         h = inputs
+        if self.data.extra_features:  # the same data, so the same for every member
+            from dlexp.layers import PlaygroundFeatures
+
+            h = PlaygroundFeatures(self.data.extra_features, name="features_extra")(h)
         self.standardize = None
         if self.data.standardize is not None and self.shared:  # the same for every member
             mean, variance = self.data.standardize
