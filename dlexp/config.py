@@ -358,6 +358,7 @@ _SCHEDULE_FIELDS = {
 
 
 MAX_FOLDS = 20
+MAX_SNAPSHOTS = 100  # frames of the boundary kept while training (train.snapshots)
 EXTRA_FEATURE_NAMES = ("x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")  # data.EXTRA_FEATURES
 
 
@@ -450,6 +451,8 @@ SCHEMA = Section(
                 "epochs": Int(100, min=1, max=MAX_EPOCHS),
                 "batch_size": BatchSize(32),
                 "metrics": ListOf(Choice(None, METRICS), ["accuracy"], unique=True),
+                "snapshots": Int(10, min=0, max=MAX_SNAPSHOTS),
+                "log_every": Choice("epoch", ("epoch", "batch")),
                 "early_stopping": EarlyStopping(
                     {
                         "monitor": "val_loss",

@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from dlexp import models
+from dlexp import learning, models
 from dlexp.data import Dataset
 from dlexp.errors import ConfigError
 from dlexp.runs import (
@@ -187,7 +187,9 @@ def prepare(cfg: dict, data: Dataset, weights: str | Path | None = None) -> Expe
     try:
         models.check_fits(cfg, data.n_features, data.n_classes, min(EVAL_BATCH, n_train))
         model = models.build(cfg, data.n_features, data.n_classes, data.standardize)
-        models.compile_model(model, cfg, layout, steps)
+        # log_every: batch needs Keras to call back after every batch
+        per_call = 1 if cfg["train"]["log_every"] == "batch" else steps
+        models.compile_model(model, cfg, layout, per_call)
         if weights is not None:  # the optimizer's state too, so training continues
             model.optimizer.build(model.trainable_variables)
             model.load_weights(weights)
@@ -238,7 +240,38 @@ class _Recorder(keras.callbacks.Callback):
             self.on_epoch(epoch + 1, row)
 
 
-def _callbacks(exp: Experiment, recorder: _Recorder) -> list:
+class _Learning(keras.callbacks.Callback):
+    """Keeps the run's learning record (``learning.Record``): a frame of the boundary at
+    the epochs it wants, and with log_every: batch each batch's loss, recovered from
+    the running mean Keras logs (its loss tracker weighs each batch by its rows)."""
+
+    def __init__(self, record, exp: Experiment):
+        super().__init__()
+        self.record, self.exp = record, exp
+        self.n_train = len(exp.data.x_train)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._seen, self._mean, self._losses = 0, 0.0, []
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.record.by_batch or not logs or "loss" not in logs:
+            return
+        rows = min(self.exp.batch_size, self.n_train - self._seen)
+        mean = float(logs["loss"])
+        total = self._seen + rows
+        self._losses.append((mean * total - self._mean * self._seen) / rows)
+        self._seen, self._mean = total, mean
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.record.by_batch:
+            self.record.add_batches(epoch + 1, self._losses)
+        last = bool(self.model.stop_training) or epoch + 1 == self.exp.cfg["train"]["epochs"]
+        if self.record.wants(epoch + 1, last):
+            points = self.record.grid.points
+            self.record.add_frame(epoch + 1, self.model(points, training=False))
+
+
+def _callbacks(exp: Experiment, recorder: _Recorder, record=None) -> list:
     train = exp.cfg["train"]
     out: list = [keras.callbacks.TerminateOnNaN()]
     es = train["early_stopping"]
@@ -262,6 +295,8 @@ def _callbacks(exp: Experiment, recorder: _Recorder) -> list:
                 min_lr=schedule["min_lr"],
             )
         )
+    if record is not None and record.active:  # after early stopping: it knows the last epoch
+        out.append(_Learning(record, exp))
     out.append(recorder)  # last, so it sees what the others changed this epoch
     return out
 
@@ -370,6 +405,7 @@ def fit(
     run.write_config(cfg)
     run.write_info(info)
     recorder = _Recorder(run, on_epoch)
+    record = learning.Record(cfg, d)
     val = None
     if d.x_val is not None:
         val = (d.x_val, exp.layout.targets(d.y_val))
@@ -385,7 +421,7 @@ def fit(
             validation_batch_size=EVAL_BATCH,
             shuffle=True,
             verbose=0,
-            callbacks=_callbacks(exp, recorder),
+            callbacks=_callbacks(exp, recorder, record),
             initial_epoch=initial_epoch,
         )
     except KeyboardInterrupt:
@@ -418,6 +454,8 @@ def fit(
             save_predictions(run, d, proba)
             if d.n_features == 2 and status == Status.COMPLETED:
                 run.save_npz("boundary.npz", **boundary(exp))
+            if record.active:
+                run.save_npz("learning.npz", **record.arrays(learning.dense_weights(exp.model)))
         elif status == Status.INTERRUPTED and rows:  # what it had: its last weights
             last_metrics(metrics, rows)
             run.save_model(exp.model)

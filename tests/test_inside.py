@@ -73,3 +73,60 @@ train: {epochs: 30, batch_size: 32, learning_rate: 0.05, early_stopping: false}
     assert [p["predicted"] for p in json.loads(points.stdout)] == ["1", "0"]  # inner, outer
     boundary = np.load(run / "boundary.npz")
     assert boundary["proba"].shape[:2] == (len(boundary["ys"]), len(boundary["xs"]))
+
+
+def test_snapshot_epochs_are_spaced_geometrically_and_end_on_the_last():
+    from dlexp.learning import snapshot_epochs
+
+    assert snapshot_epochs(100, 10) == [1, 2, 3, 5, 8, 13, 22, 36, 60, 100]
+    assert snapshot_epochs(3, 10) == [1, 2, 3]
+    assert snapshot_epochs(50, 1) == [50] and snapshot_epochs(50, 0) == []
+
+
+def test_the_config_checks_snapshots_and_log_every():
+    for key, value, expected in [
+        ("snapshots", -1, "an integer in [0, 100]"),
+        ("snapshots", 101, "an integer in [0, 100]"),
+        ("log_every", "step", "epoch, batch"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            config.resolve({"train": {key: value}})
+        assert f"train.{key}" in str(err.value) and expected in str(err.value)
+
+
+@pytest.mark.slow
+def test_a_stack_keeps_the_learning_record_a_single_run_keeps(tmp_path):
+    """Frames, hidden units, weights and every batch's loss: the same whether the run
+    trains alone (Keras' fit and callbacks) or in a stack (one program)."""
+    from dlexp.stack import train_repeats
+    from dlexp.training import train_config
+
+    cfg = config.resolve(
+        {
+            "seed": 3,
+            "data": {"kind": "moons", "n_samples": 300},
+            "model": {"layers": [6, 4]},
+            "train": {"epochs": 30, "log_every": "batch", "early_stopping": {"patience": 3}},
+        }
+    )
+    cfg["name"] = "lr"
+    stacked = train_repeats(cfg, tmp_path / "a", 2)[0]
+    alone = train_config(config.repeat(cfg, 0), tmp_path / "b")
+    a = np.load(stacked.run.path / "learning.npz")
+    b = np.load(alone.run.path / "learning.npz")
+    epochs = alone.metrics.epochs_run
+    assert b["snapshot_epochs"].tolist()[-1] == epochs  # the last epoch run is a frame
+    assert a["snapshot_epochs"].tolist() == b["snapshot_epochs"].tolist()
+    assert a["snapshot_proba"].shape == (len(a["snapshot_epochs"]), 60, 60, 1)
+    np.testing.assert_allclose(a["snapshot_proba"], b["snapshot_proba"], atol=2e-3)
+    np.testing.assert_allclose(a["hidden_2"], b["hidden_2"], atol=2e-3)
+    assert a["hidden_1"].shape == (60, 60, 6) and a["kernel_3"].shape == (4, 1)
+    n_train = json.loads((alone.run.path / "run.json").read_text())["data"]["n_train"]
+    sizes = [32] * (n_train // 32) + ([n_train % 32] if n_train % 32 else [])
+    assert len(b["batch_loss"]) == len(sizes) * epochs and b["batch_epoch"][-1] == epochs
+    np.testing.assert_allclose(a["batch_loss"], b["batch_loss"], rtol=1e-5)
+    rows = (alone.run.path / "history.csv").read_text().splitlines()
+    first = float(rows[1].split(",")[rows[0].split(",").index("loss")])
+    weights = np.array(sizes, np.float32)
+    mean = float((b["batch_loss"][: len(sizes)] * weights).sum() / weights.sum())
+    assert mean == pytest.approx(first, rel=1e-5)  # the epoch's loss is its batches' mean

@@ -46,6 +46,7 @@ def test_run_folder(tmp_path):
         "model.keras",
         "boundary.npz",
         "predictions.npz",
+        "learning.npz",
     }
     resolved = config.load(out.run.file("config.yaml"))
     assert resolved == {**cfg_from(), "name": "t"}

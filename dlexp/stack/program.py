@@ -308,7 +308,8 @@ class Program:
                 for n, o in zip(new_ov, ov, strict=True)
             ]
             n = jnp.float32(idx.shape[0])
-            return (tv2, ntv2, ov2, update(mv, y, y_pred), loss_sum + loss * n, count + n, masks)
+            carry = (tv2, ntv2, ov2, update(mv, y, y_pred), loss_sum + loss * n, count + n, masks)
+            return carry, loss
 
         vstep = jax.vmap(step, in_axes=(0, 0, 0, 0, axis, axis))
 
@@ -318,14 +319,15 @@ class Program:
             mv = [[jnp.broadcast_to(v, (members, *v.shape)) for v in m] for m in metric_init]
             zeros = jnp.zeros((members,), jnp.float32)
             carry = (tv, ntv, ov, mv, zeros, zeros, masks)
-            carry, _ = jax.lax.scan(
-                lambda c, idx: (vstep(c, idx, hp, active, x_train, y_train), None), carry, perms
+            carry, losses = jax.lax.scan(
+                lambda c, idx: vstep(c, idx, hp, active, x_train, y_train), carry, perms
             )
             if rest is not None:
-                carry = vstep(carry, rest, hp, active, x_train, y_train)
+                carry, last = vstep(carry, rest, hp, active, x_train, y_train)
+                losses = jnp.concatenate([losses, last[None]])
             tv, ntv, ov, mv, loss_sum, count, _ = carry
             new = {**state, "tv": tv, "ntv": ntv, "ov": ov}
-            return new, loss_sum / count, jax.vmap(results)(mv)
+            return new, loss_sum / count, jax.vmap(results)(mv), losses  # losses: per batch
 
         def evaluate(tv, ntv, hp, x, y, w):
             def one(tv, ntv, hp):

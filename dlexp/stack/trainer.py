@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlexp import models, runs
+from dlexp import learning, models, runs
 from dlexp.data import Dataset
 from dlexp.files import atomic_write, csv_text
 from dlexp.runs import Metrics, RunInfo, Status
@@ -49,6 +49,7 @@ class Member:
     lr_best: float | None = None
     lr_wait: int = 0
     outcome: Outcome | None = None  # once its run folder is complete
+    record: learning.Record | None = None  # learning.npz, kept while it trains
 
     @property
     def cfg(self) -> dict:
@@ -126,7 +127,8 @@ class Stack:
         bs = cfg0["train"]["batch_size"]
         batch_size = n_train if bs == "full" else min(bs, n_train)
         self.members = [
-            Member(job, model, d) for (job, model), d in zip(members, datas, strict=True)
+            Member(job, model, d, record=learning.Record(job.cfg, d))
+            for (job, model), d in zip(members, datas, strict=True)
         ]
         try:
             self.program = Program([(m.cfg, m.model) for m in self.members], datas, batch_size)
@@ -180,7 +182,8 @@ class Stack:
             full = order[:, :cut].reshape(len(self.members), p.steps, p.batch_size)
             perms = jnp.asarray(np.transpose(full, (1, 0, 2)))
             rest = jnp.asarray(order[:, cut:]) if p.rest else None
-            state, loss, values = self._epoch(state, hp, jnp.asarray(active), perms, rest)
+            was_active = active.copy()
+            state, loss, values, losses = self._epoch(state, hp, jnp.asarray(active), perms, rest)
             self._last = state  # an interrupted member keeps these weights
             logs = self._named(loss, values)
             if val is not None:
@@ -189,6 +192,7 @@ class Stack:
             lrs = p.learning_rates(state["ov"], hp)
             seconds = time.perf_counter() - t0
             better, reduced = self._end_epoch(epoch, active, logs, lrs, seconds, state["ov"])
+            self._learn(epoch + 1, state, was_active, active, losses)
             if better.any():
                 mask = jnp.asarray(better)
                 best = [
@@ -205,6 +209,22 @@ class Stack:
             mask = jnp.asarray(restore)
             tv = [jnp.where(_expand(mask, b), b, a) for a, b in zip(tv, best, strict=True)]
         return tv, state["ntv"], hp
+
+    def _learn(self, epoch: int, state, was_active, active, losses) -> None:
+        """Each member's learning record: a frame of its boundary at the epochs it wants
+        (one prediction for the whole stack), its batches' losses when asked."""
+        trained = [i for i, m in enumerate(self.members) if was_active[i]]
+        framed = [i for i in trained if self.members[i].record.wants(epoch, not active[i])]
+        if framed:
+            grid = self.members[framed[0]].record.grid
+            proba = self._predict_all(state["tv"], state["ntv"], grid.points)
+            for i in framed:
+                self.members[i].record.add_frame(epoch, proba[i])
+        batched = [i for i in trained if self.members[i].record.by_batch]
+        if batched:
+            host = np.asarray(losses)
+            for i in batched:
+                self.members[i].record.add_batches(epoch, host[:, i])
 
     def _split(self, split: str):
         """A split as the final evaluation takes it: (x, y, weights), every split padded
@@ -339,6 +359,9 @@ class Stack:
                 m.model.set_weights(self.program.unpadded(i, host_tv))
                 m.job.run.save_model(m.model)
                 save_predictions(m.job.run, m.data, test_proba[i])
+                if m.record.active:
+                    own = self.program.unpadded(i, host_tv)
+                    m.job.run.save_npz("learning.npz", **m.record.arrays(own))
                 if proba is not None and m.status == Status.COMPLETED:
                     own = grid if m.data is self.data else BoundaryGrid(m.data)  # its splits
                     m.job.run.save_npz("boundary.npz", **own.arrays(proba[i]))
