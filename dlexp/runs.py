@@ -346,10 +346,17 @@ class Run:
         self.write_json("metrics.json", metrics.to_json())
 
     def save_npz(self, name: str, **arrays: Any) -> None:
+        """Arrays as an .npz file (np.load reads it), compressed at zlib's fastest level:
+        about a third of np.savez_compressed's time for almost the same size."""
+        import zipfile
+
         import numpy as np
 
         buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for key, value in arrays.items():
+                with zf.open(f"{key}.npy", "w") as f:
+                    np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
         atomic_write(self.file(name), buf.getvalue())
 
     def save_model(self, model: Any, name: str = "model.keras") -> None:
