@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -169,7 +170,7 @@ def search_table(rows: list[dict], keys: list[str], objective: str, top: int = 1
         score = fmt(row.get("score"))
         if row.get("score_std") is not None:
             score += f" ± {row['score_std']:.4f}"
-        values = [label(row.get(k)) for k in keys]
+        values = [escape(label(row.get(k))) for k in keys]
         epochs = row.get("epochs_run")
         table.add_row(
             str(rank),
@@ -208,14 +209,14 @@ def search_plan(console: Console, plan: dict, keys: list[str]) -> None:
         if fixed:
             first = plan["points"][0]
             console.print(
-                "same in every trial: " + ", ".join(f"{k}={label(first[k])}" for k in fixed)
+                "same in every trial: " + ", ".join(f"{k}={escape(label(first[k]))}" for k in fixed)
             )
         table = Table(show_edge=False, pad_edge=False)
         table.add_column("trial")
         for key in varying:
             table.add_column(key.split(".")[-1])
         for point in plan["points"]:
-            table.add_row(point["trial"], *(label(point[k]) for k in varying))
+            table.add_row(point["trial"], *(escape(label(point[k])) for k in varying))
         console.print(table)
         if trials is not None and trials > len(plan["points"]):
             console.print(f"... and {trials - len(plan['points']):,} more trials")
@@ -335,7 +336,7 @@ def print_diff(console: Console, result: dict) -> None:
         for column in ("key", "A", "B"):
             table.add_column(column)
         for row in rows:
-            table.add_row(row["key"], label(row["a"]), label(row["b"]))
+            table.add_row(row["key"], escape(label(row["a"])), escape(label(row["b"])))
         console.print(table)
     table = Table(title="metrics", show_edge=False, pad_edge=False, title_justify="left")
     for column, justify in (("metric", "left"), ("A", "right"), ("B", "right"), ("B - A", "right")):

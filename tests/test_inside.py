@@ -2,6 +2,7 @@
 a run folder, and the pictures drawn from it."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,3 +131,35 @@ def test_a_stack_keeps_the_learning_record_a_single_run_keeps(tmp_path):
     weights = np.array(sizes, np.float32)
     mean = float((b["batch_loss"][: len(sizes)] * weights).sum() / weights.sum())
     assert mean == pytest.approx(first, rel=1e-5)  # the epoch's loss is its batches' mean
+
+
+LESSONS = sorted((Path(__file__).parent.parent / "configs" / "lessons").glob("*.yaml"))
+
+
+def test_every_lesson_is_a_valid_config_or_grid():
+    from dlexp import grid
+
+    assert len(LESSONS) == 7
+    for path in LESSONS:
+        text = path.read_text()
+        assert text.startswith("# Lesson: "), path  # each says what it shows
+        if "search:" in text:
+            spec = grid.load(path)
+            assert spec.n_points() >= 2, path
+        else:
+            config.load(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", ["playground_features", "activations"])
+def test_a_lesson_makes_its_point(lesson, tmp_path):
+    result = invoke(
+        "search", LESSONS[0].parent / f"{lesson}.yaml", "--runs-dir", tmp_path, "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(__import__("csv").DictReader(next(tmp_path.glob("*/results.csv")).open()))
+    acc = {r["trial"]: float(r["test_accuracy"]) for r in rows}
+    if lesson == "playground_features":  # a line cannot separate circles; squares can
+        assert acc["t001"] > 0.95 and acc["t000"] < 0.7
+    else:  # sigmoid, six layers deep, is still at chance; relu has learned
+        assert acc["t000"] < 0.6 and acc["t002"] > 0.9
