@@ -12,6 +12,7 @@ keras-tuner scores a trial).
     python bench/search_bench.py --full                # all 72 points (plain: ~20 min)
     python bench/search_bench.py --full --skip-plain   # dlexp alone
     python bench/search_bench.py --stack 1             # dlexp one Keras fit at a time
+    python bench/search_bench.py --full --cv 5         # each point on 5 folds (dlexp alone)
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--stack", type=int, default=None, help="dlexp's --stack")
     parser.add_argument("--skip-plain", action="store_true", help="time dlexp alone")
+    parser.add_argument("--cv", type=int, default=None, help="search.cv: folds per point")
     args = parser.parse_args()
 
     grid = yaml.safe_load((ROOT / "configs" / "grid.yaml").read_text())
@@ -78,6 +80,9 @@ def main() -> None:
     if not args.full:
         params.update(REDUCED)
     params["train.epochs"] = [args.epochs]
+    if args.cv:  # keras-tuner has no cross-validation to compare with: dlexp alone
+        grid["search"]["cv"] = args.cv
+        args.skip_plain = True
     n = 1
     for key in PLAIN_FLAGS:
         n *= len(params[key])
@@ -89,7 +94,8 @@ def main() -> None:
         env["DLEXP_CACHE_DIR"] = f"{tmp}/cache"
         stack = [] if args.stack is None else ["--stack", str(args.stack)]
         print(
-            f"{n} points x {args.epochs} epochs, batch 30; dlexp --workers {args.workers} "
+            f"{n} points x {args.epochs} epochs{f' x {args.cv} folds' if args.cv else ''}, "
+            f"batch 30; dlexp --workers {args.workers} "
             f"{' '.join(stack)}",
             flush=True,
         )
