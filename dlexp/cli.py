@@ -495,9 +495,12 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
     """Compare the runs and searches in RUNS_DIR: a table, JSON or CSV, and an HTML page.
 
     The page (RUNS_DIR/report/index.html, opens without a server) shows learning
-    curves, runs overlaid, decision boundaries of 2D runs, and for each search its
-    objective against each searched value, a heatmap and a ranking. Pictures whose
-    runs have not changed are not drawn again. Never imports TensorFlow.
+    curves (the best epoch and an early stop marked), runs overlaid, decision
+    boundaries of 2D runs, and for each search its objective against each searched
+    value, a heatmap and a ranking. From a run's learning.npz: its boundary epoch by
+    epoch, the network with each unit's output and its weights, a histogram of the
+    weights, and every batch's loss (runs overlaid). Pictures whose runs have not
+    changed are not drawn again. Never imports TensorFlow.
 
     \b
     Examples:

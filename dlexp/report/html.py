@@ -103,9 +103,118 @@ def _table(
     }
 
 
-def _run_section(images: Images, e: Entry) -> dict[str, Any]:
-    """A run's (or trial's) learning curves and decision boundary."""
+class Learning:
+    """What each run's ``learning.npz`` holds (the names of its arrays, read from the
+    file's index without loading them), and a warning for one that cannot be read."""
+
+    def __init__(self) -> None:
+        self.known: dict[Path, frozenset[str] | None] = {}
+        self.warnings: list[str] = []
+
+    def arrays(self, record: runs_mod.RunRecord, entry: Entry | None = None) -> frozenset[str]:
+        """The arrays in the run's learning.npz (none when it has no such file; none,
+        with a warning, when the file is damaged)."""
+        path = record.path / "learning.npz"
+        if path not in self.known:
+            self.known[path] = None
+            if path.is_file():
+                import numpy as np
+
+                try:
+                    with np.load(path, allow_pickle=False) as npz:
+                        self.known[path] = frozenset(npz.files)
+                except Exception as exc:  # noqa: BLE001 - any damage in a run's file
+                    warning = f"{record.path}: learning.npz is damaged ({type(exc).__name__})"
+                    self.warnings.append(warning)
+                    if entry is not None:
+                        entry.warnings.append(warning)
+        return self.known[path] or frozenset()
+
+    def has_batches(self, record: runs_mod.RunRecord, entry: Entry | None = None) -> bool:
+        return {"batch_loss", "batch_epoch"} <= self.arrays(record, entry)
+
+
+def _learning_pictures(
+    images: Images, e: Entry, r: runs_mod.RunRecord, learning: Learning
+) -> tuple[Picture | None, list[Picture]]:
+    """How a run learned, from its learning.npz: the boundary epoch by epoch (the
+    strip, which the page gives a line of its own), and the network with its weights,
+    the weights' histogram and every batch's loss."""
+    arrays = learning.arrays(r, e)
+    npz = r.path / "learning.npz"
+    strip, out = None, []
+    if {"xs", "ys", "snapshot_epochs", "snapshot_proba"} <= arrays:
+        points = r.path / "boundary.npz"
+        strip = images.add(
+            f"strip-{e.id}",
+            f"the decision boundary of {e.id} epoch by epoch",
+            "learning_strip",
+            str(npz),
+            str(points) if points.exists() else None,
+            title=f"the boundary while it learned: {r.path.name}",
+            sources=(npz, points),
+        )
+    if "kernel_1" in arrays:
+        out.append(
+            images.add(
+                f"network-{e.id}",
+                f"the network of {e.id}: each hidden unit's output, links as wide as |weight|",
+                "network",
+                str(npz),
+                sources=(npz,),
+            )
+        )
+        out.append(
+            images.add(
+                f"weights-{e.id}",
+                f"histogram of the kernel weights of {e.id}",
+                "weights",
+                str(npz),
+                sources=(npz,),
+            )
+        )
+    if learning.has_batches(r, e):
+        out.append(
+            images.add(
+                f"batches-{e.id}",
+                f"the loss of every batch of {e.id}",
+                "batch_loss",
+                [(_batch_label(r, r.path.name), str(npz))],
+                sources=(npz,),
+            )
+        )
+    return strip, out
+
+
+def _batch_label(r: runs_mod.RunRecord, name: str) -> str:
+    """A run's name with its batch size (from config.yaml): 'moons-1a2b3c, batch 32'."""
+    train = r.config.get("train") if isinstance(r.config, dict) else None
+    size = train.get("batch_size") if isinstance(train, dict) else None
+    return f"{name}, batch {label(size)}" if size is not None else name
+
+
+def _batch_overlay(
+    images: Images, stem: str, pairs: list[tuple[str, runs_mod.RunRecord]], title: str
+) -> Picture | None:
+    """Several runs' per-batch loss on one chart (None for fewer than two)."""
+    if len(pairs) < 2:
+        return None
+    npzs = [r.path / "learning.npz" for _, r in pairs]
+    return images.add(
+        stem,
+        "the loss of every batch, runs overlaid",
+        "batch_loss",
+        [(_batch_label(r, name), str(npz)) for (name, r), npz in zip(pairs, npzs, strict=True)],
+        title=title,
+        sources=tuple(npzs),
+    )
+
+
+def _run_section(images: Images, e: Entry, learning: Learning) -> dict[str, Any]:
+    """A run's (or trial's) learning curves and decision boundary, and how it learned."""
     pictures: list[Picture] = []
+    strips: list[Picture] = []
+    inside: list[Picture] = []
     for r in e.records[:1] if e.kind == "trial" else e.records:
         if r.history:
             pictures.append(
@@ -115,6 +224,8 @@ def _run_section(images: Images, e: Entry) -> dict[str, Any]:
                     "curves",
                     str(r.path),
                     title=r.path.name,
+                    best_epoch=r.metric("best_epoch"),
+                    stopped_early=r.metrics.stopped_early is True,
                     sources=(r.path / "history.csv",),
                 )
             )
@@ -142,6 +253,9 @@ def _run_section(images: Images, e: Entry) -> dict[str, Any]:
                     sources=(npz,),
                 )
             )
+        strip, more = _learning_pictures(images, e, r, learning)
+        strips += [strip] if strip else []
+        inside += more
     return {
         "anchor": anchor(e.id),
         "id": e.id,
@@ -149,6 +263,8 @@ def _run_section(images: Images, e: Entry) -> dict[str, Any]:
         "best": e.best,
         "warnings": e.warnings,
         "pictures": pictures,
+        "strips": strips,
+        "inside": inside,
     }
 
 
@@ -178,7 +294,7 @@ def _overlay_metrics(entries: list[Entry]) -> list[str]:
 
 
 def _search_section(
-    images: Images, report: Report, info: SearchInfo, anchors: set[str]
+    images: Images, report: Report, info: SearchInfo, anchors: set[str], learning: Learning
 ) -> dict[str, Any]:
     """A search's summary, pictures of the objective, ranking and best trials."""
     entries = [e for e in report.entries if e.search == info.name]
@@ -258,6 +374,14 @@ def _search_section(
             _overlay_metrics(top),
             title=title,
         )
+    batches = [
+        (e.id.split("/")[-1], e.records[0])
+        for e in ranked[:TOP_TRIALS]
+        if e.records and learning.has_batches(e.records[0], e)
+    ]
+    batch_overlay = _batch_overlay(
+        images, f"search-{info.name}-batches", batches, "best trials: loss of every batch"
+    )
     table = _table(
         report,
         ranked + [e for e in entries if e not in ranked],
@@ -279,6 +403,7 @@ def _search_section(
         "warnings": info.warnings,
         "by_value": by_value,
         "overlay": overlay,
+        "batch_overlay": batch_overlay,
         "table": table,
         "results": str(results) if results.exists() else None,
         "noise_note": (
@@ -288,7 +413,7 @@ def _search_section(
             if any(e.within_noise and not e.best for e in entries)
             else None
         ),
-        "top": [_run_section(images, e) for e in ranked[:TOP_TRIALS]],
+        "top": [_run_section(images, e, learning) for e in ranked[:TOP_TRIALS]],
     }
 
 
@@ -313,7 +438,8 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
         nav.append({"href": "compare", "text": "compare"})
     nav += [{"href": anchor("search/" + n), "text": n} for n in report.searches]
     table = _table(report, report.entries, None, metrics, anchors) if report.entries else None
-    compare = None
+    learning = Learning()
+    compare = compare_batches = None
     if len(runs) > 1:
         shown = runs[:12]
         compare = images.add(
@@ -323,10 +449,20 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
             [(e.id, e.records[0].history) for e in shown],
             _overlay_metrics(shown),
         )
-    searches = [_search_section(images, report, i, anchors) for i in report.searches.values()]
-    run_sections = [_run_section(images, e) for e in runs]
+        batched = [(e.id, e.records[0]) for e in runs if learning.has_batches(e.records[0], e)]
+        compare_batches = _batch_overlay(
+            images,
+            "overlay-batches",
+            batched[:12],
+            "the loss of every batch"
+            + (f" (the first 12 of {len(batched)} runs)" if len(batched) > 12 else ""),
+        )
+    searches = [
+        _search_section(images, report, i, anchors, learning) for i in report.searches.values()
+    ]
+    run_sections = [_run_section(images, e, learning) for e in runs]
     drawn = images.draw()  # every picture, before the page is rendered
-    warnings = list(report.warnings)
+    warnings = list(report.warnings) + learning.warnings
     warnings += [f"{src}: not drawn ({reason})" for src, reason in images.failed.items()]
     report.warnings = warnings
     page = _template().render(
@@ -339,6 +475,7 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
         warnings=warnings,
         table=table,
         compare=compare,
+        compare_batches=compare_batches,
         run_sections=run_sections,
     )
     atomic_write(out / "index.html", page)

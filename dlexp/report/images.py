@@ -15,7 +15,7 @@ from dlexp import runs as runs_mod
 from dlexp.errors import ConfigError
 from dlexp.files import atomic_write
 
-PLOTS_VERSION = 4  # part of every picture's name: raise it when plots.py draws differently
+PLOTS_VERSION = 5  # part of every picture's name: raise it when plots.py draws differently
 PICTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{12}\.png$")
 
 
@@ -27,6 +27,25 @@ class Picture:
     src: str
     alt: str
     error: str | None = None
+
+
+# what each picture drawn from learning.npz reads of it (a name, or a name's start)
+LEARNING = {
+    "learning_strip": ("xs", "ys", "snapshot_", "x_train", "y_train"),
+    "network": ("kernel_", "hidden_", "snapshot_", "inputs", "activation"),
+    "weights": ("kernel_",),
+    "batch_loss": ("batch_",),
+}
+
+
+def load_npz(path: str, keys: tuple[str, ...] | None = None) -> dict:
+    """A .npz file's arrays (those named, or starting as named, in ``keys``), never
+    unpickling anything."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as npz:
+        names = [k for k in npz.files if keys is None or any(k.startswith(w) for w in keys)]
+        return {k: npz[k] for k in names}
 
 
 def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None]:
@@ -41,11 +60,13 @@ def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None]:
     kind, args, kwargs, path = job
     try:
         if kind in ("boundary", "evaluation"):  # drawn from a run's .npz file
-            import numpy as np
-
-            with np.load(args[0], allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-            data = getattr(plots, kind)(arrays, **kwargs)
+            data = getattr(plots, kind)(load_npz(args[0]), **kwargs)
+        elif kind == "batch_loss":  # one or several runs' learning.npz
+            curves = [(name, load_npz(a, LEARNING[kind])) for name, a in args[0]]
+            data = plots.batch_loss(curves, **kwargs)
+        elif kind in LEARNING:  # learning.npz (and boundary.npz's points for the strip)
+            arrays = [None if a is None else load_npz(a, LEARNING[kind]) for a in args]
+            data = getattr(plots, kind)(*arrays, **kwargs)
         elif kind == "curves":
             data = plots.learning_curves(runs_mod.read_run(args[0]).history, **kwargs)
         else:
