@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -35,18 +33,12 @@ class DlexpGroup(click.Group):
             ctx.exit(130)
 
 
-@contextmanager
 def sigterm_as_interrupt():
-    """`kill PID` stops a run the way Ctrl-C does, so it is marked interrupted."""
+    """`kill PID` stops a run the way Ctrl-C does, so it is marked interrupted; and an
+    interrupt a library swallows is raised again after the epoch (``dlexp.interrupt``)."""
+    from dlexp import interrupt
 
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return interrupt.handled()
 
 
 def json_stdout_only(fmt: str):

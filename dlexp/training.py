@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from dlexp import learning, models
+from dlexp import interrupt, learning, models
 from dlexp.data import Dataset
 from dlexp.errors import ConfigError
 from dlexp.runs import (
@@ -238,6 +238,7 @@ class _Recorder(keras.callbacks.Callback):
             self.run.write_csv("history.csv", self.rows)
         if self.on_epoch is not None:
             self.on_epoch(epoch + 1, row)
+        interrupt.check()  # a Ctrl-C that Keras or JAX swallowed stops the run here
 
 
 class _Learning(keras.callbacks.Callback):
@@ -458,7 +459,7 @@ def fit(
                 run.save_npz("learning.npz", **record.arrays(learning.dense_weights(exp.model)))
         elif status == Status.INTERRUPTED and rows:  # what it had: its last weights
             last_metrics(metrics, rows)
-            run.save_model(exp.model)
+            error = keep_last_weights(exp.model, run)
         run.write_metrics(metrics)
     except KeyboardInterrupt:
         status = Status.INTERRUPTED
@@ -466,6 +467,28 @@ def fit(
         status, error = Status.FAILED, describe(exc)
         info.traceback = traceback.format_exc()
     return end_run(run, info, status, error, started, metrics)
+
+
+def keep_last_weights(model, run: Run) -> str | None:
+    """An interrupted run's model.keras: its weights after the last step it finished.
+
+    On JAX, Keras' fit keeps the weights in its own state while it trains (emptying the
+    model's variables) and puts them back after each epoch. An interrupt that lands
+    while they are out is mended here from that state when Keras still holds it
+    (``_jax_state``, a private name); when the interrupt came in the instant the next
+    epoch began, nothing holds them any more. Returns why no model.keras was kept (the
+    run stays interrupted, with its history and last epoch's metrics), or None."""
+    try:
+        if getattr(model, "_jax_state", None):
+            model._jax_state_synced = False  # the interrupt may have come before the flag
+            model.jax_state_sync()
+        run.save_model(model)
+    except Exception:  # noqa: BLE001 - the weights were out of the model, in Keras' step
+        return (
+            "interrupted as an epoch began, while Keras held the weights outside the "
+            "model: no model.keras (the history and the last epoch's metrics are kept)"
+        )
+    return None
 
 
 def save_predictions(run: Run, d: Dataset, proba: np.ndarray) -> None:

@@ -246,3 +246,54 @@ def test_an_interrupted_run_keeps_its_last_weights_and_metrics(tmp_path):
     record = runs.read_run(out.run.path)
     assert record.metric("val_loss") == record.history[-1]["val_loss"]
     assert record.metric("train_accuracy") == record.history[-1]["accuracy"]
+
+
+def test_an_interrupt_a_library_swallowed_still_stops_the_run(tmp_path):
+    """A Ctrl-C that lands in a bare `except:` (JAX and Keras compile inside some) is
+    lost as an exception, but the flag the signal handler set stops the run after the
+    epoch: interrupted, its history and last weights kept."""
+    from dlexp import interrupt
+
+    def swallowed(epoch, row):
+        if epoch == 2:
+            interrupt._requested.set()  # what the handler does before its raise is lost
+
+    out = train(tmp_path, cfg_from(TINY.replace("epochs: 3", "epochs: 50")), on_epoch=swallowed)
+    assert out.status == "interrupted" and out.metrics.epochs_run == 2
+    assert out.run.file("model.keras").exists() and not interrupt.requested()
+
+
+def test_the_signal_handler_raises_and_remembers(tmp_path):
+    from dlexp import interrupt
+
+    with interrupt.handled():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs at the next bytecode
+        assert interrupt.requested()
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()
+        interrupt.check()  # raised once: the flag is spent
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_weights_keras_holds_outside_the_model_are_put_back(tmp_path):
+    """On JAX, Keras empties the model's variables while an epoch trains; an interrupted
+    run puts them back from Keras' state, or says why it cannot."""
+    from dlexp import data
+
+    cfg = cfg_from()
+    exp = training.prepare(cfg, data.load(cfg["data"], cfg["seed"]))
+    run = runs.create_run(tmp_path, "t")
+    model = exp.model
+    weights = [np.asarray(w) for w in model.get_weights()]
+    model._jax_state = {"trainable_variables": [v.value for v in model.trainable_variables]}
+    model._get_jax_state(trainable_variables=True, purge_model_variables=True)
+    assert model.trainable_variables[0]._value is None  # emptied, as during an epoch
+    assert training.keep_last_weights(model, run) is None
+    assert all((a == b).all() for a, b in zip(weights, model.get_weights(), strict=True))
+    assert run.file("model.keras").exists()
+    model._jax_state = None  # an interrupt as the next epoch began: nothing holds them
+    model._get_jax_state(trainable_variables=True, purge_model_variables=True)
+    message = training.keep_last_weights(model, runs.create_run(tmp_path, "u"))
+    assert message and "no model.keras" in message

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlexp import learning, models, runs
+from dlexp import interrupt, learning, models, runs
 from dlexp.data import Dataset
 from dlexp.files import atomic_write, csv_text
 from dlexp.runs import Metrics, RunInfo, Status
@@ -193,6 +193,7 @@ class Stack:
             seconds = time.perf_counter() - t0
             better, reduced = self._end_epoch(epoch, active, logs, lrs, seconds, state["ov"])
             self._learn(epoch + 1, state, was_active, active, losses)
+            interrupt.check()  # a Ctrl-C that JAX swallowed stops the stack here
             if better.any():
                 mask = jnp.asarray(better)
                 best = [
