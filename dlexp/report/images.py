@@ -15,7 +15,7 @@ from dlexp import runs as runs_mod
 from dlexp.errors import ConfigError
 from dlexp.files import atomic_write
 
-PLOTS_VERSION = 5  # part of every picture's name: raise it when plots.py draws differently
+PLOTS_VERSION = 5  # part of every picture's name: raise it when the pictures change
 PICTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{12}\.png$")
 
 
@@ -55,7 +55,7 @@ def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None]:
         (path, None), or (path, the reason) when the data cannot be drawn: a damaged
         boundary.npz must cost its picture, not the report.
     """
-    from dlexp import plots
+    from dlexp import learning_plots, plots
 
     kind, args, kwargs, path = job
     try:
@@ -63,10 +63,10 @@ def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None]:
             data = getattr(plots, kind)(load_npz(args[0]), **kwargs)
         elif kind == "batch_loss":  # one or several runs' learning.npz
             curves = [(name, load_npz(a, LEARNING[kind])) for name, a in args[0]]
-            data = plots.batch_loss(curves, **kwargs)
+            data = learning_plots.batch_loss(curves, **kwargs)
         elif kind in LEARNING:  # learning.npz (and boundary.npz's points for the strip)
             arrays = [None if a is None else load_npz(a, LEARNING[kind]) for a in args]
-            data = getattr(plots, kind)(*arrays, **kwargs)
+            data = getattr(learning_plots, kind)(*arrays, **kwargs)
         elif kind == "curves":
             data = plots.learning_curves(runs_mod.read_run(args[0]).history, **kwargs)
         else:

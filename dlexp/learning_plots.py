@@ -1,0 +1,442 @@
+"""The report's pictures of how a run learned, drawn from its learning.npz (see
+``dlexp.learning``) with matplotlib and NumPy alone: the boundary over training, the
+network as TensorFlow Playground draws it, the weights' histogram and every batch's
+loss. Each function returns PNG bytes, like ``dlexp.plots``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+
+from dlexp.plots import BLUE, CLASS_COLOURS, DPI, ORANGE, PLAYGROUND, _fit, _margins, _png
+
+NEAR_ZERO = 1e-3  # |w| below this counts as a weight L1 has switched off
+MOST_UNITS = 16  # hidden units drawn per layer in the network picture
+MOST_FRAMES = 30  # panels in the strip of boundary frames
+LINK_WIDTH = 4.0  # points: the widest link in the network picture
+
+
+def _finite(a) -> bool:
+    a = np.asarray(a, dtype=np.float32)
+    return bool(a.size) and bool(np.isfinite(a).all())
+
+
+def plane_rgb(proba: np.ndarray) -> np.ndarray:
+    """A (rows, cols, units) output over the plane as Playground colours it (rows, cols,
+    3): P(class 1) from orange through white to blue for one sigmoid unit, else the
+    likeliest class's colour, paler where the model is less sure. NaN is white."""
+    proba = np.asarray(proba, dtype=np.float32)
+    bad = ~np.isfinite(proba).all(axis=-1)
+    proba = np.nan_to_num(proba, nan=0.5, posinf=1.0, neginf=0.0)
+    if proba.shape[-1] == 1:
+        rgb = PLAYGROUND(np.clip(proba[..., 0], 0, 1))[..., :3]
+        rgb = 0.55 * rgb + 0.45
+    else:
+        k = proba.shape[-1]
+        colours = np.array([to_rgb(CLASS_COLOURS[i % len(CLASS_COLOURS)]) for i in range(k)])
+        confidence = np.clip((proba.max(axis=-1) - 1 / k) / (1 - 1 / k), 0, 1)
+        strength = 0.55 * confidence[..., None]
+        rgb = colours[proba.argmax(axis=-1)] * strength + 0.97 * (1 - strength)
+    rgb[bad] = 1.0
+    return rgb
+
+
+def strip_frames(epochs: Sequence[int], most: int = MOST_FRAMES) -> list[int]:
+    """The indices of the frames the strip shows: all of them, or ``most`` spread evenly
+    (the first and the last always)."""
+    n = len(epochs)
+    if n <= most:
+        return list(range(n))
+    return sorted({int(round(i)) for i in np.linspace(0, n - 1, most)})
+
+
+def _upsample(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """A (h, w, c) array resized to (rows, cols, c), bilinearly (NaN spreads)."""
+    a = np.asarray(a, dtype=np.float32)
+
+    def axis(n_in: int, n_out: int):
+        t = np.linspace(0, n_in - 1, n_out)
+        i0 = np.minimum(t.astype(int), max(n_in - 2, 0))
+        return i0, np.minimum(i0 + 1, n_in - 1), (t - i0).astype(np.float32)
+
+    r0, r1, fr = axis(a.shape[0], rows)
+    c0, c1, fc = axis(a.shape[1], cols)
+    a = a[r0] * (1 - fr)[:, None, None] + a[r1] * fr[:, None, None]
+    return a[:, c0] * (1 - fc)[None, :, None] + a[:, c1] * fc[None, :, None]
+
+
+GREY = np.array(to_rgb("#888888"))
+
+
+def _panel(frame: np.ndarray, size: int, points=None) -> np.ndarray:
+    """One frame of the strip as a (size, size, 3) picture, its first row at the
+    bottom: the output in Playground's colours, the 0.5 line for one sigmoid unit,
+    the training points ((rows, cols, rgb) in pixels) faint, a grey border."""
+    up = _upsample(frame, size, size)
+    rgb = plane_rgb(up)
+    if up.shape[-1] == 1:
+        side = up[..., 0] >= 0.5
+        edge = np.zeros_like(side)
+        edge[:, 1:] |= side[:, 1:] != side[:, :-1]
+        edge[1:, :] |= side[1:, :] != side[:-1, :]
+        rgb[edge] = 0.3 * rgb[edge] + 0.7 * 0.2
+    if points is not None:
+        r, c, colours = points
+        rgb[r, c] = 0.6 * rgb[r, c] + 0.4 * colours
+    rgb[[0, -1], :] = GREY
+    rgb[:, [0, -1]] = GREY
+    return rgb
+
+
+def learning_strip_figure(learning: dict, points: dict | None = None, title: str = "") -> Figure:
+    """The decision boundary at each snapshot epoch, left to right (rows of ten), the
+    training points faint over it; a frame that is not finite (a diverged run) blank
+    with 'diverged'. Drawn as one picture of pixels (a figure of many small axes takes
+    ten times as long)."""
+    epochs = [int(e) for e in learning["snapshot_epochs"]]
+    frames = learning["snapshot_proba"]
+    xs, ys = learning["xs"], learning["ys"]
+    shown = strip_frames(epochs)
+    cols = min(len(shown), 10)
+    rows = math.ceil(len(shown) / cols)
+    size, gap, title_h, head = 100, 8, 16, 28  # pixels
+    width = cols * (size + gap) + gap
+    height = head + rows * (size + title_h) + 4
+    fig = Figure(figsize=(width / DPI, height / DPI))
+    canvas = np.ones((height, width, 3))
+    dots = None
+    x, y = (points or {}).get("x_train"), (points or {}).get("y_train")
+    if x is not None and y is not None and len(x) == len(y):
+        lo_x, hi_x, lo_y, hi_y = float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1])
+        c = np.round((x[:, 0] - lo_x) / (hi_x - lo_x) * (size - 1)).astype(int)
+        r = np.round((x[:, 1] - lo_y) / (hi_y - lo_y) * (size - 1)).astype(int)
+        inside = (c >= 0) & (c < size) & (r >= 0) & (r < size)
+        colours = np.array([to_rgb(CLASS_COLOURS[int(k) % len(CLASS_COLOURS)]) for k in y])
+        dots = (r[inside], c[inside], colours[inside])
+    for n, i in enumerate(shown):
+        row, col = divmod(n, cols)
+        left = gap + col * (size + gap)
+        top = head + row * (size + title_h) + title_h  # from the picture's top
+        frame = np.asarray(frames[i], dtype=np.float32)
+        centre = (left + size / 2) / width
+        fig.text(centre, 1 - (top - 3) / height, f"epoch {epochs[i]}", ha="center", fontsize=8)
+        if _finite(frame):
+            panel = _panel(frame, size, dots)[::-1]  # first row at the bottom
+        else:
+            panel = np.full((size, size, 3), 0.96)
+            panel[[0, -1], :] = GREY
+            panel[:, [0, -1]] = GREY
+            middle = 1 - (top + size / 2) / height
+            fig.text(centre, middle, "diverged", ha="center", va="center", color="#b3261e")
+        canvas[top : top + size, left : left + size] = panel
+    fig.figimage(canvas, 0, 0, origin="upper", zorder=0)
+    text = title or "the decision boundary while it learned"
+    if len(shown) < len(epochs):
+        text += f" ({len(shown)} of {len(epochs)} frames)"
+    fig.text(0.5, 1 - 6 / height, _fit(text, width / DPI, 9), ha="center", va="top", fontsize=9)
+    return fig
+
+
+def learning_strip(learning: dict, points: dict | None = None, title: str = "") -> bytes:
+    """:func:`learning_strip_figure` as PNG."""
+    return _png(learning_strip_figure(learning, points, title))
+
+
+def layers(learning: dict) -> int:
+    """The number of Dense layers learning.npz has weights for (the output layer too)."""
+    n = 0
+    while f"kernel_{n + 1}" in learning:
+        n += 1
+    return n
+
+
+def link_styles(weights: np.ndarray, largest: float | None = None) -> tuple[np.ndarray, list]:
+    """Line widths and colours for links of these weights, as Playground draws them:
+    width proportional to |w| (``LINK_WIDTH`` points for the largest |w|, or for
+    ``largest``), blue for a positive weight, orange for a negative one. A weight that
+    is not finite gets width 0."""
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    magnitude = np.where(np.isfinite(w), np.abs(w), 0.0)
+    top = largest if largest is not None else (magnitude.max() if magnitude.size else 0.0)
+    widths = LINK_WIDTH * magnitude / top if top > 0 else np.zeros_like(magnitude)
+    return widths, [BLUE if v > 0 else ORANGE for v in np.nan_to_num(w)]
+
+
+def shown_units(into: np.ndarray, out: np.ndarray | None, most: int = MOST_UNITS) -> list[int]:
+    """The units of a layer the network picture draws: all, or the ``most`` with the
+    largest total |weight| in and out (in their order)."""
+    into = np.nan_to_num(np.abs(np.asarray(into, dtype=np.float64)))
+    n = into.shape[1]
+    if n <= most:
+        return list(range(n))
+    strength = into.sum(axis=0)
+    if out is not None:
+        strength = strength + np.nan_to_num(np.abs(np.asarray(out, dtype=np.float64))).sum(axis=1)
+    return sorted(np.argsort(-strength, kind="stable")[:most].tolist())
+
+
+def _unit_rgb(h: np.ndarray) -> np.ndarray:
+    """A hidden unit's output over the plane, Playground's colours (orange negative,
+    blue positive), scaled to its own largest |value|; NaN white."""
+    h = np.asarray(h, dtype=np.float32)
+    top = float(np.nanmax(np.abs(h))) if np.isfinite(h).any() else 0.0
+    rgb = PLAYGROUND((np.nan_to_num(h) / (top or 1.0) + 1) / 2)[..., :3]
+    rgb[~np.isfinite(h)] = 1.0
+    return rgb
+
+
+def _place(canvas: np.ndarray, rgb: np.ndarray | None, x: float, y: float, size: int) -> None:
+    """Put a picture (its first row at the bottom; None: a blank grey box) of size x
+    size pixels centred on (x, y) into an RGBA canvas whose first row is the bottom."""
+    r0, c0 = int(round(y - size / 2)), int(round(x - size / 2))
+    box = np.empty((size, size, 4))
+    box[..., :3] = 0.95 if rgb is None else _upsample(rgb, size, size)
+    box[..., 3] = 1.0
+    box[[0, -1], :, :3] = GREY
+    box[:, [0, -1], :3] = GREY
+    canvas[r0 : r0 + size, c0 : c0 + size] = box
+
+
+def network_figure(learning: dict, title: str = "") -> tuple[Figure, dict]:
+    """The network as TensorFlow Playground draws it: the inputs, each hidden unit as a
+    small picture of its output over the plane, the output as the final boundary, and
+    each link as a line as wide as |weight|, blue if positive, orange if negative.
+    At most ``MOST_UNITS`` units a layer (those with the largest weights), '+N more'.
+
+    Returns:
+        The figure, and what it drew: ``units`` (the units shown per layer),
+        ``widths`` and ``colours`` of the links, ``more`` (units not shown per layer).
+    """
+    from matplotlib.collections import LineCollection
+
+    n_dense = layers(learning)
+    kernels = [np.asarray(learning[f"kernel_{i}"], np.float32) for i in range(1, n_dense + 1)]
+    n_in = kernels[0].shape[0]
+    inputs = [str(s) for s in learning.get("inputs", [])]
+    inputs = inputs if len(inputs) == n_in else [f"x{i + 1}" for i in range(n_in)]
+    columns = [list(range(n_in))]
+    for i in range(n_dense - 1):
+        columns.append(shown_units(kernels[i], kernels[i + 1]))
+    columns.append(list(range(kernels[-1].shape[1])))
+    widths = [n_in, *(k.shape[1] for k in kernels)]
+    more = [n - len(c) for n, c in zip(widths, columns, strict=True)]
+    last = len(columns) - 1
+    dx, dy, s = 96, 33, 26  # pixels: column step, row step, hidden unit size
+    n_out = len(columns[last])
+    big = 50 if n_out == 1 else 40 if n_out <= 4 else s  # the output units
+    steps = [dy] * last + [max(dy, big + 8)]
+    tallest = max(max(len(c) * step for c, step in zip(columns, steps, strict=True)), big + 10)
+    below = 22 if any(more) else 8
+    above = 52  # the title and each column's name
+    width, height = 70 + last * dx + big // 2 + 20, tallest + below + above
+    fig = Figure(figsize=(width / DPI, height / DPI))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.axis("off")
+    middle = below + tallest / 2
+
+    def xy(col: int, k: int) -> tuple[float, float]:
+        n = len(columns[col])
+        return 40 + col * dx, middle + ((n - 1) / 2 - k) * steps[col]
+
+    def half(col: int) -> float:
+        return 22 if col == 0 else (big if col == last else s) / 2
+
+    segments, link_weights = [], []
+    for c in range(1, last + 1):
+        for k_out, j in enumerate(columns[c]):
+            x1, y1 = xy(c, k_out)
+            for k_in, i in enumerate(columns[c - 1]):
+                x0, y0 = xy(c - 1, k_in)
+                segments.append([(x0 + half(c - 1), y0), (x1 - half(c), y1)])
+                link_weights.append(kernels[c - 1][i, j])
+    link_w, link_c = link_styles(np.array(link_weights))
+    ax.add_collection(LineCollection(segments, linewidths=link_w, colors=link_c, alpha=0.7))
+    canvas = np.zeros((height, width, 4))
+    for c in range(1, last):
+        hidden = learning.get(f"hidden_{c}")
+        for k, j in enumerate(columns[c]):
+            ok = hidden is not None and j < hidden.shape[-1]
+            _place(canvas, _unit_rgb(hidden[..., j]) if ok else None, *xy(c, k), s)
+    frames = learning.get("snapshot_proba")
+    final = None if frames is None or not len(frames) else np.asarray(frames[-1], np.float32)
+    for k, j in enumerate(columns[last]):
+        rgb = None
+        if final is not None and _finite(final):
+            if len(columns[last]) == 1:
+                rgb = plane_rgb(final)
+            else:  # one softmax unit: its class's probability, white to its colour
+                colour = np.array(to_rgb(CLASS_COLOURS[j % len(CLASS_COLOURS)]))
+                rgb = 1 - 0.75 * np.clip(final[..., j : j + 1], 0, 1) * (1 - colour)
+        elif final is not None:  # over the node pictures: a figure's text
+            x, y = xy(last, k)
+            fig.text(
+                x / width,
+                y / height,
+                "diverged",
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="#b3261e",
+                zorder=6,
+            )
+        _place(canvas, rgb, *xy(last, k), big)
+    fig.figimage(canvas, 0, 0, origin="lower", zorder=5)
+    for k, name in enumerate(inputs):
+        ax.text(
+            *xy(0, k),
+            _fit(name, 0.55, 8),
+            ha="center",
+            va="center",
+            fontsize=8,
+            bbox={"boxstyle": "round,pad=0.3", "fc": "#f4f6f7", "ec": "#888888", "lw": 0.6},
+        )
+    activation = str(learning.get("activation", ""))
+    for c in range(last + 1):
+        head = "inputs" if c == 0 else "output" if c == last else f"hidden {c}"
+        if c == 1 and activation and c != last:
+            head += f"\n{activation}"
+        x, _ = xy(c, 0)
+        ax.text(x, below + tallest + 4, head, ha="center", va="bottom", fontsize=7, color="#444")
+        if more[c] > 0:
+            ax.text(x, below - 4, f"+{more[c]} more", ha="center", va="top", fontsize=7)
+    shape = " → ".join(str(n) for n in widths)
+    text = _fit(title or f"the network: {shape}", width / DPI - 0.2, 8)
+    ax.text(8, height - 6, text, fontsize=8, va="top")
+    drawn = {"units": columns, "widths": link_w, "colours": link_c, "more": more}
+    return fig, drawn
+
+
+def network(learning: dict, title: str = "") -> bytes:
+    """:func:`network_figure` as PNG."""
+    return _png(network_figure(learning, title)[0])
+
+
+def near_zero(weights, tolerance: float = NEAR_ZERO) -> int:
+    """How many weights have |w| < tolerance (what L1 drives to zero)."""
+    w = np.asarray(weights, dtype=np.float64)
+    return int(np.count_nonzero(np.abs(w[np.isfinite(w)]) < tolerance))
+
+
+def weights_figure(learning: dict, title: str = "") -> Figure:
+    """The distribution of each layer's kernel weights, overlaid, with how many are
+    near zero (|w| < 1e-3) per layer and in all."""
+    kernels = [
+        np.asarray(learning[f"kernel_{i}"], np.float64) for i in range(1, layers(learning) + 1)
+    ]
+    finite = np.concatenate([k[np.isfinite(k)] for k in kernels])
+    total = sum(k.size for k in kernels)
+    zeros = sum(near_zero(k) for k in kernels)
+    fig = Figure(figsize=(5.2, 2.5))
+    _margins(fig, title=False, left=0.5, bottom=0.42)
+    w, _ = fig.get_size_inches()
+    fig.subplots_adjust(right=1 - 1.75 / w)
+    ax = fig.add_subplot()
+    top = float(np.abs(finite).max()) if finite.size else 0.0
+    bins = np.linspace(-top, top, 41) if top > 0 else np.linspace(-1, 1, 41)
+    for i, k in enumerate(kernels, start=1):
+        name = "output" if i == len(kernels) else f"hidden {i}"
+        label_ = f"{name} ({k.shape[0]}×{k.shape[1]}): {near_zero(k)} near 0"
+        values = k[np.isfinite(k)]
+        colour = f"C{(i - 1) % 10}"
+        if values.size:
+            ax.hist(values, bins=bins, histtype="step", color=colour, lw=1.3, label=label_)
+        else:
+            ax.plot([], [], color=colour, label=label_ + " (diverged)")
+    if not finite.size:
+        ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", color="#b3261e")
+    ax.set_xlabel("weight", fontsize=8)
+    ax.set_ylabel("weights", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    head = title or "kernel weights"
+    text = _fit(f"{head}: {zeros} of {total} with |w| < {NEAR_ZERO:g}", w - 0.3, 9)
+    ax.set_title(text, fontsize=9, loc="left", x=-0.1)
+    return fig
+
+
+def weights(learning: dict, title: str = "") -> bytes:
+    """:func:`weights_figure` as PNG."""
+    return _png(weights_figure(learning, title))
+
+
+def batch_x(batch_epoch) -> np.ndarray:
+    """Where each batch falls in epochs: the n batches of epoch e at e - 1 + 1/n, ...,
+    e - 1 + n/n (the last batch of an epoch at the epoch itself, as the epoch's row)."""
+    e = np.asarray(batch_epoch, dtype=np.int64)
+    x = np.empty(len(e), dtype=np.float64)
+    for epoch in np.unique(e):
+        where = np.flatnonzero(e == epoch)
+        x[where] = epoch - 1 + np.arange(1, len(where) + 1) / len(where)
+    return x
+
+
+def _moving_mean(y: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1 or len(y) < window:
+        return y
+    c = np.cumsum(np.insert(y, 0, 0.0))
+    out = np.empty_like(y)
+    out[window - 1 :] = (c[window:] - c[:-window]) / window
+    out[: window - 1] = c[1:window] / np.arange(1, window)
+    return out
+
+
+def batch_loss(curves: Sequence[tuple[str, dict]], title: str = "") -> bytes:
+    """The loss of every batch against the epoch (faint), with a moving mean (solid;
+    dots for a run of few steps): one run, or several overlaid (stochastic, mini-batch
+    and full-batch gradient descent side by side, the legend below). The y axis ends
+    a little above the highest moving mean, so single batches' spikes are cut off."""
+    several = len(curves) > 1
+    plotted = []
+    for n, (name, arrays) in enumerate(curves):
+        y = np.asarray(arrays["batch_loss"], dtype=np.float64)
+        epoch = np.asarray(arrays["batch_epoch"])
+        keep = np.isfinite(y)
+        if keep.any():
+            per_epoch = max(1, round(len(y) / max(len(np.unique(epoch)), 1)))
+            plotted.append((n, name, batch_x(epoch)[keep], y[keep], per_epoch))
+    legend_h = 0.17 * len(plotted) + 0.2 if several else 0.0
+    fig = Figure(figsize=(5.0 if several else 4.2, 2.5 + legend_h))
+    _margins(fig, title=False, left=0.5, bottom=0.42 + legend_h)
+    ax = fig.add_subplot()
+    tops, bottoms = [], []
+    for n, name, x, y, per_epoch in plotted:
+        colour = f"C{n % 10}" if several else ORANGE
+        mean = _moving_mean(y, max(1, min(per_epoch, len(y) // 40)))
+        if len(y) > 40:  # fainter the more batches there are
+            ax.plot(x, y, color=colour, lw=0.4, alpha=0.3 if len(y) < 1000 else 0.12)
+        steps = f"{per_epoch} step{'s' if per_epoch > 1 else ''}/epoch"
+        style = {"marker": "o", "markersize": 3} if len(y) <= 40 else {}
+        ax.plot(x, mean, color=colour, lw=1.5, label=f"{name}: {steps}", **style)
+        tops.append(mean.max())
+        bottoms.append(min(y.min(), 0.0))
+    if tops:
+        top, bottom = max(tops), min(bottoms)
+        ax.set_ylim(bottom, top + 0.15 * ((top - bottom) or 1.0))
+    ax.set_xlabel("epoch", fontsize=8)
+    ax.set_ylabel("loss", fontsize=8)
+    ax.set_xlim(left=0)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    if plotted and several:
+        ax.legend(
+            fontsize=7,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(-0.1, -0.5 / (fig.get_size_inches()[1] - 0.72 - legend_h)),
+            borderaxespad=0,
+        )
+    elif plotted:
+        ax.legend(fontsize=7, frameon=False, loc="upper right")
+    head = title or "loss of every batch"
+    ax.set_title(
+        _fit(f"{head} (solid: moving mean)", fig.get_size_inches()[0] - 0.6, 9), fontsize=9
+    )
+    return _png(fig)
