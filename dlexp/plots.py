@@ -136,9 +136,13 @@ def learning_curves_figure(
 def overlay(
     curves: Sequence[tuple[str, list[dict]]], metrics: Sequence[str] = ("loss",), title: str = ""
 ) -> bytes:
-    """Several runs on one chart per metric: validation solid, training dashed."""
-    fig = Figure(figsize=(4.2 * len(metrics), 3.0))
+    """Several runs on one chart per metric: validation solid, training dashed. More
+    than four runs put their legend beside the charts, where it hides no curve."""
+    beside = len(curves) > 4
+    fig = Figure(figsize=(4.2 * len(metrics) + (3.0 if beside else 0), 3.0))
     _margins(fig, title=bool(title))
+    if beside:
+        fig.subplots_adjust(right=1 - 3.0 / fig.get_size_inches()[0])
     colours = [f"C{i % 10}" for i in range(len(curves))]
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), i + 1)
@@ -162,7 +166,9 @@ def overlay(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-        if i == len(metrics) - 1:
+        if i == len(metrics) - 1 and beside:
+            ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1))
+        elif i == len(metrics) - 1:
             ax.legend(fontsize=7, frameon=False, loc="best")
     if title:
         fig.suptitle(_fit(title, fig.get_size_inches()[0], 10), fontsize=10)

@@ -15,7 +15,7 @@ from dlexp import runs as runs_mod
 from dlexp.errors import ConfigError
 from dlexp.files import atomic_write
 
-PLOTS_VERSION = 5  # part of every picture's name: raise it when the pictures change
+PLOTS_VERSION = 6  # part of every picture's name: raise it when the pictures change
 PICTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{12}\.png$")
 
 
