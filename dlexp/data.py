@@ -46,10 +46,6 @@ class Dataset:
         out["test"] = (self.x_test, self.y_test)
         return out
 
-    def raw(self, x: np.ndarray) -> np.ndarray:  # the points are always in their own units
-        """Features in the data's own units (undoing standardization)."""
-        return x
-
 
 def _moons(n, noise, rng, cfg):
     from sklearn import datasets as skd

@@ -313,22 +313,13 @@ def evaluate(exp: Experiment) -> dict[str, dict[str, float]]:
     return out
 
 
-class BoundaryGrid:
-    """A grid over the data's bounding box (with a margin), in the data's own units (the
-    model takes them as they are: it standardizes its inputs itself)."""
+class BoundaryGrid(learning.Grid):
+    """The plane boundary.npz is drawn on (``learning.Grid`` at 120 x 120), in the data's
+    own units: the model takes them as they are (it standardizes its inputs itself)."""
 
     def __init__(self, d: Dataset):
+        super().__init__(d, BOUNDARY_RESOLUTION)
         self.data = d
-        self.raw = {s: d.raw(x) for s, (x, _) in d.splits().items()}
-        allx = np.concatenate(list(self.raw.values()))
-        lo, hi = allx.min(axis=0), allx.max(axis=0)
-        pad = 0.1 * np.maximum(hi - lo, 1e-6)
-        n = BOUNDARY_RESOLUTION
-        self.xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], n, dtype=np.float32)
-        self.ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], n, dtype=np.float32)
-        gx, gy = np.meshgrid(self.xs, self.ys)
-        points = np.stack([gx.ravel(), gy.ravel()], axis=1)
-        self.points = points
 
     def arrays(self, proba: np.ndarray) -> dict[str, np.ndarray]:
         """What boundary.npz holds, given the model's predictions on ``points``."""
@@ -339,9 +330,9 @@ class BoundaryGrid:
             "proba": proba.reshape(len(self.ys), len(self.xs), -1).astype(np.float32),
             "class_names": np.array(d.class_names),
         }
-        for split, x in self.raw.items():
+        for split, (x, y) in d.splits().items():
             arrays[f"x_{split}"] = x.astype(np.float32)
-            arrays[f"y_{split}"] = d.splits()[split][1].astype(np.int16)
+            arrays[f"y_{split}"] = y.astype(np.int16)
         return arrays
 
 
