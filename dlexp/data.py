@@ -91,12 +91,15 @@ def _gauss(n, noise, rng, cfg):
     return centers + rng.normal(0, noise, size=(n, 2)), y
 
 
-EXTRA_FEATURES = {  # TensorFlow Playground's inputs, from the two coordinates
-    "x1^2": lambda x: x[:, 0] ** 2,
-    "x2^2": lambda x: x[:, 1] ** 2,
-    "x1*x2": lambda x: x[:, 0] * x[:, 1],
-    "sin(x1)": lambda x: np.sin(x[:, 0]),
-    "sin(x2)": lambda x: np.sin(x[:, 1]),
+# TensorFlow Playground's inputs, from the two coordinates: each a function of x1, x2
+# and a sine, so that NumPy (here) and keras.ops (the model's layer, dlexp.layers) make
+# them from one definition.
+EXTRA_FEATURES = {
+    "x1^2": lambda x1, x2, sin: x1 * x1,
+    "x2^2": lambda x1, x2, sin: x2 * x2,
+    "x1*x2": lambda x1, x2, sin: x1 * x2,
+    "sin(x1)": lambda x1, x2, sin: sin(x1),
+    "sin(x2)": lambda x1, x2, sin: sin(x2),
 }
 
 
@@ -104,7 +107,8 @@ def expand(x: np.ndarray, names: list[str]) -> np.ndarray:
     """The points with the extra features appended (what the model's first layer makes)."""
     if not names:
         return x
-    return np.concatenate([x, *(EXTRA_FEATURES[n](x)[:, None] for n in names)], axis=1)
+    x1, x2 = x[:, 0:1], x[:, 1:2]
+    return np.concatenate([x, *(EXTRA_FEATURES[n](x1, x2, np.sin) for n in names)], axis=1)
 
 
 GENERATORS = {

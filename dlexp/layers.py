@@ -24,14 +24,8 @@ class PlaygroundFeatures(keras.layers.Layer):
 
     def call(self, x):
         x1, x2 = x[:, 0:1], x[:, 1:2]
-        made = {
-            "x1^2": lambda: ops.square(x1),
-            "x2^2": lambda: ops.square(x2),
-            "x1*x2": lambda: ops.multiply(x1, x2),
-            "sin(x1)": lambda: ops.sin(x1),
-            "sin(x2)": lambda: ops.sin(x2),
-        }
-        return ops.concatenate([x1, x2, *(made[n]() for n in self.names)], axis=1)
+        made = [EXTRA_FEATURES[n](x1, x2, ops.sin) for n in self.names]
+        return ops.concatenate([x1, x2, *made], axis=1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 2 + len(self.names))

@@ -35,6 +35,16 @@ def test_extra_features_are_checked_and_made_from_the_coordinates(tmp_path):
         data.load(config.resolve({"data": bad})["data"], 0)
 
 
+def test_every_extra_feature_is_known_to_the_config_and_the_exported_script():
+    from dlexp import export
+
+    assert tuple(data.EXTRA_FEATURES) == config.EXTRA_FEATURE_NAMES
+    assert tuple(export._EXTRA_CODE) == config.EXTRA_FEATURE_NAMES
+    x = np.array([[0.5, -2.0], [3.0, 0.25]], np.float32)
+    for name, code in export._EXTRA_CODE.items():  # the script computes what dlexp does
+        np.testing.assert_allclose(eval(code), data.expand(x, [name])[:, 2], rtol=1e-6)  # noqa: S307
+
+
 def test_the_model_makes_the_extra_features_itself():
     import keras
 
