@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from dlexp import __version__
+from dlexp import __version__, interrupt
 from dlexp.errors import ConfigError
 
 
@@ -31,14 +31,6 @@ class DlexpGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
-
-
-def sigterm_as_interrupt():
-    """`kill PID` stops a run the way Ctrl-C does, so it is marked interrupted; and an
-    interrupt a library swallows is raised again after the epoch (``dlexp.interrupt``)."""
-    from dlexp import interrupt
-
-    return interrupt.handled()
 
 
 def json_stdout_only(fmt: str):
@@ -236,7 +228,7 @@ def train(
 
     err = Console(stderr=True)
     progress = None if quiet else display.TrainProgress(err, cfg["train"]["epochs"], cfg["name"])
-    with sigterm_as_interrupt(), json_stdout_only(fmt), progress or contextlib.nullcontext():
+    with interrupt.handled(), json_stdout_only(fmt), progress or contextlib.nullcontext():
         if folds:
             from dlexp.stack import train_folds
 
@@ -423,7 +415,7 @@ def search(
     view = None
     if fmt == "text" and not worker:
         view = display.SearchView(Console(stderr=True), spec.objective)
-    with sigterm_as_interrupt(), json_stdout_only(fmt):
+    with interrupt.handled(), json_stdout_only(fmt):
         outcome = engine.Search(spec, runs_dir, view, stack=stack).run(workers, overwrite)
     if worker:
         click.echo(f"{os.environ.get('KERASTUNER_TUNER_ID')}: {outcome.status}", err=True)
@@ -683,7 +675,7 @@ def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
     a, b = compare.load_side(side_a), compare.load_side(side_b)
     if a.get("name") == b.get("name"):
         a["name"], b["name"] = f"{a.get('name') or 'run'}-A", f"{b.get('name') or 'run'}-B"
-    with sigterm_as_interrupt(), json_stdout_only(fmt):
+    with interrupt.handled(), json_stdout_only(fmt):
         outcomes_a, outcomes_b = compare.paired(a, b, repeats, runs_dir)
     rows = compare.statistics_of(outcomes_a, outcomes_b)
     done = sum(o.status == "completed" for o in outcomes_a + outcomes_b)
