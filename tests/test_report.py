@@ -500,3 +500,20 @@ def test_a_trained_run_gets_its_evaluation_pictures(tiny, tmp_path):
     assert (run / "predictions.npz").exists()
     page, _ = report.write_html(report.build(tmp_path / "r"), tmp_path / "out")
     assert "confusion matrix and ROC curve of" in page.read_text()
+
+
+def test_pictures_are_drawn_without_forking_a_process_that_runs_jax(runs_dir, tmp_path):
+    """JAX warns that os.fork() of a process running its threads can deadlock (a
+    notebook, the tests, a report written after a search): the drawing workers are then
+    spawned, and no fork warning is raised."""
+    import warnings
+
+    import jax.numpy as jnp
+
+    jnp.zeros(1).block_until_ready()  # JAX loaded and its threads running
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, drawn = report.write_html(report.build(runs_dir), tmp_path / "out")
+    assert drawn > 6  # enough pictures for the worker processes
+    forks = [w for w in caught if "os.fork()" in str(w.message)]
+    assert not forks, forks[0].message

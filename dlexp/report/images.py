@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import re
+import sys
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +132,8 @@ class Images:
         results: list[tuple[str, str | None]] = []
         if len(self.jobs) > 6 and (os.cpu_count() or 1) > 1:
             try:
-                with futures.ProcessPoolExecutor(min(os.cpu_count() or 1, 4)) as pool:
+                workers = min(os.cpu_count() or 1, 4)
+                with futures.ProcessPoolExecutor(workers, mp_context=_context()) as pool:
                     results = list(pool.map(render, self.jobs, chunksize=4))
             except (futures.process.BrokenProcessPool, OSError):
                 results = []
@@ -145,3 +148,10 @@ class Images:
             if old.name not in self.used and PICTURE_NAME.match(old.name):
                 old.unlink()
         return len(self.jobs) - len(self.failed)
+
+
+def _context():
+    """Fork, the fastest start, while this process runs no threads of JAX's (``dlexp
+    report`` never imports it); spawn once JAX is loaded (a notebook, the tests, a report
+    after a search), since a forked copy of JAX's threads can deadlock."""
+    return multiprocessing.get_context("spawn" if "jax" in sys.modules else "fork")
