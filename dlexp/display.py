@@ -187,15 +187,17 @@ def search_table(
     """The best trials: rank, trial, searched values, score, test accuracy, epochs, seconds.
 
     Within ``width`` columns the seconds, epochs, rank and test accuracy are dropped, in
-    that order, until the table fits; if it still does not, the searched values share
-    one column, a line each, that folds. The trial and its score are always whole."""
+    that order, until the table fits, with the keys' headers broken at underscores if
+    need be; if it still does not, the searched values share one column that wraps.
+    The trial and its score are always whole."""
     from dlexp.terminal import natural_width
 
     shown = rows[:top]
     for drop in range(len(SEARCH_OPTIONAL) + 1):
-        table = _search_table(shown, keys, objective, SEARCH_OPTIONAL[:drop])
-        if width is None or natural_width(table) <= width:
-            return table
+        for fold in (False, True):  # kernel_initializer over two lines: kernel_/initializer
+            table = _search_table(shown, keys, objective, SEARCH_OPTIONAL[:drop], fold=fold)
+            if width is None or natural_width(table) <= width:
+                return table
     return _search_table(shown, keys, objective, SEARCH_OPTIONAL, width=width)
 
 
@@ -207,10 +209,16 @@ def _score(row: dict) -> str:
 
 
 def _search_table(
-    rows: list[dict], keys: list[str], objective: str, drop=(), width: int | None = None
+    rows: list[dict],
+    keys: list[str],
+    objective: str,
+    drop=(),
+    width: int | None = None,
+    fold: bool = False,
 ) -> Table:
-    """search_table without the columns in ``drop``; given ``width``, the searched values
-    in one wrapping column, every other column as wide as its widest cell."""
+    """search_table without the columns in ``drop``; with ``fold``, a key's header broken
+    after each underscore; given ``width``, the searched values in one folding column,
+    every other column as wide as its widest cell (the values wrap between keys)."""
     from rich.text import Text
 
     from dlexp.terminal import separators
@@ -224,7 +232,7 @@ def _search_table(
             columns[k.split(".")[-1]] = [label(row.get(k)) for row in rows]
     else:
         columns["settings"] = [
-            "\n".join(f"{k.split('.')[-1]}={label(row.get(k))}" for k in keys) for row in rows
+            "  ".join(f"{k.split('.')[-1]}={label(row.get(k))}" for k in keys) for row in rows
         ]
     columns[objective] = [_score(row) for row in rows]
     columns["test acc"] = [fmt(row.get("test_accuracy")) for row in rows]
@@ -244,8 +252,9 @@ def _search_table(
         widths["settings"] = max(8, width - rest - separators(len(columns)))
     table = Table(show_edge=False, pad_edge=False)
     for name in columns:
+        header = name.replace("_", "_\n") if fold else name
         table.add_column(
-            name,
+            header,
             justify="left" if name in left else "right",
             no_wrap=name != "settings",
             overflow="fold",
