@@ -74,6 +74,27 @@ def test_search_table_keeps_every_score_and_key_whole(runs_dir, write, width):
         assert value in text
 
 
+def test_search_table_breaks_long_headers_before_merging_the_keys(runs_dir, write):
+    # configs/grid.yaml's five searched keys: their headers are wider than their values
+    rows, _, _ = _search_rows(runs_dir, write)
+    keys = [
+        "model.first_neuron",
+        "model.hidden_layers",
+        "model.kernel_initializer",
+        "train.optimizer",
+        "model.activation",
+    ]
+    for i, row in enumerate(rows):
+        row.update({"model.hidden_layers": i % 3, "model.kernel_initializer": "normal"})
+        row["train.optimizer"] = "adam" if i % 2 else "nadam"
+        row.pop("score_std")
+    lines = _text(display.search_table(rows, keys, "val_accuracy", width=80), 80)
+    header = " ".join(lines[:2])
+    assert "settings" not in header and "kernel_" in header and "initializer" in lines[1]
+    assert all(len(line) <= 80 for line in lines) and "…" not in "\n".join(lines)
+    assert [line.split("│")[3].strip() for line in lines[3:]] == ["normal"] * len(rows)
+
+
 def test_search_summary_says_keys_the_shown_trials_share_once(runs_dir, write):
     from dlexp import grid
     from dlexp.search.engine import SearchOutcome
