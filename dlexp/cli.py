@@ -354,6 +354,7 @@ def _outcome_record(outcome) -> dict:
     help="Trials shown in the final table.",
 )
 @format_option("text", "json")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 def search(
     ctx,
@@ -368,6 +369,7 @@ def search(
     overwrite,
     top,
     fmt,
+    quiet,
 ):
     """Search a grid of configs with keras-tuner; keep every trial in RUNS_DIR/<name>/.
 
@@ -413,7 +415,7 @@ def search(
 
     worker = distributed.role() == "worker"
     view = None
-    if fmt == "text" and not worker:
+    if fmt == "text" and not worker and not quiet:
         view = display.SearchView(Console(stderr=True), spec.objective)
     with interrupt.handled(), json_stdout_only(fmt):
         outcome = engine.Search(spec, runs_dir, view, stack=stack).run(workers, overwrite)
@@ -442,8 +444,10 @@ def search(
             )
         )
     else:
+        from dlexp.terminal import stdout_console
+
         display.search_summary(
-            Console(), outcome, ranked, [p.key for p in spec.params], spec.objective, top
+            stdout_console(), outcome, ranked, [p.key for p in spec.params], spec.objective, top
         )
     ctx.exit(outcome.exit_code)
 
@@ -508,7 +512,9 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
     if fmt == "csv":
         click.echo(report_mod.to_csv(rep), nl=False)
         return
-    console = Console(width=None if sys.stdout.isatty() else 160)  # piped: keep rows whole
+    from dlexp.terminal import stdout_console
+
+    console = stdout_console()  # piped: $COLUMNS, else wide enough to keep rows whole
     if not rep.entries:
         what = "match the filters" if filters else "are here yet"
         console.print(
@@ -673,10 +679,16 @@ def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
     from dlexp.files import jsonable
 
     a, b = compare.load_side(side_a), compare.load_side(side_b)
+    compare.check_validates(a, side_a)
+    compare.check_validates(b, side_b)
     if a.get("name") == b.get("name"):
         a["name"], b["name"] = f"{a.get('name') or 'run'}-A", f"{b.get('name') or 'run'}-B"
-    with interrupt.handled(), json_stdout_only(fmt):
-        outcomes_a, outcomes_b = compare.paired(a, b, repeats, runs_dir)
+    from rich.console import Console
+
+    epochs = repeats * (a["train"]["epochs"] + b["train"]["epochs"])
+    progress = display.CompareProgress(Console(stderr=True), epochs, 2 * repeats)
+    with interrupt.handled(), json_stdout_only(fmt), progress:
+        outcomes_a, outcomes_b = compare.paired(a, b, repeats, runs_dir, progress.job_hook)
     rows = compare.statistics_of(outcomes_a, outcomes_b)
     done = sum(o.status == "completed" for o in outcomes_a + outcomes_b)
     line = compare.verdict(rows, repeats)
@@ -698,9 +710,9 @@ def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
             )
         )
     else:
-        from rich.console import Console
+        from dlexp.terminal import stdout_console
 
-        display.print_compare(Console(), rows, line)
+        display.print_compare(stdout_console(), rows, line)
     ctx.exit(0 if done == 2 * repeats else 1)
 
 

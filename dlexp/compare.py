@@ -62,6 +62,24 @@ def load_side(path: str | Path, overrides=()) -> dict:
     return config_mod.load(path, overrides)
 
 
+def check_validates(cfg: dict, side: str) -> None:
+    """Refuse a side without validation data: compare chooses a winner, and a choice made
+    on the test split leaves no unbiased estimate of the winner (the test split is for
+    reporting what was chosen, never for choosing).
+
+    Raises:
+        ConfigError: naming data.val_size, its value and what is expected.
+    """
+    from dlexp import config as config_mod
+
+    if not config_mod.validates(cfg):
+        raise ConfigError(
+            f"{side}: data.val_size is {cfg['data']['val_size']}, so there is no validation "
+            "split, and compare never chooses on the test split; expected data.val_size "
+            "> 0 (e.g. 0.2)"
+        )
+
+
 def paired(a: dict, b: dict, repeats: int, runs_dir, on_epoch=None) -> tuple[list, list]:
     """Train A and B on the same ``repeats`` seeds (A's seed onwards, the data on A's
     seed for both), together where they can share a stack. Returns their outcomes."""
@@ -130,12 +148,16 @@ def statistics_of(a_outcomes, b_outcomes) -> list[dict]:
 
 
 def verdict(rows: list[dict], n: int) -> str:
-    """One line: which side is better on the main metric (val_accuracy, else the first
-    validation metric, else test), or that no difference is detectable."""
+    """One line: which side is better on the main metric (val_accuracy, else val_loss,
+    else the first validation metric), or that no difference is detectable. Never a
+    test metric: choosing on the test split would spoil it for reporting."""
     if not rows:
         return "nothing to compare: no metric finished on both sides"
-    order = ["val_accuracy", "val_loss", "test_accuracy", "test_loss"]
-    main = next((r for k in order for r in rows if r["metric"] == k), rows[0])
+    order = ["val_accuracy", "val_loss"]
+    val = [r for r in rows if r["metric"].startswith("val_")]
+    main = next((r for k in order for r in rows if r["metric"] == k), val[0] if val else None)
+    if main is None:
+        return "no verdict: no validation metric finished on both sides (test is never chosen on)"
     lo, hi = main["ci95"]
     if lo <= 0 <= hi:
         return f"no difference detectable on {main['metric']} with {n} seeds (p = {main['p']:.2g})"

@@ -32,15 +32,16 @@ def fmt(value, digits: int = 4) -> str:
 
 
 def epoch_logs(row: dict) -> str:
-    """'loss 0.0754/0.0806 acc 0.970/0.981': training/validation, short enough for 80 columns."""
+    """'loss 0.0754 val 0.0806  acc 0.970 val 0.981': each metric on the training split,
+    then on the validation split, labelled; short enough for 80 columns."""
     parts = []
     for key, short, digits in (("loss", "loss", 4), ("accuracy", "acc", 3)):
         if key in row:
             text = f"{short} {row[key]:.{digits}f}"
             if f"val_{key}" in row:
-                text += f"/{row[f'val_{key}']:.{digits}f}"
+                text += f" val {row[f'val_{key}']:.{digits}f}"
             parts.append(text)
-    return " ".join(parts)
+    return "  ".join(parts)
 
 
 def progress_bar(console: Console) -> Progress:
@@ -75,6 +76,28 @@ class TrainProgress:
         self.progress.update(self.task, completed=epoch, info=epoch_logs(row))
 
 
+class CompareProgress:
+    """dlexp compare's bar on stderr: the epochs of both sides' runs trained so far,
+    out of all of them (a run stopped early finishes the bar sooner), time left."""
+
+    def __init__(self, console: Console, epochs: int, runs: int):
+        self.progress = progress_bar(console)
+        self.task = self.progress.add_task("compare", total=epochs, info=f"{runs} runs")
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.progress.update(self.task, completed=self.progress.tasks[0].total)
+        self.progress.stop()
+
+    def job_hook(self, epoch: int, row: dict) -> None:
+        """Called after every epoch of every run."""
+        self.progress.update(self.task, advance=1)
+
+
 def metrics_table(metrics: dict) -> Table:
     """One row per split (train, val, test), one column per metric."""
     splits = [s for s in ("train", "val", "test") if isinstance(metrics.get(s), dict)]
@@ -95,6 +118,8 @@ def train_summary(console: Console, outcome) -> None:
     line = f"[{colour}]{outcome.status}[/]: {m.get('epochs_run', 0)} epochs"
     if m.get("best_epoch"):
         line += f", best epoch {m['best_epoch']}"
+    elif m.get("epochs_run") and not isinstance(m.get("val"), dict):
+        line += ", no best epoch (no validation split: the last epoch's model is kept)"
     if m.get("stopped_early"):
         line += " (stopped early)"
     line += f", {m.get('params', 0):,} parameters, {m.get('fit_seconds', 0):.1f} s"
@@ -153,34 +178,90 @@ class SearchView:
         self.progress.stop()
 
 
-def search_table(rows: list[dict], keys: list[str], objective: str, top: int = 10) -> Table:
-    """The best trials: rank, trial, searched values, score, test accuracy, epochs, seconds."""
+SEARCH_OPTIONAL = ("s", "epochs", "#", "test acc")  # dropped in this order to fit a width
+
+
+def search_table(
+    rows: list[dict], keys: list[str], objective: str, top: int = 10, width: int | None = None
+) -> Table:
+    """The best trials: rank, trial, searched values, score, test accuracy, epochs, seconds.
+
+    Within ``width`` columns the seconds, epochs, rank and test accuracy are dropped, in
+    that order, until the table fits, with the keys' headers broken at underscores if
+    need be; if it still does not, the searched values share one column that wraps.
+    The trial and its score are always whole."""
+    from dlexp.terminal import natural_width
+
+    shown = rows[:top]
+    for drop in range(len(SEARCH_OPTIONAL) + 1):
+        for fold in (False, True):  # kernel_initializer over two lines: kernel_/initializer
+            table = _search_table(shown, keys, objective, SEARCH_OPTIONAL[:drop], fold=fold)
+            if width is None or natural_width(table) <= width:
+                return table
+    return _search_table(shown, keys, objective, SEARCH_OPTIONAL, width=width)
+
+
+def _score(row: dict) -> str:
+    score = fmt(row.get("score"))
+    if row.get("score_std") is not None:
+        score += f" ± {row['score_std']:.4f}"
+    return score
+
+
+def _search_table(
+    rows: list[dict],
+    keys: list[str],
+    objective: str,
+    drop=(),
+    width: int | None = None,
+    fold: bool = False,
+) -> Table:
+    """search_table without the columns in ``drop``; with ``fold``, a key's header broken
+    after each underscore; given ``width``, the searched values in one folding column,
+    every other column as wide as its widest cell (the values wrap between keys)."""
+    from rich.text import Text
+
+    from dlexp.terminal import separators
+
+    columns = {
+        "#": [str(rank) for rank in range(1, len(rows) + 1)],
+        "trial": [row["trial"] for row in rows],
+    }
+    if width is None:
+        for k in keys:
+            columns[k.split(".")[-1]] = [label(row.get(k)) for row in rows]
+    else:
+        columns["settings"] = [
+            "  ".join(f"{k.split('.')[-1]}={label(row.get(k))}" for k in keys) for row in rows
+        ]
+    columns[objective] = [_score(row) for row in rows]
+    columns["test acc"] = [fmt(row.get("test_accuracy")) for row in rows]
+    columns["epochs"] = [
+        "-" if row.get("epochs_run") is None else f"{row['epochs_run']:g}" for row in rows
+    ]
+    columns["s"] = [f"{row.get('seconds', 0):.1f}" for row in rows]
+    for name in drop:
+        columns.pop(name, None)
+    left = {"trial", "settings", *(k.split(".")[-1] for k in keys)}
+    widths = {
+        n: max(len(n), *(len(line) for c in cells for line in c.splitlines() or [""]))
+        for n, cells in columns.items()
+    }
+    if width is not None:  # the settings get what the whole numbers leave
+        rest = sum(w for n, w in widths.items() if n != "settings")
+        widths["settings"] = max(8, width - rest - separators(len(columns)))
     table = Table(show_edge=False, pad_edge=False)
-    for name, justify in [
-        ("#", "right"),
-        ("trial", "left"),
-        *((k.split(".")[-1], "left") for k in keys),
-        (objective, "right"),
-        ("test acc", "right"),
-        ("epochs", "right"),
-        ("s", "right"),
-    ]:
-        table.add_column(name, justify=justify)
-    for rank, row in enumerate(rows[:top], start=1):
-        score = fmt(row.get("score"))
-        if row.get("score_std") is not None:
-            score += f" ± {row['score_std']:.4f}"
-        values = [escape(label(row.get(k))) for k in keys]
-        epochs = row.get("epochs_run")
-        table.add_row(
-            str(rank),
-            row["trial"],
-            *values,
-            score,
-            fmt(row.get("test_accuracy")),
-            "-" if epochs is None else f"{epochs:g}",
-            f"{row.get('seconds', 0):.1f}",
+    for name in columns:
+        header = name.replace("_", "_\n") if fold else name
+        table.add_column(
+            header,
+            justify="left" if name in left else "right",
+            no_wrap=name != "settings",
+            overflow="fold",
+            width=None if width is None else widths[name],
         )
+    for i in range(len(rows)):
+        table.add_row(*(Text(cells[i]) for cells in columns.values()))  # not markup: [8, 16]
     return table
 
 
@@ -261,7 +342,16 @@ def search_summary(
             + ", ".join(f"{r['trial']} ({r['status']})" for r in failed[:5])
         )
     if ranked:
-        console.print(search_table(ranked, varying_keys(rows, keys) or keys, objective, top))
+        keys = varying_keys(rows, keys) or keys
+        apart = varying_keys(ranked[:top], keys) or keys
+        same = [k for k in keys if k not in apart]
+        if same:  # said once, not on every row: the table keeps room for the rest
+            first = ranked[0]
+            console.print(
+                f"same in the {min(top, len(ranked))} best trials: "
+                + ", ".join(f"{k}={escape(label(first.get(k)))}" for k in same)
+            )
+        console.print(search_table(ranked, apart, objective, top, width=console.width))
         console.print(f"best: [bold]{ranked[0]['trial']}[/]  results: {store.root / 'results.csv'}")
 
 

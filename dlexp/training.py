@@ -343,9 +343,13 @@ def boundary(exp: Experiment) -> dict[str, np.ndarray]:
 
 
 def best_epoch(rows: list[dict], cfg: dict) -> int | None:
-    """1-based epoch with the best monitored value (val_loss, else loss, by default)."""
+    """1-based epoch with the best monitored value: early stopping's monitor, else
+    val_loss. None without validation (and without early stopping): the training loss
+    chooses nothing, and the model kept is the last epoch's."""
     es = cfg["train"]["early_stopping"]
-    monitor = es["monitor"] if es else ("val_loss" if rows and "val_loss" in rows[0] else "loss")
+    if not es and not (rows and "val_loss" in rows[0]):
+        return None
+    monitor = es["monitor"] if es else "val_loss"
     values = [(r.get(monitor), r["epoch"]) for r in rows if r.get(monitor) is not None]
     values = [(v, e) for v, e in values if math.isfinite(v)]
     if not values:

@@ -19,6 +19,7 @@ from dlexp.files import atomic_write
 from dlexp.labels import label
 from dlexp.report.collect import Entry, Report, SearchInfo, settings, settings_text
 from dlexp.report.images import Images, Picture
+from dlexp.report.matters import noise_note
 from dlexp.report.text import num, params_text, table_metrics
 
 TOP_TRIALS = 10  # trials per search drawn in full on the HTML page
@@ -406,7 +407,8 @@ def _search_section(
         "batch_overlay": batch_overlay,
         "table": table,
         "results": str(results) if results.exists() else None,
-        "noise_note": (
+        "noise_note": noise_note(info)
+        or (
             "≈: within noise of the best (a paired t-test over the "
             + ("folds' shared splits" if info.cv else "repeats' shared seeds")
             + " cannot tell them apart at 5%)"

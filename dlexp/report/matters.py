@@ -1,9 +1,22 @@
 """What matters in a search, and what is noise.
 
-- **Within noise of the best**: with repeats, a trial whose objective a paired t-test
-  cannot tell from the best trial's (two-sided, 5%). Paired, because repeat r of every
-  point trains with the same seed (and the same data), so the seeds pair the runs;
-  with cross-validation, fold k of every point validates on the same rows.
+- **Within noise of the best**: with at least MIN_PAIRS repeats, a trial whose objective
+  a paired t-test cannot tell from the best trial's (two-sided, 5%). Paired, because
+  repeat r of every point trains with the same seed (and the same data), so the seeds
+  pair the runs; with cross-validation, fold k of every point validates on the same
+  rows. Two rules keep the mark honest:
+
+  * Fewer than MIN_PAIRS pairs mark nothing, and the search says so once
+    (``noise_note``). Below 6 pairs no paired test that does not assume normal noise
+    can reach 5% at all (the sign test's smallest two-sided p is 2/2**n: 0.0625 at
+    n = 5, and Wilcoxon's signed-rank test's is the same), so a t-test's verdict there
+    rests on an assumption the few seeds cannot check; with 3 seeds its threshold is
+    4.3 standard errors, and a trial with a wide spread (adadelta, 0.651 ± 0.153) is
+    "not told apart" only because its spread is wide.
+  * The marks are a prefix of the ranking: walking down from the best, each trial is
+    tested until the first one the test tells apart; no trial below it is marked. So a
+    worse trial is never marked while a better one is not (the mark is monotone in the
+    mean, whatever each trial's own spread).
 - **Parameter importance**: scikit-learn's permutation importance of a random forest
   fitted on the trials' searched values (each value coded by its rank among the key's
   values) against their objective: how much the forest's fit (R²) drops when one key's
@@ -18,29 +31,53 @@ from dlexp import runs as runs_mod
 from dlexp.labels import label
 
 MIN_TRIALS = 4  # fewer scored trials say nothing about importance
+MIN_PAIRS = 6  # fewer paired repeats (or folds) cannot tell trials apart (see above)
+
+
+def noise_note(info) -> str | None:
+    """Why nothing is marked: too few repeats (or folds) per trial; None otherwise."""
+    if info.repeats < 2 or info.repeats >= MIN_PAIRS or len(info.ranked()) < 2:
+        return None
+    what = "folds" if info.cv else "seeds"
+    key = "search.cv" if info.cv else "search.repeats"
+    return (
+        f"{info.repeats} {what} are too few to tell trials apart; no trial is marked within "
+        f"noise of the best (that needs {key}: {MIN_PAIRS} or more)"
+    )
 
 
 def mark_noise(info) -> None:
-    """Set ``within_noise`` on the trials a paired t-test cannot tell from the best."""
+    """Set ``within_noise`` on the trials a paired t-test cannot tell from the best (see
+    the module's docstring): True down the ranking until the first trial it tells
+    apart, False from there on; None for all with fewer than MIN_PAIRS repeats, and for
+    a trial with fewer than MIN_PAIRS runs paired with the best's."""
     ranked = info.ranked()
-    if not ranked or info.repeats < 2:
+    if not ranked or info.repeats < MIN_PAIRS:
         return
     key = runs_mod.objective_key(info.objective)
     best = [r.metric(key) for r in ranked[0].records]
     ranked[0].within_noise = True
+    apart = False
     for entry in ranked[1:]:
+        if apart:
+            entry.within_noise = False
+            continue
         other = [r.metric(key) for r in entry.records]
         pairs = [(a, b) for a, b in zip(best, other, strict=False) if None not in (a, b)]
-        if len(pairs) < 2:
+        if len(pairs) < MIN_PAIRS:
             continue
-        diffs = [a - b for a, b in pairs]
-        if all(d == diffs[0] for d in diffs):  # no spread: a difference or none at all
-            entry.within_noise = diffs[0] == 0
-            continue
-        n = len(diffs)
-        mean = sum(diffs) / n
-        sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
-        entry.within_noise = abs(mean) / (sd / math.sqrt(n)) < t_critical(n - 1)
+        entry.within_noise = not told_apart([a - b for a, b in pairs])
+        apart = not entry.within_noise
+
+
+def told_apart(diffs: list[float]) -> bool:
+    """Whether the paired t-test (two-sided, 5%) says the mean difference is not 0."""
+    if all(d == diffs[0] for d in diffs):  # no spread: a difference or none at all
+        return diffs[0] != 0
+    n = len(diffs)
+    mean = sum(diffs) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    return abs(mean) / (sd / math.sqrt(n)) >= t_critical(n - 1)
 
 
 # Student's t two-sided 5% critical values for 1..30 degrees of freedom (any table),

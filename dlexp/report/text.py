@@ -59,16 +59,24 @@ def _triplet(e: Entry, name: str) -> str:
 def table(report: Report, width: int | None = None):
     """The rich table: id, status, the settings that set each row apart, parameters,
     epochs, loss and accuracy on train/val/test (± std over repeats), seconds. The best
-    trial of each search is starred."""
-    from rich.table import Table
-    from rich.text import Text
-
+    trial of each search is starred. Narrower than the table's least width, the
+    narrow table (see _narrow_table)."""
     metric = next(
         (m.split("_", 1)[1] for m in table_metrics(report) if not m.endswith("_loss")), None
     )
     apart = settings(report)
-    if width is not None and width < WIDE:
-        return _narrow_table(report, width, metric, apart)
+    if width is not None:
+        from dlexp.terminal import least_width
+
+        if least_width(_wide_table(report, None, metric, apart)) > width:
+            return _narrow_table(report, width, metric, apart)  # rich would cut cells
+    return _wide_table(report, width, metric, apart)
+
+
+def _wide_table(report: Report, width: int | None, metric: str | None, apart: dict):
+    from rich.table import Table
+    from rich.text import Text
+
     t = Table(show_edge=False, pad_edge=False, width=width)
     t.add_column("id", overflow="fold")
     t.add_column("status")
@@ -95,42 +103,64 @@ def table(report: Report, width: int | None = None):
     return t
 
 
-WIDE = 120  # columns from which the table shows every split
-
-
 def _narrow_table(report: Report, width: int, metric: str | None, apart: dict):
-    """For a narrow terminal: one line per row; the validation and test score (loss
-    without a metric), and the settings abbreviated to what fits."""
+    """For a narrow terminal: the validation and test score (loss without a metric),
+    whole; the status (under the id when there is no room for its column); the id and
+    the settings that set each row apart folded into what is left, a setting a line,
+    never cut."""
     from rich.table import Table
     from rich.text import Text
 
+    from dlexp.terminal import separators
+
     name = metric or "loss"
-    t = Table(show_edge=False, pad_edge=False, width=width)
-    t.add_column("id", no_wrap=True)
-    t.add_column("status", no_wrap=True, max_width=10)
-    t.add_column("settings", ratio=1, no_wrap=True, overflow="ellipsis", min_width=6)
-    t.add_column(f"val {'acc' if name == 'accuracy' else name}", justify="right", no_wrap=True)
-    t.add_column("test", justify="right", no_wrap=True)
-    for e in report.entries:
-        t.add_row(
-            Text(e.id + (" ★" if e.best else "")),
-            Text(e.status, overflow="ellipsis"),
-            Text(_compact(apart[e.id]), overflow="ellipsis", no_wrap=True),
-            num(e.metrics.get(f"val_{name}"), digits=3),
-            num(e.metrics.get(f"test_{name}"), digits=3),
-        )
+    short = "acc" if name == "accuracy" else name
+    ids = [e.id + (" ★" if e.best else "") for e in report.entries]
+    texts = [
+        "\n".join(f"{k.split('.')[-1]}={label(v)}" for k, v in apart[e.id]) for e in report.entries
+    ]
+    val = [num(e.metrics.get(f"val_{name}"), digits=3) for e in report.entries]
+    test = [num(e.metrics.get(f"test_{name}"), digits=3) for e in report.entries]
+    status = [e.status for e in report.entries]
+
+    def widest(title: str, cells: list[str]) -> int:
+        return max(len(title), *(len(line) for c in cells for line in c.splitlines() or [""]))
+
+    fixed = {
+        "status": widest("status", status),
+        f"val {short}": widest(f"val {short}", val),
+        f"test {short}": widest(f"test {short}", test),
+    }
+    id_w, set_w = widest("id", ids), widest("settings", texts)
+    if width - sum(fixed.values()) - separators(5) < min(id_w + set_w, NARROW_ROOM):
+        # no room for a status column: a row that did not complete says so under its id
+        del fixed["status"]
+        ids = [i if s == "completed" else f"{i}\n({s})" for i, s in zip(ids, status, strict=True)]
+        id_w = widest("id", ids)
+    rest = width - sum(fixed.values()) - separators(len(fixed) + 2)
+    if id_w + set_w > rest:  # both fold; each keeps at least half of what is left
+        id_w = min(id_w, max(rest // 2, rest - set_w))
+        set_w = rest - id_w
+    t = Table(show_edge=False, pad_edge=False)
+    t.add_column("id", width=max(id_w, 4), overflow="fold")
+    if "status" in fixed:
+        t.add_column("status", width=fixed["status"], overflow="fold")
+    t.add_column("settings", width=max(set_w, 4), overflow="fold")
+    for title in (f"val {short}", f"test {short}"):
+        t.add_column(title, justify="right", no_wrap=True, width=fixed[title])
+    for i in range(len(ids)):  # Text, not markup: values such as [8, 16] are not rich tags
+        cells = [Text(ids[i]), *([Text(status[i])] if "status" in fixed else [])]
+        t.add_row(*cells, Text(texts[i]), val[i], test[i])
     return t
 
 
-def _compact(pairs: list) -> str:
-    """Settings as short as they can be read: each key's last part cut to 6 letters."""
-    return " ".join(f"{k.split('.')[-1][:6]}={label(v)}" for k, v in pairs)
+NARROW_ROOM = 40  # columns the id and the settings want before the status gets its own
 
 
 def records(report: Report) -> list[dict]:
     """What --format json prints: a record per row (kind run or trial), then one per
     search (kind search) with its objective and each searched key's importance."""
-    from dlexp.report.matters import importances
+    from dlexp.report.matters import importances, noise_note
 
     out = [e.record() for e in report.entries]
     for info in report.searches.values():
@@ -144,6 +174,7 @@ def records(report: Report) -> list[dict]:
                 "direction": info.direction,
                 "trials": len(entries),
                 "importances": importances(info, keys) if info.objective else {},
+                "noise_note": noise_note(info),
                 "warnings": info.warnings,
             }
         )
