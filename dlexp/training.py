@@ -553,7 +553,7 @@ class TrialJob:
     initial_epoch: int = 0
     on_end: Callable[[Outcome], None] | None = None  # called once the run is committed
     # publishes the folders of runs that ended together (a stack's) as one; the search's
-    on_commit: Callable[[Sequence[TrialJob]], None] | None = None
+    on_commit: Callable[[Sequence[tuple[TrialJob, Outcome]]], None] | None = None
 
     def ended(self, outcome: Outcome) -> None:
         if self.on_end is not None:
@@ -564,12 +564,12 @@ def commit(ended: Sequence[tuple[TrialJob, Outcome]]) -> None:
     """Runs whose folders are complete (every member of a stack that ended, or one run):
     each ``on_commit`` publishes its jobs' folders at once, so that a kill leaves all of
     them published or none; then each job is told how it ended (``on_end``)."""
-    hooks: dict[int, tuple[Callable, list[TrialJob]]] = {}
-    for job, _ in ended:
+    hooks: dict[int, tuple[Callable, list]] = {}
+    for job, outcome in ended:
         if job.on_commit is not None:
-            hooks.setdefault(id(job.on_commit), (job.on_commit, []))[1].append(job)
-    for hook, jobs in hooks.values():
-        hook(jobs)
+            hooks.setdefault(id(job.on_commit), (job.on_commit, []))[1].append((job, outcome))
+    for hook, together in hooks.values():
+        hook(together)
     for job, outcome in ended:
         job.ended(outcome)
 

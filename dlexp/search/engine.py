@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlexp import runs
-from dlexp.errors import describe, machine_fault
+from dlexp.errors import MachineFault, describe, machine_fault
 from dlexp.grid import SearchSpec
 from dlexp.search import distributed
 from dlexp.search.oracles import Hooks, make_oracle
@@ -20,6 +20,7 @@ from dlexp.search.store import SearchStatus, SearchStore
 RESULTS_EVERY_S = 0.5  # results.csv is rewritten at most this often while trials end
 BAYESIAN_STACK = 4  # trials asked for at once by a Bayesian search with no --stack
 HYPERBAND_STACK = 512  # runs asked for at once by a Hyperband search with no --stack
+AGAIN = "free some space (or memory) and run the same command again to resume"
 
 
 @dataclass
@@ -207,7 +208,8 @@ class Search:
             if not machine_fault(exc):
                 self._end_failed()
                 raise
-            status, message = SearchStatus.FAILED, describe(exc)
+            status = SearchStatus.FAILED
+            message = str(exc) if isinstance(exc, MachineFault) else f"{describe(exc)}; {AGAIN}"
         finally:
             self.view.stop()
         try:
@@ -218,7 +220,7 @@ class Search:
                 raise
             rows = self.store.rows()
             if status != SearchStatus.FAILED:
-                status, message = SearchStatus.FAILED, describe(exc)
+                status, message = SearchStatus.FAILED, f"{describe(exc)}; {AGAIN}"
         failed = self.store.machine_failed() if status == SearchStatus.FINISHED else []
         if failed:  # a worker's: each stops at the first (runner.MachineStop)
             status = SearchStatus.FAILED

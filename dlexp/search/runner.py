@@ -155,9 +155,12 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
                 self._report(item.trial)
         committed: set[str] = set()
 
-        def publish(ended_together: Sequence[TrialJob]) -> None:
-            self.store.publish_all([job.run for job in ended_together])
-            committed.update(job.name for job in ended_together)
+        def publish(together: Sequence[tuple[TrialJob, Outcome]]) -> None:
+            """A stack the machine cut short is not published: all of it is trained
+            again, in the same stack, so that its numbers are an undisturbed run's."""
+            if not any(outcome.machine for _, outcome in together):
+                self.store.publish_all([job.run for job, _ in together])
+            committed.update(job.name for job, _ in together)
 
         def ended(job: TrialJob, outcome: Outcome) -> None:
             if job.name not in committed:  # a trainer that does not commit: one at a time
@@ -186,7 +189,7 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         if failed is not None:  # a full disk fails the next trial too: stop here
             raise MachineStop(
                 f"{failed.run.id} failed: {failed.error}; free some space (or memory) and run "
-                "the same command again to retry the trials the machine failed"
+                "the same command again to retry it"
             )
         if len(outcomes) < len(jobs) or any(o.status == runs.Status.INTERRUPTED for o in outcomes):
             raise KeyboardInterrupt
