@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from dlexp import grid, runs, training
+from dlexp.cli import cli
 from dlexp.search import engine
 from dlexp.search.store import SearchStore
 
@@ -234,3 +236,99 @@ def test_a_real_trial_the_disk_failed_stops_the_search_and_is_retrained(
     a, b = read_results(tmp_path / "a" / "small"), read_results(tmp_path / "b" / "small")
     assert len(a) == 6 and all(r["status"] == "completed" for r in a)
     assert strip(a) == strip(b)
+
+
+# -- a disk too small for the first files ------------------------------------------------
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """mount(name, size) -> a folder on a tmpfs of that size (root only), with
+    resize(size); unmounted afterwards."""
+    mounted = []
+
+    def mount(name: str, size: str) -> Path:
+        if os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root")
+        folder = tmp_path / name
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)])
+        if done.returncode != 0:
+            pytest.skip("cannot mount a tmpfs here")
+        mounted.append(folder)
+        return folder
+
+    def resize(folder: Path, size: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,size={size}", str(folder)], check=True)
+
+    mount.resize = resize
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)])
+
+
+def search_cli(grid_path, runs_dir, *extra):
+    cmd = [sys.executable, "-m", "dlexp.cli", "search", str(grid_path), "--runs-dir"]
+    env = {**os.environ, "COLUMNS": "1000"}  # a message is one line however long
+    return subprocess.run([*cmd, str(runs_dir), *extra], capture_output=True, text=True, env=env)
+
+
+def said_once_in_one_line(done, what: str) -> bool:
+    """The failure is one line (on stderr, or as the search's summary: "failed: ..."), and
+    no traceback is printed."""
+    text = done.stdout + done.stderr
+    lines = [line for line in text.splitlines() if what in line]
+    return len(lines) == 1 and "Traceback" not in text and len(done.stderr.splitlines()) <= 1
+
+
+def test_a_disk_full_at_the_first_trials_files_fails_in_one_line(small, tmp_path, monkeypatch):
+    """The first file of the first trial cannot be written: exit 1, one line and no
+    traceback, search.json says failed, and no staged .tNNN.tmp-* folder is left."""
+
+    def write_config(self, cfg):
+        raise OSError(errno.ENOSPC, FULL, str(self.file("config.yaml")))
+
+    monkeypatch.setattr(runs.Run, "write_config", write_config)
+    for stack in ("1", "3"):
+        result = CliRunner().invoke(
+            cli, ["search", str(small), "--stack", stack, "--runs-dir", str(tmp_path)]
+        )
+        assert result.exit_code == 1, result.output
+        assert one_line(result.stderr) and "no space left on the device" in result.stderr
+        assert json.loads((tmp_path / "small" / "search.json").read_text())["status"] == "failed"
+        assert not staged_leftovers(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["4k", "40k", "120k"])
+def test_a_disk_too_small_for_the_first_files(small, tmpfs, size):
+    """A real full disk (a tmpfs) before search.json, before the first trial's folder,
+    inside it: exit 1 with one line; search.json never says running; nothing staged."""
+    disk = tmpfs("disk", size)
+    done = search_cli(small, disk, "--stack", "3")
+    assert done.returncode == 1, done.stderr
+    assert said_once_in_one_line(done, "no space left on the device")
+    state = disk / "small" / "search.json"
+    assert not state.exists() or json.loads(state.read_text())["status"] == "failed"
+    assert not staged_leftovers(disk)
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_half_way_fails_and_resumes_once_freed(small, tmpfs):
+    """A stacked search that fills a real disk half way ends failed (exit 1), not
+    finished; once the disk is larger the same command trains what is left."""
+    disk = tmpfs("disk", "900k")
+    done = search_cli(small, disk, "--stack", "3")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert said_once_in_one_line(done, "no space left on the device")
+    assert "finished" not in done.stdout
+    assert json.loads((disk / "small" / "search.json").read_text())["status"] == "failed"
+    assert not staged_leftovers(disk)
+    before = {p.name for p in (disk / "small" / "trials").iterdir()}
+    assert len(before) < 6
+    tmpfs.resize(disk, "8m")
+    done = search_cli(small, disk, "--stack", "3")
+    assert done.returncode == 0, done.stderr
+    rows = read_results(disk / "small")
+    assert len(rows) == 6 and all(r["status"] == "completed" for r in rows)
+    assert not staged_leftovers(disk)

@@ -236,6 +236,8 @@ class SearchStore:
         record = runs.read_run(folder)
         if record.info is None or not runs.is_finished(record.info.status):
             return False
+        if record.machine_failed:  # its stack is trained again, all of it (as the runner)
+            return False
         if record.info.status == runs.Status.FAILED:
             return (folder / "metrics.json").exists()
         files = ("config.yaml", "metrics.json", "history.csv", "model.keras", "predictions.npz")
