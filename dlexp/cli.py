@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from dlexp import __version__, interrupt
-from dlexp.errors import ConfigError
+from dlexp.errors import ConfigError, DlexpError
 
 
 class BadInput(click.ClickException):
@@ -20,10 +20,19 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
+class MachineError(click.ClickException):
+    """The machine's fault (a full disk, an I/O error, no memory): one line, exit 1."""
+
+    exit_code = 1
+
+
 class DlexpGroup(click.Group):
-    """Turns dlexp's ConfigError into exit 2 and Ctrl-C anywhere into exit 130."""
+    """Turns dlexp's ConfigError into exit 2, the machine's faults (a full disk, an I/O
+    error, no memory) into exit 1, and Ctrl-C anywhere into exit 130: one line each."""
 
     def invoke(self, ctx: click.Context):
+        from dlexp.errors import describe, machine_fault
+
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
@@ -31,6 +40,10 @@ class DlexpGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except (OSError, MemoryError, DlexpError) as exc:
+            if not machine_fault(exc):
+                raise
+            raise MachineError(describe(exc)) from None
 
 
 def json_stdout_only(fmt: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import errno
 from typing import Any
 
 
@@ -91,3 +92,40 @@ def unknown_key(path: str, key: Any, options: list[str] | tuple[str, ...], listi
     """An error for a key the schema does not know, with a did-you-mean and ``listing``
     (the valid keys, said as the place needs it)."""
     return UnknownKeyError(f"unknown key{did_you_mean(key, list(options))}; {listing}", path)
+
+
+class MachineFault(DlexpError):
+    """The machine failed a run (a full disk, an I/O error, no memory), not its config:
+    a search stops, ends ``failed`` (exit 1), and retries that run when resumed."""
+
+
+# errno values that say the machine, not the input, failed: no space, I/O, quota
+_MACHINE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EIO", "EDQUOT") if hasattr(errno, name)
+)
+
+
+def machine_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is the machine's fault: a full disk or quota, an I/O error, or
+    memory running out (MemoryError, or XLA's RESOURCE_EXHAUSTED)."""
+    if isinstance(exc, (MachineFault, MemoryError)):
+        return True
+    if isinstance(exc, OSError):
+        return exc.errno in _MACHINE_ERRNOS
+    return "RESOURCE_EXHAUSTED" in str(exc)[:2000]
+
+
+def describe(exc: BaseException) -> str:
+    """An error in one line a person can act on: which file, for a full disk."""
+    if isinstance(exc, OSError) and exc.errno in _MACHINE_ERRNOS:
+        what = {
+            errno.ENOSPC: "no space left on the device",
+            getattr(errno, "EDQUOT", -1): "the disk quota is exceeded",
+        }.get(exc.errno, "an input/output error")
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"{what}{where}"
+    if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc)[:2000]:
+        return f"out of memory ({type(exc).__name__})"
+    if isinstance(exc, DlexpError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -34,6 +34,8 @@ from dlexp.files import atomic_path, atomic_write, read_json, write_csv, write_j
 
 SPLITS = ("train", "val", "test")
 STALE_AFTER_S = 3600
+# how errors.describe begins the error of a run the machine failed (older run.json)
+MACHINE_ERRORS = ("no space left on the device", "out of memory (")
 
 
 class TextEnum(str, enum.Enum):
@@ -239,10 +241,15 @@ class RunInfo:
     data: dict | None = None  # split sizes, features and classes
     traceback: str | None = None  # of a failed run
     stack: dict | None = None  # trained with others: the stack's group, size, seconds
+    # "machine": it failed for lack of disk or memory, not for its config (a search
+    # trains it again when resumed)
+    fault: str | None = None
     extra: dict = field(default_factory=dict)
 
     # Written only when set: the model and data a run had once it was built.
-    _OPTIONAL = ("host", "pid", "params", "widths", "output", "data", "traceback", "stack")
+    _OPTIONAL = (
+        *("host", "pid", "params", "widths", "output", "data", "traceback", "stack", "fault"),
+    )
 
     def to_json(self) -> dict:
         """The object run.json holds, its keys in the order of the fields."""
@@ -443,6 +450,16 @@ class RunRecord:
         if status == Status.RUNNING and self.stale():
             return Status.STALE
         return status
+
+    @property
+    def machine_failed(self) -> bool:
+        """Failed because of the machine (a full disk, no memory), not its config: a
+        search does not count it as done. Older run.json files say so only in the error."""
+        info = self.info
+        if info is None or info.status != Status.FAILED:
+            return False
+        error = info.error if isinstance(info.error, str) else ""
+        return info.fault == "machine" or error.startswith(MACHINE_ERRORS)
 
     def stale(self) -> bool:
         """A run that says running but was killed without a chance to say so: its

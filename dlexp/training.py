@@ -24,7 +24,7 @@ import numpy as np
 
 from dlexp import interrupt, learning, models
 from dlexp.data import Dataset
-from dlexp.errors import ConfigError
+from dlexp.errors import ConfigError, describe, machine_fault
 from dlexp.runs import (
     Metrics,
     Run,
@@ -66,6 +66,7 @@ class Outcome:
     status: Status
     metrics: Metrics = field(default_factory=Metrics)
     error: str | None = None
+    machine: bool = False  # failed for lack of disk or memory: a search retries it
 
     @property
     def exit_code(self) -> int:
@@ -425,6 +426,7 @@ def fit(
     except Exception as exc:  # a bug or a resource failure, not the user's input
         status, error = Status.FAILED, describe(exc)
         info.traceback = traceback.format_exc()
+        info.fault = "machine" if machine_fault(exc) else None
     fit_seconds = time.perf_counter() - fit_start
     rows = recorder.rows
     if status == Status.COMPLETED and rows and not math.isfinite(rows[-1].get("loss", 0.0)):
@@ -461,6 +463,7 @@ def fit(
     except Exception as exc:  # out of memory, a full disk: the run fails, and says why
         status, error = Status.FAILED, describe(exc)
         info.traceback = traceback.format_exc()
+        info.fault = "machine" if machine_fault(exc) else None
     return end_run(run, info, status, error, started, metrics)
 
 
@@ -506,19 +509,8 @@ def end_run(run: Run, info: RunInfo, status: Status, error, started: float, metr
         run.write_info(info)
     except OSError as exc:
         status, error = Status.FAILED, f"{error + '; ' if error else ''}{describe(exc)}"
-    return Outcome(run, status, metrics, error)
-
-
-def describe(exc: BaseException) -> str:
-    """An error in one line a person can act on: which file, for a full disk."""
-    import errno
-
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        where = f" writing {exc.filename}" if exc.filename else ""
-        return f"no space left on the device{where}"
-    if isinstance(exc, MemoryError) or "RESOURCE_EXHAUSTED" in str(exc):
-        return f"out of memory ({type(exc).__name__})"
-    return f"{type(exc).__name__}: {exc}"
+        info.fault = "machine" if machine_fault(exc) else info.fault
+    return Outcome(run, status, metrics, error, info.fault == "machine")
 
 
 def last_metrics(metrics: Metrics, rows: list[dict]) -> None:
@@ -559,18 +551,40 @@ class TrialJob:
     on_epoch: EpochHook | None = None
     weights: Path | None = None  # Hyperband: continue from this saved model
     initial_epoch: int = 0
-    on_end: Callable[[Outcome], None] | None = None  # called once the run folder is complete
+    on_end: Callable[[Outcome], None] | None = None  # called once the run is committed
+    # publishes the folders of runs that ended together (a stack's) as one; the search's
+    on_commit: Callable[[Sequence[tuple[TrialJob, Outcome]]], None] | None = None
 
     def ended(self, outcome: Outcome) -> None:
         if self.on_end is not None:
             self.on_end(outcome)
 
 
+def commit(ended: Sequence[tuple[TrialJob, Outcome]]) -> None:
+    """Runs whose folders are complete (every member of a stack that ended, or one run):
+    each ``on_commit`` publishes its jobs' folders at once, so that a kill leaves all of
+    them published or none; then each job is told how it ended (``on_end``)."""
+    hooks: dict[int, tuple[Callable, list]] = {}
+    for job, outcome in ended:
+        if job.on_commit is not None:
+            hooks.setdefault(id(job.on_commit), (job.on_commit, []))[1].append((job, outcome))
+    for hook, together in hooks.values():
+        hook(together)
+    for job, outcome in ended:
+        job.ended(outcome)
+
+
+def stops(outcome: Outcome) -> bool:
+    """Whether the runs after this one are left untrained: Ctrl-C, or the machine
+    failed it (a full disk fails the next run too)."""
+    return outcome.status == Status.INTERRUPTED or outcome.machine
+
+
 class TrialTrainer:
     """The search's default trainer: trains the jobs it is handed one after another,
     each exactly as ``dlexp train`` would, keeping the last dataset for the next job
     with the same data. A job whose config Keras refuses becomes a failed run; after
-    an interrupted job it stops."""
+    an interrupted job, or one the machine failed, it stops."""
 
     def __init__(self):
         self._data: dict[str, Dataset] = {}
@@ -580,8 +594,8 @@ class TrialTrainer:
         outcomes = []
         for job in jobs:
             outcomes.append(self.train(job))
-            job.ended(outcomes[-1])
-            if outcomes[-1].status == Status.INTERRUPTED:
+            commit([(job, outcomes[-1])])
+            if stops(outcomes[-1]):
                 break
         return outcomes
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlexp import runs
+from dlexp.errors import MachineFault, describe, machine_fault
 from dlexp.grid import SearchSpec
 from dlexp.search import distributed
 from dlexp.search.oracles import Hooks, make_oracle
@@ -19,6 +20,7 @@ from dlexp.search.store import SearchStatus, SearchStore
 RESULTS_EVERY_S = 0.5  # results.csv is rewritten at most this often while trials end
 BAYESIAN_STACK = 4  # trials asked for at once by a Bayesian search with no --stack
 HYPERBAND_STACK = 512  # runs asked for at once by a Hyperband search with no --stack
+AGAIN = "free some space (or memory) and run the same command again to resume"
 
 
 @dataclass
@@ -49,8 +51,9 @@ def _any_completed(rows: list[dict]) -> bool:
     return any(r["status"] == runs.Status.COMPLETED for r in rows)
 
 
-def _finished_rows(rows: list[dict]) -> list[dict]:
-    return [r for r in rows if runs.is_finished(r["status"])]
+def _finished_rows(store: SearchStore, rows: list[dict]) -> list[dict]:
+    """The rows of trials done: finished, and not failed by the machine (retried)."""
+    return [r for r in rows if runs.is_finished(r["status"]) and store.trial_done(r["trial"])]
 
 
 class Search:
@@ -169,7 +172,7 @@ class Search:
 
     def _run(self, server, workers: int) -> SearchOutcome:
         started = time.perf_counter()
-        before = _finished_rows(self.store.rows())
+        before = _finished_rows(self.store, self.store.rows())
         done = self.plan.done(self.store) if self.spec.planned else set()
         finished = (
             len(done) == len(self.plan.points)
@@ -187,11 +190,11 @@ class Search:
             self.spec, self.space, self.plan, done, self.hooks, state_dir=self.store.root / "tuner"
         )
         self.store.write_state(SearchStatus.RUNNING)
-        self.store.write_results()
         total = len(self.plan.points) if self.spec.planned else self.spec.max_trials
-        self.view.start(total, len(before))
         status, message = SearchStatus.FINISHED, None
         try:
+            self.store.write_results()
+            self.view.start(total, len(before))
             if server is not None:
                 args = () if self.stack_given is None else ("--stack", str(self.stack_given))
                 message = distributed.serve(self.oracle, self.store, server, workers, args)
@@ -201,9 +204,31 @@ class Search:
                 runner.search(verbose=0)
         except KeyboardInterrupt:
             status = SearchStatus.INTERRUPTED
+        except Exception as exc:  # a full disk, no memory: the search fails, and says why
+            if not machine_fault(exc):
+                self._end_failed()
+                raise
+            status = SearchStatus.FAILED
+            message = str(exc) if isinstance(exc, MachineFault) else f"{describe(exc)}; {AGAIN}"
         finally:
             self.view.stop()
-        rows = self.store.write_results()
+        try:
+            rows = self.store.write_results()
+        except OSError as exc:  # results.csv keeps its last complete text
+            if not machine_fault(exc):
+                self._end_failed()
+                raise
+            rows = self.store.rows()
+            if status != SearchStatus.FAILED:
+                status, message = SearchStatus.FAILED, f"{describe(exc)}; {AGAIN}"
+        failed = self.store.machine_failed() if status == SearchStatus.FINISHED else []
+        if failed:  # a worker's: each stops at the first (runner.MachineStop)
+            status = SearchStatus.FAILED
+            message = (
+                f"{len(failed)} trial runs failed for lack of disk or memory ({failed[0]}: "
+                f"{self.store.read_run(failed[0]).info.error}); free some and run the same "
+                "command again to retry them"
+            )
         if status == SearchStatus.FINISHED and self.spec.planned:
             missing = len(self.plan.points) - len(self.plan.done(self.store))
             if missing:  # a worker of another search, or a folder removed meanwhile
@@ -215,10 +240,17 @@ class Search:
         if status == SearchStatus.FINISHED and rows and not _any_completed(rows):
             status, message = SearchStatus.FAILED, self._first_error(rows)
         self.store.write_state(status, trials=len(rows))
-        trained = len(_finished_rows(rows)) - len(before)
+        trained = len(_finished_rows(self.store, rows)) - len(before)
         return SearchOutcome(
             status, self.store, rows, time.perf_counter() - started, message, trained
         )
+
+    def _end_failed(self) -> None:
+        """search.json says failed when the search ends with an error (a bug)."""
+        try:
+            self.store.write_state(SearchStatus.FAILED)
+        except Exception:  # noqa: BLE001 - the error that ended the search is reported
+            pass
 
     def _run_worker(self) -> SearchOutcome:
         """A worker: take trials from the chief until it says stop."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import keras_tuner as kt
 
 from dlexp import runs
-from dlexp.errors import ConfigError
+from dlexp.errors import ConfigError, MachineFault
 from dlexp.search import compat
 from dlexp.training import Outcome, TrialJob
 
@@ -34,6 +34,11 @@ Trainer = Callable[[Sequence[TrialJob]], list[Outcome]]
 """Trains a list of runs, each into its ``job.run`` folder, calls ``job.ended`` for
 each as soon as its folder is complete, and returns their outcomes. It stops early
 (fewer outcomes, or an interrupted one) on Ctrl-C. A run Keras refuses is a failed run."""
+
+
+class MachineStop(MachineFault, kt.errors.FatalError):
+    """A run failed for lack of disk or memory: the search stops (keras-tuner's loop
+    lets a FatalError through), leaving the trial unreported, to be retried."""
 
 
 @dataclass
@@ -123,8 +128,9 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
 
     def _train(self, trials: list, report: bool) -> None:
         """Train every run of these trials that has not finished, in one call to the
-        trainer; publish each run's folder when it ends, and (``report``) tell the
-        oracle about each trial whose runs have all ended."""
+        trainer; publish the folders of the runs that ended together (a stack's) as
+        one, and (``report``) tell the oracle about each trial whose runs have all
+        ended. A run the machine failed stops the search (``MachineStop``)."""
         jobs, pending = [], []
         for trial in trials:
             self.owner.space.check(trial)
@@ -134,7 +140,12 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
             for repeat, name in enumerate(names):
                 if self.store.run_done(name):
                     continue
-                job = self._job(trial, name, repeat)
+                try:
+                    job = self._job(trial, name, repeat)
+                except BaseException:  # a full disk: no staged folder left behind
+                    for staged in jobs:
+                        self.store.discard(staged.run)
+                    raise
                 if job is not None:
                     item.waiting.add(name)
                     jobs.append(job)
@@ -142,25 +153,44 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         for item in pending:
             if report and not item.waiting:
                 self._report(item.trial)
+        committed: set[str] = set()
+
+        def publish(together: Sequence[tuple[TrialJob, Outcome]]) -> None:
+            """A stack the machine cut short is not published: all of it is trained
+            again, in the same stack, so that its numbers are an undisturbed run's."""
+            if not any(outcome.machine for _, outcome in together):
+                self.store.publish_all([job.run for job, _ in together])
+            committed.update(job.name for job, _ in together)
 
         def ended(job: TrialJob, outcome: Outcome) -> None:
-            self.store.publish(job.run)
+            if job.name not in committed:  # a trainer that does not commit: one at a time
+                self.store.publish(job.run)
             item = by_name[job.name]
             item.waiting.discard(job.name)
-            if report and not item.waiting and outcome.status != runs.Status.INTERRUPTED:
+            stopped = outcome.status == runs.Status.INTERRUPTED or outcome.machine
+            if report and not item.waiting and not stopped:
                 self._report(item.trial)
 
         for job in jobs:
             job.on_end = lambda outcome, job=job: ended(job, outcome)
+            job.on_commit = publish
         if len(jobs) > 1 and self.on_epoch is not None:  # the live line shows the stack
             label = f"{jobs[0].name}..{jobs[-1].name}"
             for job in jobs:
                 epochs = job.cfg["train"]["epochs"]
                 job.on_epoch = lambda epoch, row, e=epochs: self.on_epoch(label, epoch, e)
-        outcomes = self.trainer(jobs) if jobs else []
-        for job in jobs:
-            if job.run.path.exists():
-                self.store.discard(job.run)
+        try:
+            outcomes = self.trainer(jobs) if jobs else []
+        finally:  # a run never published (its stack was cut short) is trained again
+            for job in jobs:
+                if job.run.path.exists():
+                    self.store.discard(job.run)
+        failed = next((o for o in outcomes if o.machine), None)
+        if failed is not None:  # a full disk fails the next trial too: stop here
+            raise MachineStop(
+                f"{failed.run.id} failed: {failed.error}; free some space (or memory) and run "
+                "the same command again to retry it"
+            )
         if len(outcomes) < len(jobs) or any(o.status == runs.Status.INTERRUPTED for o in outcomes):
             raise KeyboardInterrupt
 

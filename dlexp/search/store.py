@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 from pathlib import Path
 
 from dlexp import config as config_mod
 from dlexp import runs, yamlio
-from dlexp.errors import ConfigError, show
-from dlexp.files import atomic_write, read_json, write_csv, write_json
+from dlexp.errors import ConfigError, machine_fault, show
+from dlexp.files import atomic_write, jsonable, read_json, write_csv, write_json
 from dlexp.grid import SearchSpec
+
+PUBLISH_PREFIX = ".publish-"  # trials/.publish-<pid>-<hex>.json: renames under way
 
 
 class SearchStatus(runs.TextEnum):
@@ -99,6 +102,7 @@ class SearchStore:
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
         self.check_same()
         self.trials.mkdir(exist_ok=True)
+        self.recover()
         for tmp in [*self.trials.glob(".*.tmp-*"), *self.root.glob(".*.tmp-*")]:
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
         atomic_write(self.root / "search.yaml", yamlio.dump(self.spec.resolved()))
@@ -123,8 +127,25 @@ class SearchStore:
             self._lock_file = None
 
     def write_state(self, status: SearchStatus, **extra) -> None:
-        """search.json: the search's name, tuner, status, start, end and versions."""
+        """search.json: the search's name, tuner, status, start, end and versions.
+
+        On a disk too full for the atomic write, the end of a search is written in place
+        (the old text's room is freed first), and when even that fails search.json is
+        removed: it never says running after its search has ended."""
         path = self.root / "search.json"
+        try:
+            atomic_write(path, self._state_text(path, status, extra))
+        except OSError as exc:
+            if status == SearchStatus.RUNNING or not machine_fault(exc):
+                raise
+            try:
+                state = self._state_text(path, status, extra)
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(state)
+            except OSError:
+                path.unlink(missing_ok=True)
+
+    def _state_text(self, path: Path, status: SearchStatus, extra: dict) -> str:
         state = read_json(path) if path.exists() else {}
         state.update({"name": self.spec.name, "tuner": self.spec.tuner, "status": status, **extra})
         if status == SearchStatus.RUNNING:
@@ -133,7 +154,7 @@ class SearchStore:
         else:
             state["ended"] = runs.now_iso()
         state["versions"] = runs.versions()
-        write_json(path, state)
+        return json.dumps(jsonable(state), indent=2, allow_nan=False) + "\n"
 
     def state(self) -> dict:
         path = self.root / "search.json"
@@ -151,10 +172,76 @@ class SearchStore:
         return runs.Run(tmp, run_id=name)
 
     def publish(self, run: runs.Run) -> None:
-        final = self.trials / run.id
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(run.path, final)
+        self.publish_all([run])
+
+    def publish_all(self, staged: list[runs.Run]) -> None:
+        """Rename staged folders to trials/<name>/ as one step: the runs of a stack are
+        all published or none, so a resumed search trains the same stacks again.
+
+        A journal (``trials/.publish-<pid>-<hex>.json``, written atomically) lists the
+        renames before the first; a process killed among them leaves it, and the next
+        ``open`` finishes them (``recover``)."""
+        moves = [(run.path.name, run.id) for run in staged]
+        if len(moves) == 1:  # one rename is atomic by itself
+            self._move(*moves[0])
+            return
+        journal = self.trials / f"{PUBLISH_PREFIX}{os.getpid()}-{secrets.token_hex(3)}.json"
+        write_json(journal, {"pid": os.getpid(), "moves": moves})
+        for tmp, final in moves:
+            self._move(tmp, final)
+        journal.unlink()
+
+    def _move(self, tmp: str, final: str) -> None:
+        source, target = self.trials / tmp, self.trials / final
+        if not source.exists():  # renamed before a kill (a journal finished again)
+            return
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(source, target)
+
+    def recover(self) -> None:
+        """What processes killed while publishing left: each journal of a process that is
+        gone is finished (its renames done, then it is deleted), and a dead process's
+        staged folders whose runs had all ended (a whole stack, or one run) are
+        published; the rest stay staged, for ``open`` to clear."""
+        for journal in sorted(self.trials.glob(f"{PUBLISH_PREFIX}*.json")):
+            try:
+                state = read_json(journal)
+                moves, pid = state["moves"], int(state["pid"])
+            except (OSError, ValueError, KeyError, TypeError):
+                journal.unlink()  # half a journal was never written: atomic writes
+                continue
+            if pid != os.getpid() and runs._alive(pid):
+                continue  # a worker still publishing
+            for tmp, final in moves:
+                self._move(tmp, final)
+            journal.unlink()
+        ended: dict[tuple, list[runs.Run]] = {}
+        for tmp in sorted(self.trials.glob(".*.tmp-*")):
+            name, _, pid = tmp.name[1:].rpartition(".tmp-")
+            if not tmp.is_dir() or not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            if runs._alive(int(pid)) or not self._complete(tmp):
+                continue
+            stack = runs.read_run(tmp, name).info.stack or {}
+            key = (pid, stack.get("group") or name, stack.get("size", 1))
+            ended.setdefault(key, []).append(runs.Run(tmp, run_id=name))
+        for (_, _, size), staged in ended.items():
+            if len(staged) == size:  # a stack some of whose runs had not ended is redone
+                self.publish_all(staged)
+
+    @staticmethod
+    def _complete(folder: Path) -> bool:
+        """A staged run folder whose run ended with every file a finished run has."""
+        record = runs.read_run(folder)
+        if record.info is None or not runs.is_finished(record.info.status):
+            return False
+        if record.machine_failed:  # its stack is trained again, all of it (as the runner)
+            return False
+        if record.info.status == runs.Status.FAILED:
+            return (folder / "metrics.json").exists()
+        files = ("config.yaml", "metrics.json", "history.csv", "model.keras", "predictions.npz")
+        return all((folder / f).exists() for f in files) and not record.metrics.empty
 
     def discard(self, run: runs.Run) -> None:
         """A staged folder whose run never ended (an interrupted stack's others)."""
@@ -163,7 +250,11 @@ class SearchStore:
     def write_failed(self, name: str, cfg: dict | None, error: str) -> None:
         """A trial whose config could not be made: a folder that says so."""
         run = self.stage(name)
-        runs.write_failed(run, cfg, error)
+        try:
+            runs.write_failed(run, cfg, error)
+        except BaseException:
+            self.discard(run)
+            raise
         self.publish(run)
 
     def clean_tmp(self, pid: int) -> None:
@@ -193,9 +284,23 @@ class SearchStore:
         return record.status if record else None
 
     def run_done(self, name: str) -> bool:
-        """Whether a trial run has finished (completed, diverged or failed): a resumed
-        search does not train it again. Delete its folder to retry it."""
-        return runs.is_finished(self.run_status(name))
+        """Whether a trial run has finished (completed, diverged or failed for its
+        config): a resumed search does not train it again. One the machine failed (a
+        full disk, no memory) is not done. Delete its folder to retry any other."""
+        record = self.read_run(name)
+        return record is not None and runs.is_finished(record.status) and not record.machine_failed
+
+    def machine_failed(self) -> list[str]:
+        """The trial runs that failed for lack of disk or memory (to be retried)."""
+        if not self.trials.exists():
+            return []
+        return [
+            folder.name
+            for folder in sorted(self.trials.iterdir())
+            if not folder.name.startswith(".")
+            and (record := self.read_run(folder.name)) is not None
+            and record.machine_failed
+        ]
 
     def trial_done(self, trial: str) -> bool:
         return all(self.run_done(n) for n in self.spec.run_names(trial))

@@ -40,7 +40,7 @@ import keras
 from dlexp import limits, models, runs
 from dlexp.errors import ConfigError
 from dlexp.runs import Status
-from dlexp.training import Outcome, TrialJob, TrialTrainer, seed_everything
+from dlexp.training import Outcome, TrialJob, TrialTrainer, commit, seed_everything, stops
 
 
 def stack_key(cfg: dict) -> str | None:
@@ -96,9 +96,7 @@ class StackTrainer:
             for chunk in [[job] for job in members] if key is None else self.chunks(members):
                 done = self._train(chunk)
                 ended.update(done)
-                if len(done) < len(chunk) or any(
-                    o.status == Status.INTERRUPTED for o in done.values()
-                ):
+                if len(done) < len(chunk) or any(stops(o) for o in done.values()):
                     break
             else:
                 continue
@@ -150,9 +148,11 @@ class StackTrainer:
             except ConfigError as exc:
                 outcomes.update({id(job): _failed(job, str(exc)) for job, _ in group})
                 continue
-            done = stack.train(lambda member, outcome: member.job.ended(outcome))
-            outcomes.update({id(job): o for (job, _), o in zip(group, done, strict=False)})
-            if len(done) < len(group) or any(o.status == Status.INTERRUPTED for o in done):
+            done = stack.train(lambda member, outcome: None)
+            ended = [(job, o) for (job, _), o in zip(group, done, strict=False)]
+            commit(ended)  # the stack's folders published as one, then each job told
+            outcomes.update({id(job): o for job, o in ended})
+            if len(done) < len(group) or any(stops(o) for o in done):
                 break
         return outcomes
 
@@ -161,7 +161,7 @@ def _failed(job: TrialJob, error: str) -> Outcome:
     """A run that could not start: its folder says why."""
     runs.write_failed(job.run, job.cfg, error)
     outcome = Outcome(job.run, Status.FAILED, error=error)
-    job.ended(outcome)
+    commit([(job, outcome)])
     return outcome
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from dlexp import interrupt, learning, models, runs
 from dlexp.data import Dataset
+from dlexp.errors import machine_fault
 from dlexp.files import atomic_write, csv_text
 from dlexp.runs import Metrics, RunInfo, Status
 from dlexp.stack.program import Program
@@ -138,10 +139,12 @@ class Stack:
         self._last = None
 
     def train(self, on_end: Callable[[Member, Outcome], None]) -> list[Outcome]:
-        """Train every member, write its run folder, and call ``on_end`` for each."""
+        """Train every member, write its run folder, and call ``on_end`` for each once
+        its folder is complete. The search publishes the folders afterwards, all
+        together (``training.commit``)."""
         started = time.time()
-        self.writer = Writer()
         self._write_start()
+        self.writer = Writer()
         try:
             tv, ntv, hp = self._fit()
             self.writer.close()
@@ -149,8 +152,8 @@ class Stack:
         except KeyboardInterrupt:
             return self._abort(Status.INTERRUPTED, None, started, on_end)
         except Exception as exc:  # a bug or a resource failure, not the user's input
-            tb = traceback.format_exc()
-            return self._abort(Status.FAILED, describe(exc), started, on_end, tb)
+            tb, machine = traceback.format_exc(), machine_fault(exc)
+            return self._abort(Status.FAILED, describe(exc), started, on_end, tb, machine)
 
     def _fit(self):
         jnp = self.program.jax.numpy
@@ -392,20 +395,23 @@ class Stack:
             fit_seconds=round(seconds / len(self.members), 3),
         )
 
-    def _end(self, m, i, status, error, metrics, seconds, on_end, tb=None) -> Outcome:
+    def _end(self, m, i, status, error, metrics, seconds, on_end, tb=None, machine=False):
         info = self._info(m, i, status)
         info.error, info.traceback = error, tb
+        info.fault = "machine" if machine else None
         info.ended = runs.now_iso()
         info.duration_s = round(seconds / len(self.members), 3)  # its share of the stack
         info.stack["seconds"] = round(seconds, 3)
         m.job.run.write_info(info)
-        m.outcome = Outcome(m.job.run, status, metrics, error)
+        m.outcome = Outcome(m.job.run, status, metrics, error, machine)
         on_end(m, m.outcome)
         return m.outcome
 
-    def _abort(self, status, error, started, on_end, tb=None) -> list[Outcome]:
+    def _abort(self, status, error, started, on_end, tb=None, machine=False) -> list[Outcome]:
         """Every member not yet ended ends ``status`` (interrupted, or failed with
-        ``error``), its history so far kept."""
+        ``error``, ``machine`` when for lack of disk or memory), its history so far
+        kept. A member whose files cannot be written (a full disk) ends failed all
+        the same: its run.json still says running, so no one counts it as done."""
         try:
             self.writer.close()
         except Exception:  # noqa: BLE001 - the first error is the one to report
@@ -413,20 +419,29 @@ class Stack:
         seconds = time.time() - started
         outcomes = []
         for i, m in enumerate(self.members):
-            if m.outcome is not None:  # its folder was complete (and maybe published)
+            if m.outcome is not None:  # its folder was complete
                 outcomes.append(m.outcome)
                 continue
-            if m.history:  # the writer may have lost a race with the interrupt
-                atomic_write(m.job.run.file("history.csv"), m.history)
             m.status = status
             metrics = self._metrics(m, seconds)
-            if status == Status.INTERRUPTED and m.rows and self._last is not None:
-                last_metrics(metrics, m.rows)  # what it had: its last epoch and weights
-                tv = [np.asarray(v) for v in self._last["tv"]]
-                m.model.set_weights(self.program.unpadded(i, tv))
-                m.job.run.save_model(m.model)
-            m.job.run.write_metrics(metrics)
-            outcomes.append(self._end(m, i, status, error, metrics, seconds, on_end, tb))
+            try:
+                if m.history:  # the writer may have lost a race with the interrupt
+                    atomic_write(m.job.run.file("history.csv"), m.history)
+                if status == Status.INTERRUPTED and m.rows and self._last is not None:
+                    last_metrics(metrics, m.rows)  # what it had: its last epoch and weights
+                    tv = [np.asarray(v) for v in self._last["tv"]]
+                    m.model.set_weights(self.program.unpadded(i, tv))
+                    m.job.run.save_model(m.model)
+                m.job.run.write_metrics(metrics)
+                outcome = self._end(m, i, status, error, metrics, seconds, on_end, tb, machine)
+            except OSError as exc:
+                if not machine_fault(exc):
+                    raise
+                why = describe(exc) if error is None else f"{error}; {describe(exc)}"
+                m.outcome = Outcome(m.job.run, Status.FAILED, metrics, why, machine=True)
+                on_end(m, m.outcome)
+                outcome = m.outcome
+            outcomes.append(outcome)
         return outcomes
 
 
