@@ -203,6 +203,7 @@ class Search:
             status = SearchStatus.INTERRUPTED
         finally:
             self.view.stop()
+        self.store.clean_staged(untouched_s=None)  # what workers killed meanwhile left
         rows = self.store.write_results()
         if status == SearchStatus.FINISHED and self.spec.planned:
             missing = len(self.plan.points) - len(self.plan.done(self.store))
@@ -221,17 +222,35 @@ class Search:
         )
 
     def _run_worker(self) -> SearchOutcome:
-        """A worker: take trials from the chief until it says stop."""
+        """A worker: take trials from the chief until it says stop. It hands its
+        trials back as it gives up, and fails (exit 1) when the chief stops answering
+        for DLEXP_CHIEF_TIMEOUT seconds."""
         distributed.exit_with_parent()
         distributed.wait_for_chief()
         started = time.perf_counter()
         self.oracle = make_oracle(self.spec, self.space, self.plan, set(), self.hooks)
         runner = TrialRunner(self.oracle, self, self.trainer, stack=self.stack)
-        runner.oracle.get_space()  # waits for the chief, which writes search.yaml first
-        self.store.check_same()
-        status = SearchStatus.FINISHED
+        client = runner.oracle  # distributed.ChiefClient
+        status, message = SearchStatus.FINISHED, None
         try:
+            client.hello()  # a worker restarted under this id: its old trials go back
+            client.get_space()  # waits for the chief, which writes search.yaml first
+            self.store.check_same()
+            client.start_heartbeat(self.store.touch_staged)
             runner.search(verbose=0)
         except KeyboardInterrupt:
             status = SearchStatus.INTERRUPTED
-        return SearchOutcome(status, self.store, seconds=time.perf_counter() - started)
+        except distributed.ChiefLost as exc:
+            status, message = SearchStatus.FAILED, str(exc)
+        except BaseException:
+            client.goodbye()  # a trial of another search, say: it goes to another worker
+            raise
+        finally:
+            client.close()
+        if client.lost:
+            status, message = SearchStatus.FAILED, client.lost
+        elif status == SearchStatus.INTERRUPTED:
+            client.goodbye()
+        return SearchOutcome(
+            status, self.store, seconds=time.perf_counter() - started, message=message
+        )

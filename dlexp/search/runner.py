@@ -43,6 +43,7 @@ class _Pending:
     trial: object
     names: list[str]
     waiting: set[str] = field(default_factory=set)
+    lost: bool = False  # handed to another worker meanwhile: not published, not reported
 
 
 class TrialRunner(kt.engine.base_tuner.BaseTuner):
@@ -57,6 +58,10 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         self.owner, self.spec, self.store = owner, owner.spec, owner.store
         self.trainer, self.on_epoch, self.stack = trainer, on_epoch, stack
         self._idle = False
+        if compat.role() == "worker":  # keras-tuner's OracleClient, with leases and deadlines
+            from dlexp.search.distributed import ChiefClient
+
+            self.oracle = ChiefClient(oracle, self.tuner_id)
         compat.watch_create_trial(self.oracle, self._created)
 
     def _created(self, trial) -> None:
@@ -143,10 +148,16 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
             if report and not item.waiting:
                 self._report(item.trial)
 
+        holds = getattr(self.oracle, "holds", None)  # a worker's: is the trial still its?
+
         def ended(job: TrialJob, outcome: Outcome) -> None:
-            self.store.publish(job.run)
             item = by_name[job.name]
             item.waiting.discard(job.name)
+            if item.lost or (holds is not None and not holds(item.trial)):
+                item.lost = True  # its lease went: another worker trains it
+                self.store.discard(job.run)
+                return
+            self.store.publish(job.run)
             if report and not item.waiting and outcome.status != runs.Status.INTERRUPTED:
                 self._report(item.trial)
 

@@ -8,9 +8,11 @@ Ctrl-C, kill -9 or a reboot.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 from dlexp import config as config_mod
@@ -18,6 +20,25 @@ from dlexp import runs, yamlio
 from dlexp.errors import ConfigError, show
 from dlexp.files import atomic_write, read_json, write_csv, write_json
 from dlexp.grid import SearchSpec
+
+STAGED_FRESH_S = 30.0  # a staged folder touched this recently may be a live worker's
+
+
+def _running(pid: int) -> bool:
+    """Whether a process of this pid runs on this machine (a zombie does not)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 class SearchStatus(runs.TextEnum):
@@ -99,8 +120,9 @@ class SearchStore:
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
         self.check_same()
         self.trials.mkdir(exist_ok=True)
-        for tmp in [*self.trials.glob(".*.tmp-*"), *self.root.glob(".*.tmp-*")]:
+        for tmp in self.root.glob(".*.tmp-*"):
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+        self.clean_staged()  # not a worker's that still trains (a chief restarted)
         atomic_write(self.root / "search.yaml", yamlio.dump(self.spec.resolved()))
 
     def _lock(self) -> None:
@@ -170,6 +192,30 @@ class SearchStore:
         """Remove the half-trained folders of a worker process that died."""
         for tmp in self.trials.glob(f".*.tmp-{pid}"):
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def clean_staged(self, untouched_s: float | None = STAGED_FRESH_S) -> None:
+        """Remove the staged folders (``stage``) whose owner is gone: its process, the
+        pid in the folder's name, is not running on this machine and (unless
+        ``untouched_s`` is None) the folder was not touched for ``untouched_s`` seconds
+        (a worker on another machine sharing the folder touches its own while it
+        trains: ``touch_staged``)."""
+        now = time.time()
+        for tmp in self.trials.glob(".*.tmp-*"):
+            pid = tmp.name.rpartition(".tmp-")[2]
+            if pid.isdigit() and _running(int(pid)):
+                continue
+            try:
+                if untouched_s is not None and now - tmp.stat().st_mtime < untouched_s:
+                    continue
+            except OSError:
+                continue
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def touch_staged(self) -> None:
+        """Mark this process's staged folders as still in use (``clean_staged``)."""
+        for tmp in self.trials.glob(f".*.tmp-{os.getpid()}"):
+            with contextlib.suppress(OSError):
+                os.utime(tmp)
 
     def read_run(self, name: str) -> runs.RunRecord | None:
         """A trial run folder, read as the report reads runs; None while it has no
