@@ -240,6 +240,8 @@ class Search:
             runner.search(verbose=0)
         except KeyboardInterrupt:
             status = SearchStatus.INTERRUPTED
+            if not client.lost:
+                client.goodbye()  # Ctrl-C or SIGTERM: its trials go to another worker
         except distributed.ChiefLost as exc:
             status, message = SearchStatus.FAILED, str(exc)
         except BaseException:
@@ -249,8 +251,6 @@ class Search:
             client.close()
         if client.lost:
             status, message = SearchStatus.FAILED, client.lost
-        elif status == SearchStatus.INTERRUPTED:
-            client.goodbye()
         return SearchOutcome(
             status, self.store, seconds=time.perf_counter() - started, message=message
         )

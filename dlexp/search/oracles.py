@@ -191,8 +191,9 @@ class _OracleMixin(compat.AtomicStateMixin):
 
 class PlannedOracle(_OracleMixin, kt.Oracle):
     """Hands out a fixed list of points, skipping the finished ones, to whoever asks;
-    never IDLE (which makes workers spin). keras-tuner's GridSearchOracle hands out one
-    point at a time after the first two."""
+    IDLE only once every point is handed out and some are still held by workers, so
+    that a trial handed back when its worker dies finds a worker that waits for it.
+    keras-tuner's GridSearchOracle hands out one point at a time after the first two."""
 
     def __init__(self, space: Space, plan: Plan, done: set[int], hooks: Hooks, **kwargs):
         super().__init__(**kwargs)
@@ -205,7 +206,9 @@ class PlannedOracle(_OracleMixin, kt.Oracle):
         while self._next < len(points) and self._next in self.done:
             self._next += 1
         if self._next >= len(points):
-            return {"status": "STOPPED"}
+            # nothing left to hand out; while another worker holds a trial, wait: it
+            # comes back to the queue if that worker dies or goes silent for a lease
+            return {"status": "IDLE" if self.ongoing_trials else "STOPPED"}
         values = self.space.encode(points[self._next])
         values[FINGERPRINT] = self.space.fingerprint
         self._next += 1
