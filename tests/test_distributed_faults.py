@@ -43,6 +43,10 @@ def small(write):
     return write("small.yaml", SMALL)
 
 
+def _pythonpath() -> str:
+    return os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -58,7 +62,7 @@ class Cluster:
         self.runs = tmp_path / "runs"
         self.env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
+            "PYTHONPATH": _pythonpath(),
             "KERASTUNER_ORACLE_IP": "127.0.0.1",
             "KERASTUNER_ORACLE_PORT": str(self.port),
             **{k: str(v) for k, v in env.items()},
@@ -149,7 +153,7 @@ def results(folder: Path) -> list[dict]:
 
 def undisturbed(tmp_path: Path, grid_path: Path, stack="2") -> list[dict]:
     """The same search in one process, nothing killed."""
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    env = {**os.environ, "PYTHONPATH": _pythonpath()}
     for key in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         env.pop(key, None)
     cmd = [sys.executable, str(FAKE), "search", str(grid_path), "--stack", stack]
@@ -375,7 +379,7 @@ def _child_pids(parent: int) -> set[int]:
 def test_a_local_worker_killed_9_in_a_stack_is_replaced_and_all_its_trials_redone(write, tmp_path):
     g = write("slow.yaml", SMALL.replace("epochs: 2", "epochs: 60"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
-    env["PYTHONPATH"] = str(HERE.parent)
+    env["PYTHONPATH"] = _pythonpath()
     cmd = [sys.executable, "-m", "dlexp.cli", "search", str(g), "--workers", "2", "--stack", "2"]
     log = open(tmp_path / "chief.log", "wb")  # noqa: SIM115
     chief = subprocess.Popen([*cmd, "--runs-dir", str(tmp_path / "a")], env=env, stdout=log,
