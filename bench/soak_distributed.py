@@ -177,7 +177,8 @@ def soak(work: Path, kill_every: float, limit: float, stack: int, workers: int) 
     mismatches = sum(not (t in ours and same(ours[t], r, 1e-4)) for t, r in theirs.items())
     print(f"chief exit {chief_rc}, last workers' exits {worker_rcs}")
     total = time.monotonic() - begun
-    print(f"soak wall {wall:.1f} s, kills {kills} (the undisturbed run {reference:.1f} s; in all {total:.1f} s)")
+    print(f"soak wall {wall:.1f} s, kills {kills}")
+    print(f"the undisturbed run {reference:.1f} s; in all {total:.1f} s")
     print(f"trials {finished} of {TRIALS} finished, results rows {rows}, duplicates {duplicates}")
     print(f"staged folders left {staged}")
     print(
