@@ -433,7 +433,8 @@ def search(
     with interrupt.handled(), json_stdout_only(fmt):
         outcome = engine.Search(spec, runs_dir, view, stack=stack).run(workers, overwrite)
     if worker:
-        click.echo(f"{os.environ.get('KERASTUNER_TUNER_ID')}: {outcome.status}", err=True)
+        said = f": {outcome.message}" if outcome.message else ""
+        click.echo(f"{os.environ.get('KERASTUNER_TUNER_ID')}: {outcome.status}{said}", err=True)
         ctx.exit(outcome.exit_code)
     if outcome.rows:
         _tensorboard(tensorboard_dir, search=outcome.store.root)

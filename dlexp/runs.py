@@ -496,13 +496,21 @@ class RunRecord:
 
 
 def _alive(pid: int) -> bool:
+    """Whether a process of this pid runs on this machine (a zombie, a child killed
+    and not yet reaped, does not)."""
+    if pid == os.getpid():
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # someone else's process: alive
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def _mean(values: list) -> float | int | None:

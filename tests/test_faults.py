@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,8 @@ def test_a_killed_stacks_complete_staged_folders_are_published_on_open(small, tm
     cut = stage_by_hand(trials, pid, ["t005", "t006"])
     info = json.loads((cut[1] / "run.json").read_text())
     (cut[1] / "run.json").write_text(json.dumps({**info, "status": "running"}))
+    for folder in cut:  # untouched for an hour: no worker elsewhere still trains them
+        os.utime(folder, (time.time() - 3600,) * 2)
     store.open(overwrite=False)
     try:
         done = sorted(p.name for p in trials.iterdir())

@@ -68,10 +68,13 @@ class AtomicStateMixin:
 
 def requeue(oracle: kt.Oracle, tuner_id: str) -> None:
     """Give the trial of a worker that died to the next worker that asks: keras-tuner's
-    own retry queue (``_retry_queue``) for trials to run again."""
+    own retry queue (``_retry_queue``) for trials to run again. The id is forgotten
+    too (``tuner_ids``, public), as a worker told to stop is: the chief does not wait
+    for a dead worker to hear "stop"."""
     trial = oracle.ongoing_trials.pop(tuner_id, None)
-    if trial is not None:
+    if trial is not None and trial.trial_id not in oracle._retry_queue:
         oracle._retry_queue.append(trial.trial_id)
+    oracle.tuner_ids.discard(tuner_id)
 
 
 def retries_waiting(oracle: kt.Oracle) -> bool:
@@ -111,3 +114,12 @@ def add_oracle_servicer(oracle: kt.Oracle, server):
     servicer = OracleServicer(oracle)
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     return servicer
+
+
+def oracle_rpc():
+    """keras-tuner's gRPC messages and stub for its oracle service (private ``protos``):
+    (the module of request messages, the stub class). dlexp's worker client calls them
+    with its own deadline (keras-tuner's OracleClient waits up to an hour a call)."""
+    from keras_tuner.src import protos
+
+    return protos.get_service(), protos.get_service_grpc().OracleStub

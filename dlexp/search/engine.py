@@ -213,6 +213,8 @@ class Search:
         finally:
             self.view.stop()
         try:
+            self.store.recover()  # what workers killed meanwhile left: kept if complete,
+            self.store.clean_staged(untouched_s=None)  # else removed
             rows = self.store.write_results()
         except OSError as exc:  # results.csv keeps its last complete text
             if not machine_fault(exc):
@@ -253,17 +255,35 @@ class Search:
             pass
 
     def _run_worker(self) -> SearchOutcome:
-        """A worker: take trials from the chief until it says stop."""
+        """A worker: take trials from the chief until it says stop. It hands its
+        trials back as it gives up, and fails (exit 1) when the chief stops answering
+        for DLEXP_CHIEF_TIMEOUT seconds."""
         distributed.exit_with_parent()
         distributed.wait_for_chief()
         started = time.perf_counter()
         self.oracle = make_oracle(self.spec, self.space, self.plan, set(), self.hooks)
         runner = TrialRunner(self.oracle, self, self.trainer, stack=self.stack)
-        runner.oracle.get_space()  # waits for the chief, which writes search.yaml first
-        self.store.check_same()
-        status = SearchStatus.FINISHED
+        client = runner.oracle  # distributed.ChiefClient
+        status, message = SearchStatus.FINISHED, None
         try:
+            client.hello()  # a worker restarted under this id: its old trials go back
+            client.get_space()  # waits for the chief, which writes search.yaml first
+            self.store.check_same()
+            client.start_heartbeat(self.store.touch_staged)
             runner.search(verbose=0)
         except KeyboardInterrupt:
             status = SearchStatus.INTERRUPTED
-        return SearchOutcome(status, self.store, seconds=time.perf_counter() - started)
+            if not client.lost:
+                client.goodbye()  # Ctrl-C or SIGTERM: its trials go to another worker
+        except distributed.ChiefLost as exc:
+            status, message = SearchStatus.FAILED, str(exc)
+        except BaseException:
+            client.goodbye()  # a trial of another search, say: it goes to another worker
+            raise
+        finally:
+            client.close()
+        if client.lost:
+            status, message = SearchStatus.FAILED, client.lost
+        return SearchOutcome(
+            status, self.store, seconds=time.perf_counter() - started, message=message
+        )

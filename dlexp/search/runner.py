@@ -48,6 +48,7 @@ class _Pending:
     trial: object
     names: list[str]
     waiting: set[str] = field(default_factory=set)
+    lost: bool = False  # handed to another worker meanwhile: not published, not reported
 
 
 class TrialRunner(kt.engine.base_tuner.BaseTuner):
@@ -62,6 +63,10 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         self.owner, self.spec, self.store = owner, owner.spec, owner.store
         self.trainer, self.on_epoch, self.stack = trainer, on_epoch, stack
         self._idle = False
+        if compat.role() == "worker":  # keras-tuner's OracleClient, with leases and deadlines
+            from dlexp.search.distributed import ChiefClient
+
+            self.oracle = ChiefClient(oracle, self.tuner_id)
         compat.watch_create_trial(self.oracle, self._created)
 
     def _created(self, trial) -> None:
@@ -155,18 +160,31 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
                 self._report(item.trial)
         committed: set[str] = set()
 
+        holds = getattr(self.oracle, "holds", None)  # a worker's: is the trial still its?
+
+        def lost(job: TrialJob) -> bool:
+            """Whether the trial's lease went (another worker trains it): its folder is
+            discarded, never published twice."""
+            item = by_name[job.name]
+            if not item.lost and holds is not None and not holds(item.trial):
+                item.lost = True
+            return item.lost
+
         def publish(together: Sequence[tuple[TrialJob, Outcome]]) -> None:
             """A stack the machine cut short is not published: all of it is trained
             again, in the same stack, so that its numbers are an undisturbed run's."""
             if not any(outcome.machine for _, outcome in together):
-                self.store.publish_all([job.run for job, _ in together])
+                self.store.publish_all([job.run for job, _ in together if not lost(job)])
             committed.update(job.name for job, _ in together)
 
         def ended(job: TrialJob, outcome: Outcome) -> None:
-            if job.name not in committed:  # a trainer that does not commit: one at a time
-                self.store.publish(job.run)
             item = by_name[job.name]
             item.waiting.discard(job.name)
+            if item.lost if job.name in committed else lost(job):
+                self.store.discard(job.run)  # a staged folder never published
+                return
+            if job.name not in committed:  # a trainer that does not commit: one at a time
+                self.store.publish(job.run)
             stopped = outcome.status == runs.Status.INTERRUPTED or outcome.machine
             if report and not item.waiting and not stopped:
                 self._report(item.trial)

@@ -8,10 +8,12 @@ Ctrl-C, kill -9 or a reboot.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 from dlexp import config as config_mod
@@ -21,6 +23,7 @@ from dlexp.files import atomic_write, jsonable, read_json, write_csv, write_json
 from dlexp.grid import SearchSpec
 
 PUBLISH_PREFIX = ".publish-"  # trials/.publish-<pid>-<hex>.json: renames under way
+STAGED_FRESH_S = 30.0  # a staged folder touched this recently may be a live worker's
 
 
 class SearchStatus(runs.TextEnum):
@@ -102,9 +105,10 @@ class SearchStore:
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
         self.check_same()
         self.trials.mkdir(exist_ok=True)
-        self.recover()
-        for tmp in [*self.trials.glob(".*.tmp-*"), *self.root.glob(".*.tmp-*")]:
+        self.recover()  # a complete staged stack a kill -9 cut short is published
+        for tmp in self.root.glob(".*.tmp-*"):
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+        self.clean_staged()  # not a worker's that still trains (a chief restarted)
         atomic_write(self.root / "search.yaml", yamlio.dump(self.spec.resolved()))
 
     def _lock(self) -> None:
@@ -261,6 +265,30 @@ class SearchStore:
         """Remove the half-trained folders of a worker process that died."""
         for tmp in self.trials.glob(f".*.tmp-{pid}"):
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def clean_staged(self, untouched_s: float | None = STAGED_FRESH_S) -> None:
+        """Remove the staged folders (``stage``) whose owner is gone: its process, the
+        pid in the folder's name, is not running on this machine and (unless
+        ``untouched_s`` is None) the folder was not touched for ``untouched_s`` seconds
+        (a worker on another machine sharing the folder touches its own while it
+        trains: ``touch_staged``)."""
+        now = time.time()
+        for tmp in self.trials.glob(".*.tmp-*"):
+            pid = tmp.name.rpartition(".tmp-")[2]
+            if pid.isdigit() and runs._alive(int(pid)):
+                continue
+            try:
+                if untouched_s is not None and now - tmp.stat().st_mtime < untouched_s:
+                    continue
+            except OSError:
+                continue
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def touch_staged(self) -> None:
+        """Mark this process's staged folders as still in use (``clean_staged``)."""
+        for tmp in self.trials.glob(f".*.tmp-{os.getpid()}"):
+            with contextlib.suppress(OSError):
+                os.utime(tmp)
 
     def read_run(self, name: str) -> runs.RunRecord | None:
         """A trial run folder, read as the report reads runs; None while it has no
