@@ -747,14 +747,16 @@ def export(run_dir, fmt, out):
     from dlexp import export as export_mod
     from dlexp.files import atomic_write
 
+    if fmt != "python" and out is None:
+        raise BadInput(f"--format {fmt}: needs --out")
+    if out is not None:
+        export_mod.check_destination(fmt, out)  # every format, before any work
     if fmt != "python":
-        if out is None:
-            raise BadInput(f"--format {fmt}: needs --out")
         with json_stdout_only("json"):  # TensorFlow's chatter goes to stderr
             done = getattr(export_mod, fmt)(run_dir, out)
         click.echo(f"wrote {done}", err=True)
         return
-    text = export_mod.python_script(run_dir)
+    text = export_mod.python_script(run_dir, out)
     if out is None:
         click.echo(text, nl=False)
         return

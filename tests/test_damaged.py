@@ -1,0 +1,160 @@
+"""Damaged files read back and a model in use (issue 15): a truncated model.keras, a
+garbage search.yaml, a damaged run in diff, a diverged model, an unwritable export
+destination, a search still running, Ctrl-C as an epoch begins, the exported script."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dlexp.cli import cli
+
+TINY = """
+seed: 1
+data: {kind: moons, n_samples: 200, noise: 0.2}
+model: {layers: [8]}
+train: {epochs: 3, batch_size: 32, early_stopping: false}
+"""
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def one_line(result) -> str:
+    """stderr of a refused command: one line, no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """One tiny real run (3 epochs, moons), trained once for the module; tests copy it."""
+    root = tmp_path_factory.mktemp("trained")
+    (root / "tiny.yaml").write_text(TINY)
+    result = invoke(
+        "train", root / "tiny.yaml", "--runs-dir", root / "runs", "-q", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    return root / "runs" / json.loads(result.stdout)["id"]
+
+
+@pytest.fixture
+def run(trained, tmp_path) -> Path:
+    """A fresh copy of the trained run, free to damage."""
+    return Path(shutil.copytree(trained, tmp_path / trained.name))
+
+
+# -- 1. a truncated model.keras ---------------------------------------------------
+
+
+def test_a_truncated_model_is_named_as_damaged_by_predict_and_export(run, tmp_path):
+    model = run / "model.keras"
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+    result = invoke("predict", run, "--points", "0.5,0.2")
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert f"{model}: damaged or unreadable" in line and "train the run again" in line
+    for fmt, out in (("savedmodel", tmp_path / "sm"), ("tflite", tmp_path / "m.tflite")):
+        result = invoke("export", run, "--format", fmt, "--out", out)
+        assert result.exit_code == 2, result.output
+        assert f"{model}: damaged or unreadable" in one_line(result)
+        assert not out.exists()
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+# -- 4. a diverged model; the class as the label's type ------------------------------
+
+
+def test_predict_json_gives_the_class_with_the_labels_type(run):
+    result = invoke("predict", run, "--points", "0.5,0.2;-1,0.5", "--format", "json")
+    good = json.loads(result.stdout)
+    assert [type(r["predicted"]) for r in good] == [int, int]
+    assert all(r["predicted"] == int(r["proba_1"] > r["proba_0"]) for r in good)
+    rows = invoke("predict", run, "--points", "0.5,0.2;-1,0.5").stdout.splitlines()
+    assert [r.split(",")[-1] for r in rows[1:]] == [str(r["predicted"]) for r in good]
+
+
+def test_label_value_keeps_the_labels_type():
+    from dlexp.predict import label_value
+
+    assert [label_value(c) for c in ("0", "12", "2.5", "setosa", "nan")] == [
+        0,
+        12,
+        2.5,
+        "setosa",
+        "nan",
+    ]
+
+
+def test_predict_refuses_a_diverged_model(run):
+    # the weights of a run whose loss became NaN, as TerminateOnNaN leaves them
+    import keras
+    import numpy as np
+
+    import dlexp.training  # noqa: F401 - Keras on dlexp's backend
+
+    model = keras.models.load_model(run / "model.keras")
+    model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
+    model.save(run / "model.keras")
+    info = json.loads((run / "run.json").read_text())
+    info.update(status="diverged", error="the loss became nan at epoch 2")
+    (run / "run.json").write_text(json.dumps(info))
+    for fmt in ("json", "csv"):
+        result = invoke("predict", run, "--points", "0.5,0.2", "--format", fmt)
+        assert result.exit_code == 2 and result.stdout == ""
+        line = one_line(result)
+        assert "the model's outputs are not finite" in line and "the run diverged" in line
+        assert "the loss became nan at epoch 2" in line
+
+
+# -- 5. export into a place that cannot be written ----------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["python", "savedmodel", "tflite"])
+def test_every_export_format_checks_its_destination_before_any_work(run, tmp_path, fmt):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    readonly = Path("/proc/dlexp-export")  # a file system nobody writes, root included
+    name = {"python": "x.py", "savedmodel": "sm", "tflite": "x.tflite"}[fmt]
+    model = run / "model.keras"
+    model.write_bytes(b"not reached: the destination is checked first")
+    for out in (afile / name, readonly / name):
+        result = invoke("export", run, "--format", fmt, "--out", out)
+        assert result.exit_code == 2, result.output
+        line = one_line(result)
+        assert (
+            line.startswith(f"Error: --out: cannot write '{out}' (") and "model.keras" not in line
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["afile", run.name])
+
+
+# -- 8. the exported script ------------------------------------------------------
+
+
+def test_the_exported_script_names_itself_in_its_docstring(run, tmp_path):
+    out = tmp_path / "my_model.py"
+    assert invoke("export", run, "--out", out).exit_code == 0
+    doc = out.read_text().split('"""')[1]
+    assert "`python my_model.py [EPOCHS]`" in doc and f"{run.name}.py" not in doc
+    printed = invoke("export", run).stdout
+    assert "`python FILE.py [EPOCHS]`" in printed.split('"""')[1]
+
+
+@pytest.mark.slow
+def test_the_exported_script_runs_without_tensorflow_chatter(run, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "my_model.py"
+    assert invoke("export", run, "--out", out).exit_code == 0
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TF_")}
+    done = subprocess.run(
+        [sys.executable, str(out), "2"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Epoch 2/2" in done.stdout and done.stdout.splitlines()[-1].startswith("test: ")
+    assert done.stderr == ""  # no "I0000 ... cudart_stub.cc", no absl::InitializeLog warning
