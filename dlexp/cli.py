@@ -219,7 +219,7 @@ def train(
 
     if folds and (repeats > 1 or refit):
         raise BadInput(f"--cv: cannot be combined with {'--refit' if refit else '--repeats'}")
-    cfg = _config_for_train(config_file, source, refit, overrides, name)
+    cfg, search_status = _config_for_train(config_file, source, refit, overrides, name)
     _check_tensorboard(tensorboard_dir)
     from dlexp import data as data_mod
 
@@ -240,17 +240,18 @@ def train(
         else:
             outcome = training.train_config(cfg, runs_dir, progress, dataset)
     together = folds or repeats > 1
+    searched = {} if search_status is None else {"search_status": search_status}
     _tensorboard(tensorboard_dir, [o.run for o in outcomes] if together else [outcome.run])
     if together:
         summary = display.repeats_summary(outcomes, "folds" if folds else "repeats")
         if fmt == "json":
             records = [_outcome_record(o) for o in outcomes]
-            click.echo(json.dumps({**summary, "runs": records}, indent=2))
+            click.echo(json.dumps({**summary, "runs": records, **searched}, indent=2))
         else:
             display.print_repeats(Console(), outcomes, summary)
         ctx.exit(summary["exit_code"])
     if fmt == "json":
-        click.echo(json.dumps(_outcome_record(outcome), indent=2))
+        click.echo(json.dumps({**_outcome_record(outcome), **searched}, indent=2))
     else:
         display.train_summary(Console(), outcome)
     ctx.exit(outcome.exit_code)
@@ -283,8 +284,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _config_for_train(config_file, source, refit, overrides, name) -> dict:
-    """CONFIG, or the config --from a run or search (refitted with --refit)."""
+def _config_for_train(config_file, source, refit, overrides, name) -> tuple[dict, str | None]:
+    """CONFIG, or the config --from a run or search (refitted with --refit); with the
+    search's status when it came from a search (a search not finished is said on
+    stderr: its best may change)."""
     from dlexp import config as config_mod
 
     if (config_file is None) == (source is None):
@@ -292,12 +295,14 @@ def _config_for_train(config_file, source, refit, overrides, name) -> dict:
     if refit and source is None:
         raise BadInput("--refit: needs --from RUN_OR_SEARCH")
     if source is None:
-        return _load(config_file, overrides, name)
+        return _load(config_file, overrides, name), None
     from dlexp import choose
 
     if name is not None:
         config_mod.Name().check(name, "--name")
-    cfg, run_folders = choose.source(source)
+    cfg, run_folders, search_status = choose.source(source)
+    if search_status is not None:
+        _warn(choose.unfinished(Path(source), search_status))
     if refit:
         cfg = choose.refit(cfg, run_folders)
     parsed = [config_mod.parse_override(o) for o in overrides]
@@ -306,7 +311,13 @@ def _config_for_train(config_file, source, refit, overrides, name) -> dict:
     except ConfigError as exc:
         raise exc.located("--set ") from None
     cfg["name"] = name or cfg["name"]
-    return cfg
+    return cfg, search_status
+
+
+def _warn(message: str | None) -> None:
+    """A warning on stderr, one line (nothing for None)."""
+    if message:
+        click.echo(f"warning: {message}", err=True)
 
 
 def _outcome_record(outcome) -> dict:
@@ -571,6 +582,7 @@ def best(search_dir, top, fmt):
     from dlexp.files import jsonable
 
     chosen = choose.best(search_dir, top)
+    _warn(choose.unfinished(Path(search_dir), chosen[0]["search_status"]))
     if fmt == "json":
         click.echo(json.dumps(jsonable(chosen), indent=2))
         return

@@ -158,3 +158,78 @@ def test_the_exported_script_runs_without_tensorflow_chatter(run, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Epoch 2/2" in done.stdout and done.stdout.splitlines()[-1].startswith("test: ")
     assert done.stderr == ""  # no "I0000 ... cudart_stub.cc", no absl::InitializeLog warning
+
+
+# -- 2. a garbage search.yaml -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "garbage, problem",
+    [
+        ("}{ not: [yaml", "malformed YAML at line 1"),
+        ("just some words\n", "damaged: expected a mapping with a search section"),
+        ("name: tinygrid\nsearch: 3\n", "damaged: search: expected a mapping"),
+        ("search: {tuner: grid, params: {}}\n", "damaged: search.objective: expected a metric"),
+    ],
+)
+def test_best_and_train_from_name_a_garbage_search_yaml(runs_dir, tmp_path, garbage, problem):
+    spec = runs_dir / "tinygrid" / "search.yaml"
+    spec.write_text(garbage)
+    for args in (
+        ["best", runs_dir / "tinygrid"],
+        ["train", "--from", runs_dir / "tinygrid", "--runs-dir", tmp_path / "r", "-q"],
+    ):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        line = one_line(result)
+        assert f"{spec}: " in line and problem in line and "no trial has completed" not in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_best_of_a_binary_search_yaml_names_the_file(runs_dir):
+    spec = runs_dir / "tinygrid" / "search.yaml"
+    spec.write_bytes(b"\xff\xfe\x00garbage\x00")
+    result = invoke("best", runs_dir / "tinygrid")
+    assert result.exit_code == 2 and f"{spec}: cannot be read" in one_line(result)
+
+
+# -- 6. a search that is not finished -----------------------------------------------
+
+
+def _set_status(search: Path, status: str) -> None:
+    state = json.loads((search / "search.json").read_text())
+    state["status"] = status
+    (search / "search.json").write_text(json.dumps(state))
+
+
+def test_best_of_a_search_still_running_says_so_and_keeps_exit_0(runs_dir):
+    search = runs_dir / "tinygrid"
+    done = invoke("best", search, "--format", "json")
+    assert done.exit_code == 0 and done.stderr == ""
+    assert json.loads(done.stdout)[0]["search_status"] == "finished"
+    for status in ("running", "interrupted"):
+        _set_status(search, status)
+        result = invoke("best", search, "--format", "json")
+        assert result.exit_code == 0
+        assert json.loads(result.stdout)[0]["search_status"] == status  # stdout: JSON only
+        line = one_line(result)
+        assert line.startswith(f"warning: {search}: the search is not finished")
+        assert f"search.json says {status}" in line and "its best trial may change" in line
+        yaml_out = invoke("best", search)
+        assert yaml_out.exit_code == 0 and "not finished" in yaml_out.stderr
+        assert yaml_out.stdout.startswith("# t000: ")
+    (search / "search.json").unlink()
+    result = invoke("best", search, "--format", "json")
+    assert json.loads(result.stdout)[0]["search_status"] == "unknown"
+    assert "not finished (has no readable search.json)" in result.stderr
+
+
+def test_train_from_a_search_still_running_says_so(runs_dir, tmp_path):
+    search = runs_dir / "tinygrid"
+    _set_status(search, "running")
+    result = invoke(
+        "train", "--from", search, "--runs-dir", tmp_path / "r", "-q", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["search_status"] == "running"
+    assert f"warning: {search}: the search is not finished" in result.stderr
