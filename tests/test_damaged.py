@@ -286,3 +286,58 @@ def test_train_from_a_search_still_running_says_so(runs_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["search_status"] == "running"
     assert f"warning: {search}: the search is not finished" in result.stderr
+
+
+# -- 7. Ctrl-C during dlexp train keeps the last epoch's weights ----------------------
+
+
+@pytest.mark.parametrize(
+    "where, calls, last",
+    [("train_function", 1, 1), ("train_function", 3, 3), ("test_function", 1, 1)],
+    ids=["as-epoch-2-trains", "as-epoch-4-trains", "as-epoch-2-validates"],
+)
+def test_ctrl_c_in_an_epoch_keeps_the_weights_of_the_last_epoch_that_ended(
+    tmp_path, where, calls, last
+):
+    # A real SIGINT, delivered as Keras' call number `calls` after epoch 1 (of its
+    # train step: one per epoch, dlexp runs an epoch per call; or of its validation)
+    # returns: the instant old dlexp lost model.keras (an epoch's step, while Keras
+    # held the weights outside the model) or kept weights of an epoch the history
+    # does not have. Epoch `last` is the last one that ended.
+    import os
+    import signal
+
+    import keras
+    import numpy as np
+    import yaml
+
+    from dlexp import config, data, interrupt, training
+    from dlexp.runs import Status, create_run, read_run
+
+    cfg = config.resolve(yaml.safe_load(TINY.replace("epochs: 3", "epochs: 6")))
+    exp = training.prepare(cfg, data.load(cfg["data"], cfg["seed"]))
+    run = create_run(tmp_path, "tiny")
+    ended = {}
+
+    def on_epoch(epoch, row):
+        ended[epoch] = exp.model.get_weights()
+        if epoch == 1:
+            original, done = getattr(exp.model, where), []
+
+            def interrupted(*args):
+                out = original(*args)
+                done.append(1)
+                if len(done) == calls:
+                    os.kill(os.getpid(), signal.SIGINT)
+                return out
+
+            setattr(exp.model, where, interrupted)
+
+    with interrupt.handled():
+        outcome = training.fit(exp, run, on_epoch)
+    assert outcome.status == Status.INTERRUPTED and outcome.error is None
+    record = read_run(run.path)
+    assert record.status == Status.INTERRUPTED and len(record.history) == last == len(ended)
+    assert record.metric("epochs_run") == last and record.metric("train_loss") is not None
+    kept = keras.models.load_model(run.path / "model.keras").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(kept, ended[last], strict=True))
