@@ -1009,7 +1009,10 @@ def show_config(config_file, overrides):
 
 
 def main() -> None:
-    cli(prog_name="dlexp")
+    try:
+        cli(prog_name="dlexp")
+    finally:  # the command has ended: a Ctrl-C now would only cut short the interpreter's
+        interrupt.ignore()  # own exit (JAX's clean-up at exit, with a traceback)
 
 
 if __name__ == "__main__":

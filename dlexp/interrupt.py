@@ -80,3 +80,9 @@ def handled():
         for s, h in previous.items():
             signal.signal(s, h)
         _requested.clear()
+
+
+def ignore() -> None:
+    """From now on SIGINT is ignored (in the main thread; SIGTERM and kill still stop)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

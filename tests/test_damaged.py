@@ -341,3 +341,75 @@ def test_ctrl_c_in_an_epoch_keeps_the_weights_of_the_last_epoch_that_ended(
     assert record.metric("epochs_run") == last and record.metric("train_loss") is not None
     kept = keras.models.load_model(run.path / "model.keras").get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(kept, ended[last], strict=True))
+
+
+SLOW = """
+seed: 3
+data: {kind: moons, n_samples: 20000, noise: 0.2}
+model: {layers: [32, 32]}
+train: {epochs: 2000, batch_size: 16, early_stopping: false}
+"""
+
+
+def _interrupted_train(tmp_path: Path, name: str, pauses: list[float]):
+    """`dlexp train` in its own process, sent SIGINT after each pause, the first
+    counted from the moment its history.csv has its first epoch."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import dlexp
+
+    (tmp_path / "slow.yaml").write_text(SLOW)
+    runs_dir = tmp_path / name
+    env = {**os.environ, "PYTHONPATH": str(Path(dlexp.__file__).parents[1])}
+    command = "from dlexp.cli import main; main()"
+    args = ["train", tmp_path / "slow.yaml", "--runs-dir", runs_dir, "-q", "--format", "json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", command, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(len(h.read_text().splitlines()) > 1 for h in runs_dir.glob("*/history.csv")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.001)
+        for pause in pauses:
+            time.sleep(pause)
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    (run,) = runs_dir.iterdir()
+    return proc.returncode, out, err, run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "pauses",
+    [[0.0], [0.004], [0.015], [0.04], [0.0] + [0.002] * 60],
+    ids=["at-the-first-epoch", "4ms-later", "15ms-later", "40ms-later", "held-down"],
+)
+def test_ctrl_c_during_dlexp_train_always_keeps_a_model(tmp_path, pauses):
+    import keras
+    import numpy as np
+
+    import dlexp.training  # noqa: F401 - Keras on dlexp's backend
+    from dlexp.runs import Status, read_run
+
+    rc, out, err, run = _interrupted_train(tmp_path, "runs", pauses)
+    assert rc in (130, -2), err  # -2: a Ctrl-C as the process was exiting
+    assert "Traceback" not in err, err
+    record = read_run(run)
+    assert record.status == Status.INTERRUPTED, err
+    epochs = len(record.history)
+    assert epochs >= 1 and record.metric("epochs_run") == epochs
+    model = keras.models.load_model(run / "model.keras")  # it exists, whole
+    assert np.isfinite(model.predict(np.zeros((4, 2)), verbose=0)).all()
+    if len(pauses) == 1:  # one Ctrl-C: the summary is printed, stdout holds only JSON
+        assert rc == 130 and json.loads(out)["status"] == "interrupted"
