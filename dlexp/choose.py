@@ -18,26 +18,90 @@ def is_search(folder: Path) -> bool:
     return (folder / "search.yaml").is_file()
 
 
-def best(search: str | Path, top: int = 1) -> list[dict]:
-    """The ``top`` best trials of a search folder, best first: each as {trial, score,
-    objective, direction, config}, the config the trial's first run trained with (its
-    repeats differ by seed alone), named after the search and the trial.
+def check_spec(folder: Path) -> None:
+    """search.yaml as ``best`` needs it: YAML, a mapping, with a ``search`` section that
+    names its objective. The report reads it leniently (a damaged one is a warning);
+    choosing from a search whose objective is unknown would only say that no trial has
+    a score, so here the file and what is wrong with it are named.
 
     Raises:
-        ConfigError: not a search folder, or no trial with a score.
+        ConfigError: naming search.yaml, the key and what was expected.
+    """
+    from dlexp.errors import show
+
+    path = folder / "search.yaml"
+    spec = config_mod.read_yaml(path)  # a ConfigError naming the file, line and problem
+    expected = "as dlexp search writes it; run the search again to rewrite it"
+    if not isinstance(spec, dict):
+        raise ConfigError(
+            f"{path}: damaged: expected a mapping with a search section ({expected}), "
+            f"got {show(spec)}"
+        )
+    section = spec.get("search")
+    if not isinstance(section, dict):
+        raise ConfigError(
+            f"{path}: damaged: search: expected a mapping (tuner, objective, params; "
+            f"{expected}), got {show(section)}"
+        )
+    objective = section.get("objective")
+    name = objective.get("name") if isinstance(objective, dict) else objective
+    if not isinstance(name, str) or not name:
+        raise ConfigError(
+            f"{path}: damaged: search.objective: expected a metric name such as "
+            f"val_accuracy ({expected}), got {show(objective)}"
+        )
+
+
+FINISHED = ("finished", "already finished")  # search.json's status of a search that ended
+
+
+def search_status(folder: Path) -> str:
+    """search.json's status (running, finished, interrupted, failed), read leniently:
+    ``unknown`` when it is missing or says nothing readable."""
+    from dlexp.files import read_json
+
+    try:
+        status = read_json(folder / "search.json").get("status")
+    except (OSError, ValueError, AttributeError, UnicodeDecodeError):
+        return "unknown"
+    return status if isinstance(status, str) and status else "unknown"
+
+
+def unfinished(folder: Path, status: str) -> str | None:
+    """The warning for a search that has not finished (its best may change), or None."""
+    if status in FINISHED:
+        return None
+    said = "has no readable search.json" if status == "unknown" else f"search.json says {status}"
+    return (
+        f"{folder}: the search is not finished ({said}): its best trial may change "
+        "once the rest of its trials are trained"
+    )
+
+
+def best(search: str | Path, top: int = 1) -> list[dict]:
+    """The ``top`` best trials of a search folder, best first: each as {trial, score,
+    objective, direction, config, search_status}, the config the trial's first run
+    trained with (its repeats differ by seed alone), named after the search and the
+    trial. ``search_status`` is search.json's (``unfinished`` says what it means).
+
+    Raises:
+        ConfigError: not a search folder, a damaged search.yaml, or no trial with a score.
     """
     from dlexp.report.collect import build
 
     folder = Path(search)
     if not folder.is_dir() or not is_search(folder):
         raise ConfigError(f"{folder}: not a search folder (it holds no search.yaml)")
+    check_spec(folder)
+    status = search_status(folder)
     report = build(folder)
     info = next(iter(report.searches.values()))
     ranked = info.ranked()
     if not ranked:
+        still = "" if status in FINISHED else f" (search.json says {status})"
         raise ConfigError(
             f"{folder}: no trial has completed with a score for {info.objective}; "
-            "nothing to choose from yet"
+            f"nothing to choose from yet{still}"
         )
     out = []
     for entry in ranked[:top]:
@@ -56,6 +120,7 @@ def best(search: str | Path, top: int = 1) -> list[dict]:
                 "repeats": 1 if info.cv else len(entry.records),
                 "folds": info.cv,
                 "config": cfg,
+                "search_status": status,
             }
         )
     return out
@@ -74,21 +139,25 @@ def config_of(run: str | Path) -> dict:
         raise exc.located(f"{path}: ") from None
 
 
-def source(run_or_search: str | Path) -> tuple[dict, list[Path]]:
+def source(run_or_search: str | Path) -> tuple[dict, list[Path], str | None]:
     """`dlexp train --from`: the config of a run folder, or of a search's best trial;
-    with the run folders it came from (the trial's repeats or folds; for --refit)."""
+    with the run folders it came from (the trial's repeats or folds; for --refit) and,
+    for a search, search.json's status (None for a run folder)."""
     folder = Path(run_or_search)
     if not folder.exists():
         raise ConfigError(f"{folder}: no such run or search folder", "--from")
     if is_search(folder):
         chosen = best(folder)[0]
+        status = chosen["search_status"]
         trial = folder / "trials" / chosen["trial"]
         if trial.is_dir():
-            return chosen["config"], [trial]
-        return chosen["config"], [
-            p for p in sorted(folder.glob(f"trials/{chosen['trial']}-*")) if p.is_dir()
-        ]
-    return config_of(folder), [folder]
+            return chosen["config"], [trial], status
+        return (
+            chosen["config"],
+            [p for p in sorted(folder.glob(f"trials/{chosen['trial']}-*")) if p.is_dir()],
+            status,
+        )
+    return config_of(folder), [folder], None
 
 
 def refit(cfg: dict, run_folders: list[Path]) -> dict:

@@ -232,7 +232,7 @@ def train(
 
     if folds and (repeats > 1 or refit):
         raise BadInput(f"--cv: cannot be combined with {'--refit' if refit else '--repeats'}")
-    cfg = _config_for_train(config_file, source, refit, overrides, name)
+    cfg, search_status = _config_for_train(config_file, source, refit, overrides, name)
     _check_tensorboard(tensorboard_dir)
     from dlexp import data as data_mod
 
@@ -253,17 +253,18 @@ def train(
         else:
             outcome = training.train_config(cfg, runs_dir, progress, dataset)
     together = folds or repeats > 1
+    searched = {} if search_status is None else {"search_status": search_status}
     _tensorboard(tensorboard_dir, [o.run for o in outcomes] if together else [outcome.run])
     if together:
         summary = display.repeats_summary(outcomes, "folds" if folds else "repeats")
         if fmt == "json":
             records = [_outcome_record(o) for o in outcomes]
-            click.echo(json.dumps({**summary, "runs": records}, indent=2))
+            click.echo(json.dumps({**summary, "runs": records, **searched}, indent=2))
         else:
             display.print_repeats(Console(), outcomes, summary)
         ctx.exit(summary["exit_code"])
     if fmt == "json":
-        click.echo(json.dumps(_outcome_record(outcome), indent=2))
+        click.echo(json.dumps({**_outcome_record(outcome), **searched}, indent=2))
     else:
         display.train_summary(Console(), outcome)
     ctx.exit(outcome.exit_code)
@@ -296,8 +297,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _config_for_train(config_file, source, refit, overrides, name) -> dict:
-    """CONFIG, or the config --from a run or search (refitted with --refit)."""
+def _config_for_train(config_file, source, refit, overrides, name) -> tuple[dict, str | None]:
+    """CONFIG, or the config --from a run or search (refitted with --refit); with the
+    search's status when it came from a search (a search not finished is said on
+    stderr: its best may change)."""
     from dlexp import config as config_mod
 
     if (config_file is None) == (source is None):
@@ -305,12 +308,14 @@ def _config_for_train(config_file, source, refit, overrides, name) -> dict:
     if refit and source is None:
         raise BadInput("--refit: needs --from RUN_OR_SEARCH")
     if source is None:
-        return _load(config_file, overrides, name)
+        return _load(config_file, overrides, name), None
     from dlexp import choose
 
     if name is not None:
         config_mod.Name().check(name, "--name")
-    cfg, run_folders = choose.source(source)
+    cfg, run_folders, search_status = choose.source(source)
+    if search_status is not None:
+        _warn(choose.unfinished(Path(source), search_status))
     if refit:
         cfg = choose.refit(cfg, run_folders)
     parsed = [config_mod.parse_override(o) for o in overrides]
@@ -319,7 +324,13 @@ def _config_for_train(config_file, source, refit, overrides, name) -> dict:
     except ConfigError as exc:
         raise exc.located("--set ") from None
     cfg["name"] = name or cfg["name"]
-    return cfg
+    return cfg, search_status
+
+
+def _warn(message: str | None) -> None:
+    """A warning on stderr, one line (nothing for None)."""
+    if message:
+        click.echo(f"warning: {message}", err=True)
 
 
 def _outcome_record(outcome) -> dict:
@@ -585,6 +596,7 @@ def best(search_dir, top, fmt):
     from dlexp.files import jsonable
 
     chosen = choose.best(search_dir, top)
+    _warn(choose.unfinished(Path(search_dir), chosen[0]["search_status"]))
     if fmt == "json":
         click.echo(json.dumps(jsonable(chosen), indent=2))
         return
@@ -761,14 +773,16 @@ def export(run_dir, fmt, out):
     from dlexp import export as export_mod
     from dlexp.files import atomic_write
 
+    if fmt != "python" and out is None:
+        raise BadInput(f"--format {fmt}: needs --out")
+    if out is not None:
+        export_mod.check_destination(fmt, out)  # every format, before any work
     if fmt != "python":
-        if out is None:
-            raise BadInput(f"--format {fmt}: needs --out")
         with json_stdout_only("json"):  # TensorFlow's chatter goes to stderr
             done = getattr(export_mod, fmt)(run_dir, out)
         click.echo(f"wrote {done}", err=True)
         return
-    text = export_mod.python_script(run_dir)
+    text = export_mod.python_script(run_dir, out)
     if out is None:
         click.echo(text, nl=False)
         return
@@ -1009,7 +1023,10 @@ def show_config(config_file, overrides):
 
 
 def main() -> None:
-    cli(prog_name="dlexp")
+    try:
+        cli(prog_name="dlexp")
+    finally:  # the command has ended: a Ctrl-C now would only cut short the interpreter's
+        interrupt.ignore()  # own exit (JAX's clean-up at exit, with a traceback)
 
 
 if __name__ == "__main__":

@@ -9,20 +9,74 @@ from pathlib import Path
 from dlexp import runs
 from dlexp.errors import ConfigError
 
+# The files diff compares, and what each should hold: one damaged is refused (exit 2),
+# never read as empty (a diff that says nothing differs, or everything).
+READS = {
+    "run.json": "the run's status and versions",
+    "config.yaml": "the run's resolved config",
+    "metrics.json": "the run's final metrics",
+}
+SECTIONS = ("data", "model", "train")  # what every config.yaml dlexp writes holds
+
 
 def _record(folder: str | Path) -> runs.RunRecord:
     folder = Path(folder)
     if not (folder / "run.json").is_file() and not (folder / "config.yaml").is_file():
         raise ConfigError(f"{folder}: not a run folder (no run.json or config.yaml)")
-    return runs.read_run(folder)
+    record = runs.read_run(folder)
+    for name, problem in record.damaged:
+        if name in READS:
+            raise ConfigError(
+                f"{folder / name}: {problem.removeprefix('is ')}; expected {READS[name]} "
+                "(restore the file or train the run again)"
+            )
+    return record
+
+
+def resolved(record: runs.RunRecord) -> dict:
+    """A run's config as it trained: config.yaml checked and resolved as `dlexp train`
+    resolves one, with the output layer and loss it was built with (run.json's output)
+    where the config left them to dlexp (``train.loss: null``)."""
+    from dlexp import choose
+    from dlexp.models import output_layout
+
+    path = record.path / "config.yaml"
+    if not path.is_file():
+        return {}
+    missing = [s for s in SECTIONS if not isinstance(record.config.get(s), dict)]
+    # dlexp writes whole lines: one cut short is a truncated file (read_run read the
+    # file already, so it is at most yamlio's bound)
+    cut = not path.read_bytes().endswith(b"\n")
+    if missing or cut:
+        problem = f"no {missing[0]} section" if missing else "its last line is cut short"
+        raise ConfigError(
+            f"{path}: damaged or truncated ({problem}); expected the run's resolved config "
+            f"({', '.join(SECTIONS)}) (restore the file or train the run again)"
+        )
+    cfg = choose.config_of(record.path)
+    output = (record.info.output if record.info else None) or {}
+    classes = ((record.info.data if record.info else None) or {}).get("n_classes")
+    if not output and (classes or cfg["data"]["classes"]):
+        layout = output_layout(cfg, classes or cfg["data"]["classes"])
+        output = {"activation": layout.activation, "loss": layout.loss}
+    if cfg["train"]["loss"] is None:
+        cfg["train"]["loss"] = output.get("loss")
+    if cfg["model"]["output_activation"] is None:
+        cfg["model"]["output_activation"] = output.get("activation")
+    return cfg
 
 
 def diff(a: str | Path, b: str | Path) -> dict:
-    """The config keys, versions and metrics that differ between two run folders."""
+    """The config keys (of the resolved configs), versions and metrics that differ
+    between two run folders.
+
+    Raises:
+        ConfigError: a folder that is not a run, or a file diff reads that is damaged.
+    """
     from dlexp.report.collect import flatten
 
     ra, rb = _record(a), _record(b)
-    ca, cb = flatten(ra.config), flatten(rb.config)
+    ca, cb = flatten(resolved(ra)), flatten(resolved(rb))
     same = lambda x, y: json.dumps(x, sort_keys=True) == json.dumps(y, sort_keys=True)  # noqa: E731
     config = [
         {"key": k, "a": ca.get(k), "b": cb.get(k)}

@@ -36,6 +36,11 @@ import os
 import sys
 
 os.environ.setdefault("KERAS_BACKEND", "{backend}")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log lines
+if os.environ["KERAS_BACKEND"] != "tensorflow":
+    # TensorFlow is not used here; Keras would import it only to seed it, and its
+    # import prints C++ log lines (oneDNN, CUDA) that no setting silences.
+    sys.modules["tensorflow"] = None
 
 import keras
 import numpy as np
@@ -253,8 +258,9 @@ def _fit_code(cfg: dict) -> str:
     )
 
 
-def python_script(run: str | Path) -> str:
-    """The script's text for the run folder ``run``."""
+def python_script(run: str | Path, out: str | Path | None = None) -> str:
+    """The script's text for the run folder ``run``, to be written to ``out`` (its
+    docstring says to run that file; without ``out``, the script goes to stdout)."""
     from dlexp import choose, runs
 
     run = Path(run)
@@ -271,7 +277,7 @@ def python_script(run: str | Path) -> str:
         seed=cfg["seed"],
         epochs=cfg["train"]["epochs"],
         backend=backend,
-        script=f"{run.name}.py",
+        script=Path(out).name if out is not None else "FILE.py",
     )
     return (
         text
@@ -283,16 +289,43 @@ def python_script(run: str | Path) -> str:
     )
 
 
-def _model(run: Path):
-    """The run's Keras model (dlexp's backend first, so that loading imports nothing more)."""
-    import keras
+def check_destination(fmt: str, out: str | Path) -> Path:
+    """Before any work: ``--out`` can be written, for every format alike. A file
+    (python, tflite) needs an existing folder to go in and is not itself a folder; a
+    SavedModel is a new (or empty) folder, made with its parents, so its nearest
+    existing ancestor must be a folder. Either way that folder is written to once (a
+    probe, removed), which also finds a read-only file system.
 
-    import dlexp.layers  # noqa: F401 - registers dlexp's layers for load_model
-    from dlexp import training  # noqa: F401
+    Raises:
+        ConfigError: naming --out, the path and why it cannot be written (exit 2).
+    """
+    out = Path(out)
 
-    if not (run / "model.keras").is_file():
-        raise ConfigError(f"{run}: has no model.keras (the run did not finish training)")
-    return keras.models.load_model(run / "model.keras")
+    def refuse(why: str):
+        return ConfigError(f"cannot write {str(out)!r} ({why})", "--out")
+
+    if fmt == "savedmodel":
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ConfigError(f"{out}: exists and is not an empty folder", "--out")
+        folder = out.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+    else:
+        if out.is_dir():
+            raise refuse("is a folder; expected a file name")
+        folder = out.parent
+        if not folder.exists():
+            raise refuse(f"no folder {str(folder)!r}")
+    if not folder.is_dir():
+        raise refuse(f"{str(folder)!r} is not a folder")
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".dlexp-probe-"):
+            pass
+    except OSError as exc:
+        raise refuse(exc.strerror or type(exc).__name__) from None
+    return out
 
 
 def savedmodel(run: str | Path, out: str | Path) -> Path:
@@ -303,10 +336,10 @@ def savedmodel(run: str | Path, out: str | Path) -> Path:
     import shutil
     import tempfile
 
-    run, out = Path(run), Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigError(f"{out}: exists and is not an empty folder", "--out")
-    model = _model(run)
+    from dlexp.predict import load_model
+
+    run, out = Path(run), check_destination("savedmodel", out)
+    model = load_model(run)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -326,7 +359,7 @@ def tflite(run: str | Path, out: str | Path) -> Path:
 
     from dlexp.files import atomic_write
 
-    run, out = Path(run), Path(out)
+    run, out = Path(run), check_destination("tflite", out)
     work = Path(tempfile.mkdtemp(prefix="dlexp-tflite-"))
     try:
         saved = savedmodel(run, work / "saved")

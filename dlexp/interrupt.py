@@ -5,7 +5,9 @@ may swallow it there: JAX and Keras compile inside bare ``except:`` clauses, so 
 interrupt that lands during a compilation can vanish and the run trains on. Here a
 signal also sets a flag, which the training loops check after every epoch (``check``):
 an interrupt once asked for ends the run as ``interrupted`` at the latest one epoch
-later.
+later. Within ``guarded`` (a run being trained) only the first interrupt raises, and
+none once training has stopped (``defer``): the code that ends the run (its
+model.keras, its run.json) is never cut short itself, however often Ctrl-C is pressed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import threading
 from contextlib import contextmanager
 
 _requested = threading.Event()
+_guards = 0  # how many ``guarded`` blocks the main thread is in
+_stopping = False  # within them: an interrupt was raised, and what it stopped is ending
 
 
 def requested() -> bool:
@@ -23,9 +27,33 @@ def requested() -> bool:
 
 def check() -> None:
     """Raise KeyboardInterrupt if an interrupt was asked for (and not yet raised here)."""
+    global _stopping
     if _requested.is_set():
         _requested.clear()
+        _stopping = _guards > 0
         raise KeyboardInterrupt
+
+
+@contextmanager
+def guarded():
+    """Within: the first interrupt raises KeyboardInterrupt (or ``check`` does, for one a
+    library swallowed); those that follow only set the flag, so the ``except`` that
+    ends what the first one stopped runs to its end."""
+    global _guards, _stopping
+    _guards += 1
+    try:
+        yield
+    finally:
+        _guards -= 1
+        if not _guards:
+            _stopping = False
+
+
+def defer() -> None:
+    """Within ``guarded``: from now on an interrupt is noted only, as after a first one
+    (the run has stopped training, and what remains is writing its files)."""
+    global _stopping
+    _stopping = _guards > 0
 
 
 @contextmanager
@@ -37,7 +65,12 @@ def handled():
         return
 
     def handler(signum, frame):
+        global _stopping
         _requested.set()
+        if _guards:
+            if _stopping:
+                return  # the run ends already: what it writes now is written whole
+            _stopping = True
         raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -47,3 +80,9 @@ def handled():
         for s, h in previous.items():
             signal.signal(s, h)
         _requested.clear()
+
+
+def ignore() -> None:
+    """From now on SIGINT is ignored (in the main thread; SIGTERM and kill still stop)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

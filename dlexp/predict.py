@@ -93,7 +93,8 @@ def predict(run: str | Path, points: str | None = None, input_csv: str | None = 
     """One record per point: its features, ``proba_<class>`` for each class, ``predicted``.
 
     Raises:
-        ConfigError: not a run, no model, or points that do not fit the run's features.
+        ConfigError: not a run, no model or a damaged one, points that do not fit the
+            run's features, or a model whose outputs are not finite (a diverged run).
     """
     run = Path(run)
     if not (run / "run.json").is_file():
@@ -104,22 +105,83 @@ def predict(run: str | Path, points: str | None = None, input_csv: str | None = 
     if (points is None) == (input_csv is None):
         raise ConfigError("give either --points or --input", "predict")
     x = parse_points(points, len(names)) if points is not None else read_points(input_csv, names)
-    import keras
-
-    import dlexp.layers  # noqa: F401 - registers dlexp's layers for load_model
-    from dlexp import training  # noqa: F401 - first: Keras on dlexp's backend, no TensorFlow
-
-    model = keras.models.load_model(run / "model.keras")
+    model = load_model(run)
     proba = np.asarray(model.predict(x.astype(np.float32), verbose=0), np.float64)
+    if not np.isfinite(proba).all():
+        raise ConfigError(_not_finite(run, int(np.argmin(np.isfinite(proba).all(axis=1))) + 1))
     if proba.shape[1] == 1:  # one sigmoid unit: the probability of the second class
         proba = np.concatenate([1 - proba, proba], axis=1)
     out = []
     for point, p in zip(x, proba, strict=True):
         record = {n: float(v) for n, v in zip(names, point, strict=True)}
         record.update({f"proba_{c}": float(v) for c, v in zip(classes, p, strict=False)})
-        record["predicted"] = classes[int(np.argmax(p))]
+        record["predicted"] = label_value(classes[int(np.argmax(p))])
         out.append(record)
     return out
+
+
+def load_model(run: str | Path):
+    """The run's Keras model, loaded on dlexp's backend (so that loading imports nothing
+    more).
+
+    Raises:
+        ConfigError: no model.keras, or one that Keras cannot read (truncated by a full
+            disk or a copy cut short, or not a Keras file at all).
+    """
+    run = Path(run)
+    path = run / "model.keras"
+    if not path.is_file():
+        raise ConfigError(f"{run}: has no model.keras (the run did not finish training)")
+    import keras
+
+    import dlexp.layers  # noqa: F401 - registers dlexp's layers for load_model
+    from dlexp import training  # noqa: F401 - first: Keras on dlexp's backend, no TensorFlow
+
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # noqa: BLE001 - Keras raises anything for a damaged archive
+        reason = "not a complete .keras archive" if not _is_zip(path) else type(exc).__name__
+        raise ConfigError(
+            f"{path}: damaged or unreadable ({reason}); train the run again "
+            f"(dlexp train --from {run})"
+        ) from None
+
+
+def _is_zip(path: Path) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return False
+
+
+def _not_finite(run: Path, point: int) -> str:
+    """Why a model whose outputs are NaN or infinite is not used (its run diverged)."""
+    info = runs.read_run(run).info
+    error = info.error if info is not None and info.status == runs.Status.DIVERGED else None
+    why = (
+        f"the run diverged ({error})" if error else "the run diverged (its weights are not finite)"
+    )
+    return (
+        f"{run}: the model's outputs are not finite (NaN or infinity) for point {point}: "
+        f"{why}; train it again, e.g. with a smaller train.learning_rate"
+    )
+
+
+def label_value(name: str) -> int | float | str:
+    """A class as its label's own type: ``1`` for the integer label 1 (run.json keeps
+    class names as text), ``2.5`` for a number, the text for a text label. Labels are
+    all numbers or all text (data.read_csv refuses a mix), so the type is the data's."""
+    for kind in (int, float):
+        try:
+            value = kind(name)
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            return value
+    return name
 
 
 def to_csv(records: list[dict]) -> str:

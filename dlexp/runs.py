@@ -434,10 +434,18 @@ class RunRecord:
         self.id = run_id
         self.search = search  # the search's name, for a trial
         self.warnings: list[str] = []
+        # (file, problem) for each file present but unreadable: a warning to the report,
+        # a refusal to commands that need the whole run (diff)
+        self.damaged: list[tuple[str, str]] = []
         self.info: RunInfo | None = None  # None: no readable run.json
         self.metrics = Metrics()
         self.config: dict = {}
         self.history: list[dict] = []
+
+    def damage(self, name: str, problem: str) -> None:
+        """Note that file ``name`` is present but damaged (``problem`` says how)."""
+        self.damaged.append((name, problem))
+        self.warnings.append(f"{name} {problem}")
 
     @property
     def trial(self) -> str | None:
@@ -566,7 +574,7 @@ def _too_large(record: RunRecord, path: Path) -> bool:
     except OSError:
         return False
     if size > MAX_FILE_BYTES or not path.is_file():
-        record.warnings.append(f"{path.name} is not read ({size:,} bytes, or not a file)")
+        record.damage(path.name, f"is not read ({size:,} bytes, or not a file)")
         return True
     return False
 
@@ -578,10 +586,10 @@ def _read_json_leniently(record: RunRecord, name: str) -> dict:
     try:
         value = read_json(path)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        record.warnings.append(f"{name} is damaged ({type(exc).__name__})")
+        record.damage(name, f"is damaged ({type(exc).__name__})")
         return {}
     if not isinstance(value, dict):
-        record.warnings.append(f"{name} is not a JSON object")
+        record.damage(name, "is not a JSON object")
         return {}
     return value
 
@@ -602,7 +610,7 @@ def _read_history(record: RunRecord) -> list[dict]:
                     }
                 )
     except (OSError, csv.Error, UnicodeDecodeError) as exc:
-        record.warnings.append(f"history.csv is damaged ({type(exc).__name__})")
+        record.damage("history.csv", f"is damaged ({type(exc).__name__})")
         return []
     if rows and "epoch" not in rows[0]:
         record.warnings.append("history.csv has no epoch column")
@@ -629,9 +637,9 @@ def read_run(path: str | Path, run_id: str | None = None, search: str | None = N
             cfg = yamlio.parse(yamlio.read_text(cfg_path))
             record.config = cfg if isinstance(cfg, dict) else {}
             if not isinstance(cfg, dict):
-                record.warnings.append("config.yaml is not a mapping")
+                record.damage("config.yaml", "is not a mapping")
         except (ConfigError, yaml.YAMLError) as exc:
-            record.warnings.append(f"config.yaml is damaged ({type(exc).__name__})")
+            record.damage("config.yaml", f"is damaged ({type(exc).__name__})")
     else:
         record.warnings.append("config.yaml is missing")
     record.history = _read_history(record)

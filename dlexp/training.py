@@ -215,13 +215,22 @@ def ordered(logs: dict) -> dict:
     return {k: logs[k] for k in sorted(logs, key=key)}
 
 
+def host_state(model) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A copy, in host memory, of the model's weights and its optimizer's variables."""
+    slots = model.optimizer.variables if model.optimizer is not None else []
+    return model.get_weights(), [keras.ops.convert_to_numpy(v) for v in slots]
+
+
 class _Recorder(keras.callbacks.Callback):
     """Keeps one row per epoch (every logged metric, the learning rate, the seconds) and
-    rewrites history.csv after each epoch, so an interrupted run keeps its history."""
+    rewrites history.csv after each epoch, so an interrupted run keeps its history;
+    keeps a host copy of the weights each epoch ended with (``kept``), which an
+    interrupted run saves whatever Keras was doing with its own."""
 
     def __init__(self, run: Run | None, on_epoch: EpochHook | None):
         super().__init__()
         self.run, self.on_epoch, self.rows = run, on_epoch, []
+        self.kept: tuple[list, list] | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t0 = time.perf_counter()
@@ -234,6 +243,7 @@ class _Recorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{k: f32(v) for k, v in ordered(logs).items()}}
         row["learning_rate"] = f32(lr)
         row["seconds"] = round(time.perf_counter() - self._t0, 4)
+        self.kept = host_state(self.model)  # before the row: a row has its weights kept
         self.rows.append(row)
         if self.run is not None:
             self.run.write_csv("history.csv", self.rows)
@@ -393,14 +403,24 @@ def fit(
     """Train, evaluate and write the run folder; never raises for a failed or stopped run.
 
     The run ends ``completed``, ``diverged`` (the loss became NaN or infinite: Keras'
-    TerminateOnNaN stops it), ``interrupted`` (Ctrl-C: the history so far is kept)
-    or ``failed`` (an exception; its traceback goes to run.json).
+    TerminateOnNaN stops it), ``interrupted`` (Ctrl-C: the history so far is kept,
+    and model.keras with the weights of the last epoch that ended) or ``failed`` (an
+    exception; its traceback goes to run.json). After a first Ctrl-C, more are noted
+    only (``interrupt.guarded``): the run's last files are written whole.
     """
+    with interrupt.guarded():
+        return _fit(exp, run, on_epoch, initial_epoch)
+
+
+def _fit(exp: Experiment, run: Run, on_epoch: EpochHook | None, initial_epoch: int) -> Outcome:
     cfg, d = exp.cfg, exp.data
     started = time.time()
     info = start_info(run, cfg, exp.params, exp.layout, d)
-    run.write_config(cfg)
-    run.write_info(info)
+    try:
+        run.write_config(cfg)
+        run.write_info(info)
+    except KeyboardInterrupt:  # run.json may say running: it says interrupted now
+        return end_run(run, info, Status.INTERRUPTED, None, started, Metrics(params=exp.params))
     recorder = _Recorder(run, on_epoch)
     record = learning.Record(cfg, d)
     val = None
@@ -409,18 +429,21 @@ def fit(
     status, error = Status.COMPLETED, None
     fit_start = time.perf_counter()
     try:
-        exp.model.fit(
-            d.x_train,
-            exp.layout.targets(d.y_train),
-            batch_size=exp.batch_size,
-            epochs=cfg["train"]["epochs"],
-            validation_data=val,
-            validation_batch_size=EVAL_BATCH,
-            shuffle=True,
-            verbose=0,
-            callbacks=_callbacks(exp, recorder, record),
-            initial_epoch=initial_epoch,
-        )
+        try:
+            exp.model.fit(
+                d.x_train,
+                exp.layout.targets(d.y_train),
+                batch_size=exp.batch_size,
+                epochs=cfg["train"]["epochs"],
+                validation_data=val,
+                validation_batch_size=EVAL_BATCH,
+                shuffle=True,
+                verbose=0,
+                callbacks=_callbacks(exp, recorder, record),
+                initial_epoch=initial_epoch,
+            )
+        finally:
+            interrupt.defer()  # from here a Ctrl-C is noted only: the run's files end whole
     except KeyboardInterrupt:
         status = Status.INTERRUPTED
     except Exception as exc:  # a bug or a resource failure, not the user's input
@@ -456,10 +479,8 @@ def fit(
                 run.save_npz("learning.npz", **record.arrays(learning.dense_weights(exp.model)))
         elif status == Status.INTERRUPTED and rows:  # what it had: its last weights
             last_metrics(metrics, rows)
-            error = keep_last_weights(exp.model, run)
+            keep_last_weights(exp.model, run, recorder.kept)
         run.write_metrics(metrics)
-    except KeyboardInterrupt:
-        status = Status.INTERRUPTED
     except Exception as exc:  # out of memory, a full disk: the run fails, and says why
         status, error = Status.FAILED, describe(exc)
         info.traceback = traceback.format_exc()
@@ -467,26 +488,19 @@ def fit(
     return end_run(run, info, status, error, started, metrics)
 
 
-def keep_last_weights(model, run: Run) -> str | None:
-    """An interrupted run's model.keras: its weights after the last step it finished.
+def keep_last_weights(model, run: Run, kept: tuple[list, list]) -> None:
+    """An interrupted run's model.keras: the weights (and optimizer state) of the last
+    epoch that ended, from the host copy ``_Recorder`` took then.
 
-    On JAX, Keras' fit keeps the weights in its own state while it trains (emptying the
-    model's variables) and puts them back after each epoch. An interrupt that lands
-    while they are out is mended here from that state when Keras still holds it
-    (``_jax_state``, a private name); when the interrupt came in the instant the next
-    epoch began, nothing holds them any more. Returns why no model.keras was kept (the
-    run stays interrupted, with its history and last epoch's metrics), or None."""
-    try:
-        if getattr(model, "_jax_state", None):
-            model._jax_state_synced = False  # the interrupt may have come before the flag
-            model.jax_state_sync()
-        run.save_model(model)
-    except Exception:  # noqa: BLE001 - the weights were out of the model, in Keras' step
-        return (
-            "interrupted as an epoch began, while Keras held the weights outside the "
-            "model: no model.keras (the history and the last epoch's metrics are kept)"
-        )
-    return None
+    Never from the model as the interrupt left it: on JAX, Keras' fit holds the weights
+    in its own state while it trains, emptying the model's variables, and an interrupt
+    as an epoch begins (or during validation) leaves them empty or halfway through an
+    epoch."""
+    weights, slots = kept
+    model.set_weights(weights)
+    for variable, value in zip(model.optimizer.variables, slots, strict=True):
+        variable.assign(value)
+    run.save_model(model)
 
 
 def save_predictions(run: Run, d: Dataset, proba: np.ndarray) -> None:
