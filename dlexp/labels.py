@@ -25,3 +25,11 @@ def label(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(label(v) for v in value) + "]"
     return str(value)
+
+
+MOST_RUNS = 12  # runs one chart overlays, each in its own colour (dlexp.plots.RUN_COLOURS)
+
+
+def shown_of(shown: int, total: int | None, what: str = "runs") -> str:
+    """'12 of 17 runs shown' when a chart leaves some out, else ''."""
+    return f"{shown} of {total} {what} shown" if total and total > shown else ""

@@ -13,7 +13,21 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from dlexp.plots import BLUE, CLASS_COLOURS, DPI, ORANGE, PLAYGROUND, _fit, _margins, _png
+from dlexp.plots import (
+    BLUE,
+    CLASS_COLOURS,
+    DPI,
+    MOST_RUNS,
+    ORANGE,
+    PLAYGROUND,
+    RUN_COLOURS,
+    SMALL,
+    _fit,
+    _margins,
+    _png,
+    figimage,
+    pixel_figure,
+)
 
 NEAR_ZERO = 1e-3  # |w| below this counts as a weight L1 has switched off
 MOST_UNITS = 16  # hidden units drawn per layer in the network picture
@@ -107,7 +121,7 @@ def learning_strip_figure(learning: dict, points: dict | None = None, title: str
     size, gap, title_h, head = 100, 8, 16, 28  # pixels
     width = cols * (size + gap) + gap
     height = head + rows * (size + title_h) + 4
-    fig = Figure(figsize=(width / DPI, height / DPI))
+    fig = pixel_figure(width, height)
     canvas = np.ones((height, width, 3))
     dots = None
     x, y = (points or {}).get("x_train"), (points or {}).get("y_train")
@@ -134,7 +148,7 @@ def learning_strip_figure(learning: dict, points: dict | None = None, title: str
             middle = 1 - (top + size / 2) / height
             fig.text(centre, middle, "diverged", ha="center", va="center", color="#b3261e")
         canvas[top : top + size, left : left + size] = panel
-    fig.figimage(canvas, 0, 0, origin="upper", zorder=0)
+    figimage(fig, canvas, origin="upper", zorder=0)
     text = title or "the decision boundary while it learned"
     if len(shown) < len(epochs):
         text += f" ({len(shown)} of {len(epochs)} frames)"
@@ -234,7 +248,7 @@ def network_figure(learning: dict, title: str = "") -> tuple[Figure, dict]:
     below = 22 if any(more) else 8
     above = 52  # the title and each column's name
     width, height = 70 + last * dx + big // 2 + 20, tallest + below + above
-    fig = Figure(figsize=(width / DPI, height / DPI))
+    fig = pixel_figure(width, height)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
     ax.set_ylim(0, height)
@@ -282,12 +296,12 @@ def network_figure(learning: dict, title: str = "") -> tuple[Figure, dict]:
                 "diverged",
                 ha="center",
                 va="center",
-                fontsize=6,
+                fontsize=SMALL,
                 color="#b3261e",
                 zorder=6,
             )
         _place(canvas, rgb, *xy(last, k), big)
-    fig.figimage(canvas, 0, 0, origin="lower", zorder=5)
+    figimage(fig, canvas, origin="lower", zorder=5)
     for k, name in enumerate(inputs):
         ax.text(
             *xy(0, k),
@@ -303,9 +317,11 @@ def network_figure(learning: dict, title: str = "") -> tuple[Figure, dict]:
         if c == 1 and activation and c != last:
             head += f"\n{activation}"
         x, _ = xy(c, 0)
-        ax.text(x, below + tallest + 4, head, ha="center", va="bottom", fontsize=7, color="#444")
+        ax.text(
+            x, below + tallest + 4, head, ha="center", va="bottom", fontsize=SMALL, color="#444"
+        )
         if more[c] > 0:
-            ax.text(x, below - 4, f"+{more[c]} more", ha="center", va="top", fontsize=7)
+            ax.text(x, below - 4, f"+{more[c]} more", ha="center", va="top", fontsize=SMALL)
     shape = " → ".join(str(n) for n in widths)
     text = _fit(title or f"the network: {shape}", width / DPI - 0.2, 8)
     ax.text(8, height - 6, text, fontsize=8, va="top")
@@ -333,10 +349,15 @@ def weights_figure(learning: dict, title: str = "") -> Figure:
     finite = np.concatenate([k[np.isfinite(k)] for k in kernels])
     total = sum(k.size for k in kernels)
     zeros = sum(near_zero(k) for k in kernels)
-    fig = Figure(figsize=(5.2, 2.5))
+    longest = max(
+        len(f"hidden {i} ({k.shape[0]}×{k.shape[1]}): {k.size} near 0 (diverged)")
+        for i, k in enumerate(kernels, start=1)
+    )
+    legend = longest * SMALL * 0.6 / 72 + 0.45  # inches beside the chart for the legend
+    fig = Figure(figsize=(3.5 + legend, 2.5))
     _margins(fig, title=False, left=0.5, bottom=0.42)
     w, _ = fig.get_size_inches()
-    fig.subplots_adjust(right=1 - 1.75 / w)
+    fig.subplots_adjust(right=1 - legend / w)
     ax = fig.add_subplot()
     top = float(np.abs(finite).max()) if finite.size else 0.0
     bins = np.linspace(-top, top, 41) if top > 0 else np.linspace(-1, 1, 41)
@@ -353,9 +374,9 @@ def weights_figure(learning: dict, title: str = "") -> Figure:
         ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", color="#b3261e")
     ax.set_xlabel("weight", fontsize=8)
     ax.set_ylabel("weights", fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=SMALL)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(fontsize=SMALL, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     head = title or "kernel weights"
     text = _fit(f"{head}: {zeros} of {total} with |w| < {NEAR_ZERO:g}", w - 0.3, 9)
     ax.set_title(text, fontsize=9, loc="left", x=-0.1)
@@ -403,12 +424,12 @@ def batch_loss(curves: Sequence[tuple[str, dict]], title: str = "") -> bytes:
             per_epoch = max(1, round(len(y) / max(len(np.unique(epoch)), 1)))
             plotted.append((n, name, batch_x(epoch)[keep], y[keep], per_epoch))
     legend_h = 0.17 * len(plotted) + 0.2 if several else 0.0
-    fig = Figure(figsize=(5.0 if several else 4.2, 2.5 + legend_h))
+    fig = Figure(figsize=(5.6 if several else 4.2, 2.5 + legend_h))
     _margins(fig, title=False, left=0.5, bottom=0.42 + legend_h)
     ax = fig.add_subplot()
     tops, bottoms = [], []
     for n, name, x, y, per_epoch in plotted:
-        colour = f"C{n % 10}" if several else ORANGE
+        colour = RUN_COLOURS[n % MOST_RUNS] if several else ORANGE
         mean = _moving_mean(y, max(1, min(per_epoch, len(y) // 40)))
         if len(y) > 40:  # fainter the more batches there are
             ax.plot(x, y, color=colour, lw=0.4, alpha=0.3 if len(y) < 1000 else 0.12)
@@ -423,18 +444,18 @@ def batch_loss(curves: Sequence[tuple[str, dict]], title: str = "") -> bytes:
     ax.set_xlabel("epoch", fontsize=8)
     ax.set_ylabel("loss", fontsize=8)
     ax.set_xlim(left=0)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=SMALL)
     ax.grid(alpha=0.3)
     if plotted and several:
         ax.legend(
-            fontsize=7,
+            fontsize=SMALL,
             frameon=False,
             loc="upper left",
             bbox_to_anchor=(-0.1, -0.5 / (fig.get_size_inches()[1] - 0.72 - legend_h)),
             borderaxespad=0,
         )
     elif plotted:
-        ax.legend(fontsize=7, frameon=False, loc="upper right")
+        ax.legend(fontsize=SMALL, frameon=False, loc="upper right")
     head = title or "loss of every batch"
     ax.set_title(
         _fit(f"{head} (solid: moving mean)", fig.get_size_inches()[0] - 0.6, 9), fontsize=9

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from dlexp.labels import label
+from dlexp.labels import MOST_RUNS, label, shown_of
 
 # TensorFlow Playground's colours: orange for one class, blue for the other.
 ORANGE, BLUE = "#f59322", "#0877bd"
@@ -33,14 +34,32 @@ CLASS_COLOURS = [
     "#bcbd22",
     "#17becf",
 ]
-DPI = 80
+# one colour for each run a chart overlays (matplotlib's ten, black and magenta): no
+# chart draws more than MOST_RUNS runs, and one that leaves some out says so
+RUN_COLOURS = [*(f"C{i}" for i in range(10)), "#000000", "#ff00ff"][:MOST_RUNS]
+DPI = 100  # pixels per inch on the page: a figure w inches wide is shown w * DPI pixels wide
+SAVE_DPI = 200  # pixels per inch in the PNG files: sharp on HiDPI screens (SCALE x DPI)
+SCALE = SAVE_DPI // DPI
+SMALL = 8  # points, the smallest text: 11 pixels on the page
 
 
 def _png(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    fig.savefig(buf, format="png", dpi=SAVE_DPI)
     return buf.getvalue()
+
+
+def pixel_figure(width: int, height: int) -> Figure:
+    """A figure laid out in page pixels (``width`` x ``height`` at ``DPI``), saved at
+    ``SAVE_DPI``: draw its pictures with :func:`figimage`."""
+    return Figure(figsize=(width / DPI, height / DPI), dpi=SAVE_DPI)
+
+
+def figimage(fig: Figure, canvas: np.ndarray, **kwargs) -> None:
+    """A picture of page pixels over a whole :func:`pixel_figure`, each pixel drawn as
+    SCALE x SCALE of the saved file's."""
+    fig.figimage(np.repeat(np.repeat(canvas, SCALE, axis=0), SCALE, axis=1), 0, 0, **kwargs)
 
 
 def _margins(fig: Figure, title: bool = False, left: float = 0.45, bottom: float = 0.42) -> None:
@@ -124,26 +143,34 @@ def learning_curves_figure(
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("epoch", fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=SMALL)
         ax.grid(alpha=0.3)
         if i == 0:
-            ax.legend(fontsize=7, frameon=False)
+            ax.legend(fontsize=SMALL, frameon=False)
     if title:
         fig.suptitle(_fit(title, fig.get_size_inches()[0], 10), fontsize=10)
     return fig
 
 
 def overlay(
-    curves: Sequence[tuple[str, list[dict]]], metrics: Sequence[str] = ("loss",), title: str = ""
+    curves: Sequence[tuple[str, list[dict]]],
+    metrics: Sequence[str] = ("loss",),
+    title: str = "",
+    total: int | None = None,
 ) -> bytes:
-    """Several runs on one chart per metric: validation solid, training dashed. More
-    than four runs put their legend beside the charts, where it hides no curve."""
+    """Several runs on one chart per metric, each its own colour: validation solid,
+    training dashed. At most ``MOST_RUNS`` runs; when there are more (or ``total``
+    says there were), the title says how many of how many are shown. More than four
+    runs put their legend beside the charts, where it hides no curve."""
+    total = max(total or 0, len(curves))
+    curves = list(curves)[:MOST_RUNS]
+    title = "; ".join(t for t in (title, shown_of(len(curves), total)) if t)
     beside = len(curves) > 4
     fig = Figure(figsize=(4.2 * len(metrics) + (3.0 if beside else 0), 3.0))
     _margins(fig, title=bool(title))
     if beside:
         fig.subplots_adjust(right=1 - 3.0 / fig.get_size_inches()[0])
-    colours = [f"C{i % 10}" for i in range(len(curves))]
+    colours = RUN_COLOURS[: len(curves)]
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), i + 1)
         for (name, history), colour in zip(curves, colours, strict=True):
@@ -164,12 +191,12 @@ def overlay(
         ax.set_title(f"{metric} (solid: validation, dashed: training)", fontsize=9)
         ax.set_xlabel("epoch", fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=SMALL)
         ax.grid(alpha=0.3)
         if i == len(metrics) - 1 and beside:
-            ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1))
+            ax.legend(fontsize=SMALL, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1))
         elif i == len(metrics) - 1:
-            ax.legend(fontsize=7, frameon=False, loc="best")
+            ax.legend(fontsize=SMALL, frameon=False, loc="best")
     if title:
         fig.suptitle(_fit(title, fig.get_size_inches()[0], 10), fontsize=10)
     return _png(fig)
@@ -220,10 +247,56 @@ def boundary(arrays: dict, title: str = "") -> bytes:
         )
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.7)
+    ax.tick_params(labelsize=SMALL)
+    ax.legend(fontsize=SMALL, loc="upper right", framealpha=0.7)
     ax.set_title(_fit(title or "decision boundary", 3.4 - 0.5, 9), fontsize=9)
     return _png(fig)
+
+
+def _wrap(text: str, width: int = 14) -> str:
+    """A long category label on a few lines, broken after its commas and parentheses."""
+    lines = textwrap.wrap(text.replace("(", "( "), width, break_long_words=False)
+    return "\n".join(lines).replace("( ", "(") or text
+
+
+def _overlapping(labels) -> bool:
+    """Whether any two of these drawn tick labels' boxes meet."""
+    boxes = [t.get_window_extent() for t in labels if t.get_visible() and t.get_text()]
+    return any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def category_ticks(fig: Figure, axes: Sequence[tuple]) -> None:
+    """Category tick labels that never overlap. ``axes``: (ax, "x" or "y", labels).
+
+    Drawn level first; where any two labels' boxes meet, x labels are wrapped onto
+    lines, then set upright (the figure grown to hold them), and last only every
+    k-th label is kept (a y axis goes straight to that). Each step is checked by
+    drawing the figure.
+    """
+    todo = []
+    for ax, which, labels in axes:
+        getattr(ax, f"set_{which}ticks")(range(len(labels)), labels, fontsize=SMALL)
+        todo.append((ax, which, [str(v) for v in labels]))
+    for step in ("wrap", "upright", *range(2, 50)):
+        fig.draw_without_rendering()
+        todo = [t for t in todo if _overlapping(getattr(t[0], f"get_{t[1]}ticklabels")())]
+        if not todo:
+            return
+        grow = 0.0
+        for ax, which, labels in todo:
+            if isinstance(step, int):
+                every = range(0, len(labels), step)
+                shown = [_wrap(labels[i]) if which == "x" else labels[i] for i in every]
+                getattr(ax, f"set_{which}ticks")(every, shown, fontsize=SMALL)
+            elif which == "x":
+                ax.set_xticks(range(len(labels)), [_wrap(v) for v in labels], fontsize=SMALL)
+            if step == "upright" and which == "x":
+                ax.tick_params(axis="x", labelrotation=90)
+                longest = max(len(line) for v in labels for line in _wrap(v).splitlines())
+                grow = max(grow, longest * SMALL * 0.62 / 72 - 0.25)
+        if grow > 0:
+            w, h = fig.get_size_inches()
+            fig.set_size_inches(w, h + grow)
 
 
 def _ordered(values: list) -> list:
@@ -236,22 +309,26 @@ def _ordered(values: list) -> list:
 
 def objective_vs_params(rows: list[dict], keys: list[str], objective: str) -> bytes:
     """The objective of every trial against each searched value (a dot per trial)."""
-    fig = Figure(figsize=(min(3.0 * len(keys), 12), 2.8), layout="constrained")
+    orders = [_ordered([r.get(key) for r in rows]) for key in keys]
+    widths = [max(2.6, 0.45 * len(order) + 0.8) for order in orders]
+    fig = Figure(figsize=(min(sum(widths), 13), 2.8), layout="constrained")
+    grid = fig.add_gridspec(1, len(keys), width_ratios=widths)
     rng = np.random.RandomState(0)
-    for i, key in enumerate(keys):
-        ax = fig.add_subplot(1, len(keys), i + 1)
-        order = _ordered([r.get(key) for r in rows])
+    ticks = []
+    for i, (key, order) in enumerate(zip(keys, orders, strict=True)):
+        ax = fig.add_subplot(grid[0, i])
         position = {v: j for j, v in enumerate(order)}
         xs = [position[label(r.get(key))] + rng.uniform(-0.12, 0.12) for r in rows]
         ax.scatter(xs, [r["score"] for r in rows], s=14, color=BLUE, alpha=0.7)
         means = [np.mean([r["score"] for r in rows if label(r.get(key)) == v]) for v in order]
         ax.plot(range(len(order)), means, color=ORANGE, marker="_", markersize=18, linestyle="none")
-        ax.set_xticks(range(len(order)), order, fontsize=7, rotation=30 if len(order) > 3 else 0)
+        ticks.append((ax, "x", order))
         ax.set_title(key.split(".")[-1], fontsize=9)
-        ax.tick_params(axis="y", labelsize=7)
+        ax.tick_params(axis="y", labelsize=SMALL)
         ax.grid(alpha=0.3, axis="y")
         if i == 0:
             ax.set_ylabel(objective, fontsize=8)
+    category_ticks(fig, ticks)
     return _png(fig)
 
 
@@ -281,15 +358,14 @@ def heatmap(rows: list[dict], x_key: str, y_key: str, objective: str) -> bytes:
                     f"{grid[j, i]:.3f}",
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize=SMALL,
                     color="white" if grid[j, i] < np.nanmean(grid) else "black",
                 )
-    ax.set_xticks(range(len(xs)), xs, fontsize=7)
-    ax.set_yticks(range(len(ys)), ys, fontsize=7)
     ax.set_xlabel(x_key, fontsize=8)
     ax.set_ylabel(y_key, fontsize=8)
-    fig.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=7)
+    fig.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=SMALL)
     ax.set_title(f"mean {objective}", fontsize=9)
+    category_ticks(fig, [(ax, "x", xs), (ax, "y", ys)])
     return _png(fig)
 
 
@@ -298,25 +374,35 @@ def importance(weights: dict, objective: str) -> bytes:
     items = sorted(weights.items(), key=lambda kv: kv[1])
     fig = Figure(figsize=(4.6, 0.45 * len(items) + 1.0), layout="constrained")
     ax = fig.add_subplot()
-    ax.barh([k.split(".")[-1] for k, _ in items], [max(v, 0) for _, v in items], color=BLUE)
+    ax.barh(range(len(items)), [max(v, 0) for _, v in items], color=BLUE)
     ax.set_xlabel(f"drop in fit of {objective} when shuffled", fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=SMALL)
     ax.grid(alpha=0.3, axis="x")
     ax.set_title("parameter importance (permutation, random forest)", fontsize=9)
+    category_ticks(fig, [(ax, "y", [k.split(".")[-1] for k, _ in items])])
     return _png(fig)
 
 
 def parallel(rows: list[dict], keys: list[str], objective: str) -> bytes:
     """Parallel coordinates: one line per trial through each searched key's values (in
-    order) to its objective, coloured by the objective."""
+    order) to its objective, coloured by the objective. Each value is written beside
+    its axis on a white box over the lines, and everything stays inside the figure."""
     import matplotlib
 
     axes = [*keys, "score"]
     orders = {k: _ordered([r.get(k) for r in rows]) for k in keys}
+    names = {k: [_wrap(v, 20) for v in orders[k]] for k in keys}
     scores = [r["score"] for r in rows]
     lo, hi = min(scores), max(scores)
     span = (hi - lo) or 1.0
-    fig = Figure(figsize=(max(4.0, 1.4 * len(axes)), 3.0), layout="constrained")
+    # room for every value's label: their lines apart, and the widest before the next axis
+    tall = max([len(names[k]) * max(n.count("\n") + 1 for n in names[k]) for k in keys] or [2])
+    wide = max([len(line) for k in keys for n in names[k] for line in n.splitlines()] or [8])
+    step = max(1.6, wide * SMALL * 0.62 / 72 + 0.35)
+    fig = Figure(
+        figsize=(max(4.5, step * (len(keys) + 0.6) + 0.3), max(3.0, 0.17 * tall + 1.1)),
+        layout="constrained",
+    )
     ax = fig.add_subplot()
     cmap = matplotlib.colormaps["viridis"]
     for r in sorted(rows, key=lambda r: r["score"]):
@@ -324,16 +410,20 @@ def parallel(rows: list[dict], keys: list[str], objective: str) -> bytes:
             (r["score"] - lo) / span
         ]
         ax.plot(range(len(axes)), ys, color=cmap((r["score"] - lo) / span), alpha=0.6, lw=1)
+    box = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}
     for i, k in enumerate(keys):
         n = len(orders[k])
-        for j, v in enumerate(orders[k]):
-            ax.text(i, j / max(n - 1, 1), f" {v}", fontsize=6, va="center")
-    ax.text(len(keys), 0, f" {lo:.3f}", fontsize=6, va="center")
-    ax.text(len(keys), 1, f" {hi:.3f}", fontsize=6, va="center")
-    ax.set_xticks(range(len(axes)), [a.split(".")[-1] for a in keys] + [objective], fontsize=7)
+        for j, v in enumerate(names[k]):
+            y = j / max(n - 1, 1)
+            ax.text(i + 0.04, y, v, fontsize=SMALL, va="center", bbox=box, zorder=3)
+    for y, score in ((0, lo), (1, hi)):
+        ax.text(len(keys) + 0.04, y, f"{score:.3f}", fontsize=SMALL, va="center", bbox=box)
+    ax.set_xlim(-0.08, len(keys) + 0.5)
+    ax.set_ylim(-0.08, 1.08)
     ax.set_yticks([])
     for i in range(len(axes)):
         ax.axvline(i, color="#888888", lw=0.6)
+    category_ticks(fig, [(ax, "x", [a.split(".")[-1] for a in keys] + [objective])])
     return _png(fig)
 
 
@@ -350,15 +440,19 @@ def evaluation(arrays: dict, title: str = "") -> bytes:
     fig = Figure(figsize=(6.4, 3.0), layout="constrained")
     ax = fig.add_subplot(1, 2, 1)
     matrix = confusion_matrix(y, proba.argmax(axis=1), labels=list(range(k)))
-    ax.imshow(matrix, cmap=PLAYGROUND.reversed() if k == 2 else "Blues")
+    totals = matrix.sum(axis=1, keepdims=True)
+    share = matrix / np.maximum(totals, 1)  # of each true class, what was predicted
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    size = 8 if k <= 6 else SMALL
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8)
-    ax.set_xticks(range(k), names, fontsize=7)
-    ax.set_yticks(range(k), names, fontsize=7)
+            text = f"{matrix[i, j]}\n{share[i, j]:.0%}" if k <= 6 else str(matrix[i, j])
+            colour = "white" if share[i, j] > 0.6 else "#222222"
+            ax.text(j, i, text, ha="center", va="center", fontsize=size, color=colour)
     ax.set_xlabel("predicted", fontsize=8)
-    ax.set_ylabel("true", fontsize=8)
+    ax.set_ylabel("true (shade: share of the row)", fontsize=8)
     ax.set_title("confusion matrix", fontsize=9)
+    ticks = [(ax, "x", names), (ax, "y", names)]
     ax = fig.add_subplot(1, 2, 2)
     for c in range(1 if k == 2 else 0, k):
         fpr, tpr, _ = roc_curve(y == c, proba[:, c])
@@ -367,9 +461,10 @@ def evaluation(arrays: dict, title: str = "") -> bytes:
     ax.plot([0, 1], [0, 1], color="#aaaaaa", lw=0.8, linestyle="--")
     ax.set_xlabel("false positive rate", fontsize=8)
     ax.set_ylabel("true positive rate", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=6, loc="lower right", frameon=False)
+    ax.tick_params(labelsize=SMALL)
+    ax.legend(fontsize=SMALL, loc="lower right", frameon=False)
     ax.set_title("ROC", fontsize=9)
     if title:
         fig.suptitle(_fit(title, 6.4, 9), fontsize=9)
+    category_ticks(fig, ticks)
     return _png(fig)

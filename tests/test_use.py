@@ -196,12 +196,15 @@ def test_tensorboard_logs_with_hparams_without_tensorflow(runs_dir, tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "RUNS 8 TF False" in out.stdout
-    events = _events(logdir / "tinygrid" / "t000-r0")
-    scalars = {v.tag for e in events for v in e.summary.value if v.HasField("simple_value")}
-    assert {"train/loss", "validation/accuracy", "learning_rate", "final/val_accuracy"} <= scalars
-    steps = sorted(e.step for e in events for v in e.summary.value if v.tag == "train/loss")
-    assert steps == list(range(1, 9))  # one per epoch
-    plugins = {v.metadata.plugin_data.plugin_name for e in events for v in e.summary.value}
+    session = _events(logdir / "tinygrid" / "t000-r0")
+    train = _events(logdir / "tinygrid" / "t000-r0" / "train")
+    scalars = {v.tag for e in train for v in e.summary.value if v.HasField("simple_value")}
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= scalars
+    finals = {v.tag for e in session for v in e.summary.value if v.HasField("simple_value")}
+    assert "final/val_accuracy" in finals
+    steps = sorted(e.step for e in train for v in e.summary.value if v.tag == "epoch_loss")
+    assert steps == list(range(8))  # one per epoch, from 0 as Keras' callback
+    plugins = {v.metadata.plugin_data.plugin_name for e in session for v in e.summary.value}
     assert "hparams" in plugins
     config = _events(logdir / "tinygrid")
     assert any(v.tag == "_hparams_/experiment" for e in config for v in e.summary.value)
@@ -220,8 +223,9 @@ def test_train_with_tensorboard(tiny, tmp_path):
     )
     assert result.exit_code == 0, result.output
     run_id = json.loads(result.stdout)["id"]
-    tags = {v.tag for e in _events(tmp_path / "tb" / run_id) for v in e.summary.value}
-    assert {"train/loss", "validation/loss"} <= tags
+    for split in ("train", "validation"):
+        tags = {v.tag for e in _events(tmp_path / "tb" / run_id / split) for v in e.summary.value}
+        assert "epoch_loss" in tags
     result = invoke("train", tiny, "--runs-dir", tmp_path / "r2", "--tensorboard", "/sys/tb")
     assert result.exit_code == 2 and "--tensorboard: cannot write in '/sys/tb'" in result.stderr
     assert not (tmp_path / "r2").exists()

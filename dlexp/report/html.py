@@ -16,7 +16,7 @@ from typing import Any
 
 from dlexp import runs as runs_mod
 from dlexp.files import atomic_write
-from dlexp.labels import label
+from dlexp.labels import MOST_RUNS, label, shown_of
 from dlexp.report.collect import Entry, Report, SearchInfo, settings, settings_text
 from dlexp.report.images import Images, Picture
 from dlexp.report.matters import noise_note
@@ -330,10 +330,16 @@ def _search_section(
                     info.objective,
                 )
             )
+    importance_note = None
+    if scored and len(keys) == 1:  # one bar says nothing: the values are compared above
+        importance_note = (
+            f"Only {keys[0]} varies, so it alone can matter: no importance chart "
+            f"(its values' {info.objective} are compared above)."
+        )
     if scored and keys:
         from dlexp.report.matters import importances
 
-        weights = importances(info, keys)
+        weights = importances(info, keys) if len(keys) > 1 else None
         if weights:
             by_value.append(
                 images.add(
@@ -367,6 +373,8 @@ def _search_section(
         ]
         kind = "folds" if info.cv else "repeats"
         title = "best trials" + (f" (mean over {kind})" if info.repeats > 1 else "")
+        if len(ranked) > len(top):
+            title += f"; the best {shown_of(len(top), len(ranked), 'trials')}"
         overlay = images.add(
             f"search-{info.name}-overlay",
             "best trials' learning curves",
@@ -403,6 +411,7 @@ def _search_section(
         "best": best and {"anchor": anchor(best.id), "id": best.id, "score": num(info.score(best))},
         "warnings": info.warnings,
         "by_value": by_value,
+        "importance_note": importance_note,
         "overlay": overlay,
         "batch_overlay": batch_overlay,
         "table": table,
@@ -442,22 +451,29 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
     table = _table(report, report.entries, None, metrics, anchors) if report.entries else None
     learning = Learning()
     compare = compare_batches = None
+    compare_note = ""
     if len(runs) > 1:
-        shown = runs[:12]
+        shown = runs[:MOST_RUNS]
         compare = images.add(
             "overlay-runs",
             "learning curves of the runs, overlaid",
             "overlay",
             [(e.id, e.records[0].history) for e in shown],
             _overlay_metrics(shown),
+            total=len(runs),
         )
+        if len(runs) > len(shown):
+            compare_note = (
+                f"{shown_of(len(shown), len(runs))}: the first {len(shown)} in the table's "
+                "order (one colour each; --filter chooses others)"
+            )
         batched = [(e.id, e.records[0]) for e in runs if learning.has_batches(e.records[0], e)]
         compare_batches = _batch_overlay(
             images,
             "overlay-batches",
-            batched[:12],
+            batched[:MOST_RUNS],
             "the loss of every batch"
-            + (f" (the first 12 of {len(batched)} runs)" if len(batched) > 12 else ""),
+            + (f", {shown_of(MOST_RUNS, len(batched))}" if len(batched) > MOST_RUNS else ""),
         )
     searches = [
         _search_section(images, report, i, anchors, learning) for i in report.searches.values()
@@ -477,6 +493,7 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
         warnings=warnings,
         table=table,
         compare=compare,
+        compare_note=compare_note,
         compare_batches=compare_batches,
         run_sections=run_sections,
     )

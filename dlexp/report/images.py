@@ -17,7 +17,7 @@ from dlexp import runs as runs_mod
 from dlexp.errors import ConfigError
 from dlexp.files import atomic_write
 
-PLOTS_VERSION = 6  # part of every picture's name: raise it when the pictures change
+PLOTS_VERSION = 7  # part of every picture's name: raise it when the pictures change
 PICTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{12}\.png$")
 
 
@@ -29,6 +29,8 @@ class Picture:
     src: str
     alt: str
     error: str | None = None
+    width: int | None = None  # its size on the page in pixels, half the file's (HiDPI)
+    height: int | None = None
 
 
 # what each picture drawn from learning.npz reads of it (a name, or a name's start)
@@ -144,10 +146,29 @@ class Images:
                 self.failed[f"img/{Path(path).name}"] = error
         for picture in self.pictures:
             picture.error = self.failed.get(picture.src)
+            if not picture.error:
+                size = shown_size(self.dir.parent / picture.src)
+                picture.width, picture.height = size or (None, None)
         for old in self.dir.glob("*.png"):  # only pictures this report names itself
             if old.name not in self.used and PICTURE_NAME.match(old.name):
                 old.unlink()
         return len(self.jobs) - len(self.failed)
+
+
+def shown_size(path: Path) -> tuple[int, int] | None:
+    """A PNG's size on the page: its pixels at plots.SAVE_DPI shown at plots.DPI (None
+    when its header cannot be read)."""
+    from dlexp.plots import DPI, SAVE_DPI
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return round(w * DPI / SAVE_DPI), round(h * DPI / SAVE_DPI)
 
 
 def _context():
