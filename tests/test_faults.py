@@ -5,6 +5,8 @@ import csv
 import errno
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -332,3 +334,86 @@ def test_a_disk_that_fills_half_way_fails_and_resumes_once_freed(small, tmpfs):
     rows = read_results(disk / "small")
     assert len(rows) == 6 and all(r["status"] == "completed" for r in rows)
     assert not staged_leftovers(disk)
+
+
+# -- dlexp report on a full disk ----------------------------------------------------------
+
+
+@pytest.fixture
+def one_run(tmp_path):
+    """A runs folder holding one run of the fixtures (a report of a few pictures)."""
+    from conftest import ROOT
+
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    name = "20260101-000000-plain-aaaaaa"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "runs" / name, runs_dir / name)
+    return runs_dir / name
+
+
+def page_and_pictures(out: Path) -> tuple[str, dict[str, bytes]]:
+    page = (out / "index.html").read_text()
+    named = set(re.findall(r"img/[^'\"]+\.png", page))
+    return page, {src: (out / src).read_bytes() for src in sorted(named)}
+
+
+def changed(run: Path) -> None:
+    """The run's files change: its pictures are drawn again."""
+    for f in run.iterdir():
+        os.utime(f, ns=(f.stat().st_mtime_ns + 10**9,) * 2)
+
+
+@pytest.mark.parametrize("where", ["picture", "page"])
+def test_report_on_a_full_disk_keeps_the_old_page(one_run, tmp_path, monkeypatch, where):
+    """Reproduced: a traceback, or a page whose pictures say "not drawn", exit 0; and
+    report/img/ without index.html. Now exit 1 with one line, the old page and every
+    picture it shows kept."""
+    from dlexp.report import html, images
+
+    out = tmp_path / "report"
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # pictures drawn here, not in workers
+    args = ["report", str(one_run.parent), "--out", str(out)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    before = page_and_pictures(out)
+    changed(one_run)
+    module = images if where == "picture" else html
+    write = module.atomic_write
+
+    def atomic_write(path, data):
+        if Path(path).suffix in (".png", ".html"):
+            raise OSError(errno.ENOSPC, FULL, str(path))
+        return write(path, data)
+
+    monkeypatch.setattr(module, "atomic_write", atomic_write)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert one_line(result.stderr) and "no space left on the device" in result.stderr
+    assert page_and_pictures(out) == before
+    # a first report on a full disk leaves no img/ without its index.html
+    fresh = tmp_path / "fresh"
+    result = CliRunner().invoke(cli, ["report", str(one_run.parent), "--out", str(fresh)])
+    assert result.exit_code == 1 and one_line(result.stderr)
+    assert not (fresh / "img").exists() and not (fresh / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_report_on_a_real_full_disk_keeps_the_old_page(one_run, tmpfs):
+    disk = tmpfs("disk", "2m")
+    cmd = [sys.executable, "-m", "dlexp.cli", "report", str(one_run.parent), "--out"]
+    assert subprocess.run([*cmd, str(disk / "report")], capture_output=True).returncode == 0
+    before = page_and_pictures(disk / "report")
+    with open(disk / "filler", "wb") as f:  # the disk fills up
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    changed(one_run)
+    done = subprocess.run([*cmd, str(disk / "report")], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert one_line(done.stderr) and "no space left on the device" in done.stderr
+    assert page_and_pictures(disk / "report") == before
+    done = subprocess.run([*cmd, str(disk / "fresh")], capture_output=True, text=True)
+    assert done.returncode == 1 and one_line(done.stderr)
+    assert not (disk / "fresh" / "img").exists()
