@@ -68,16 +68,21 @@ def stage_by_hand(trials: Path, pid: int, names: list[str], status="completed") 
     for i, name in enumerate(names):
         folder = trials / f".{name}.tmp-{pid}"
         folder.mkdir(parents=True)
-        for f in ("config.yaml", "history.csv", "model.keras", "predictions.npz"):
-            (folder / f).write_text("x\n")
-        (folder / "config.yaml").write_text("seed: 1\n")
-        metrics = runs.Metrics(epochs_run=2, best_epoch=2, params=1, val={"accuracy": 0.5})
-        (folder / "metrics.json").write_text(json.dumps(metrics.to_json()))
-        stack = {"group": f"{names[0]}..{names[-1]}", "size": len(names), "position": i}
-        info = {"id": name, "status": status, "stack": stack, "duration_s": 0.1}
-        (folder / "run.json").write_text(json.dumps(info))
+        fill(folder, name, i, names, status)
         folders.append(folder)
     return folders
+
+
+def fill(folder: Path, name: str, i: int, names: list[str], status: str) -> None:
+    """A run folder's files, as a member ``i`` of the stack ``names`` that ended."""
+    for f in ("config.yaml", "history.csv", "model.keras", "predictions.npz"):
+        (folder / f).write_text("x\n")
+    (folder / "config.yaml").write_text("seed: 1\n")
+    metrics = runs.Metrics(epochs_run=2, best_epoch=2, params=1, val={"accuracy": 0.5})
+    (folder / "metrics.json").write_text(json.dumps(metrics.to_json()))
+    stack = {"group": f"{names[0]}..{names[-1]}", "size": len(names), "position": i}
+    info = {"id": name, "status": status, "stack": stack, "duration_s": 0.1}
+    (folder / "run.json").write_text(json.dumps(info))
 
 
 def test_a_killed_stacks_complete_staged_folders_are_published_on_open(small, tmp_path):
@@ -99,13 +104,19 @@ def test_a_killed_stacks_complete_staged_folders_are_published_on_open(small, tm
     cut = stage_by_hand(trials, pid, ["t005", "t006"])
     info = json.loads((cut[1] / "run.json").read_text())
     (cut[1] / "run.json").write_text(json.dumps({**info, "status": "running"}))
+    # a dead process whose pid this one has been given again: its stack is trusted too
+    stage_by_hand(trials, os.getpid(), ["t007", "t008"])
     store.open(overwrite=False)
     try:
         done = sorted(p.name for p in trials.iterdir())
-        assert done == ["t000", "t001", "t002", "t003", "t004"]
+        assert done == ["t000", "t001", "t002", "t003", "t004", "t007", "t008"]
         assert all(store.run_done(n) for n in done)
-        store.recover()  # safe to call again (another process's cleanup calls it too)
-        assert sorted(p.name for p in trials.iterdir()) == done
+        # safe to call again, while this process trains (another's cleanup calls it too):
+        # a folder this process is training into is left alone
+        mine = store.stage("t009")
+        fill(mine.path, "t009", 0, ["t009"], "completed")
+        store.recover()
+        assert sorted(p.name for p in trials.iterdir()) == sorted([*done, mine.path.name])
     finally:
         store.close()
 
