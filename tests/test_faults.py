@@ -303,11 +303,10 @@ def test_a_disk_full_at_the_first_trials_files_fails_in_one_line(small, tmp_path
 
     monkeypatch.setattr(runs.Run, "write_config", write_config)
     for stack in ("1", "3"):
-        result = CliRunner().invoke(
-            cli, ["search", str(small), "--stack", stack, "--runs-dir", str(tmp_path)]
-        )
+        args = ["search", str(small), "--stack", stack, "--runs-dir", str(tmp_path)]
+        result = CliRunner().invoke(cli, args, env={"COLUMNS": "1000"})
         assert result.exit_code == 1, result.output
-        assert one_line(result.stderr) and "no space left on the device" in result.stderr
+        assert said_once_in_one_line(result, "no space left on the device")
         assert json.loads((tmp_path / "small" / "search.json").read_text())["status"] == "failed"
         assert not staged_leftovers(tmp_path)
 
