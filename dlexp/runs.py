@@ -248,7 +248,15 @@ class RunInfo:
 
     # Written only when set: the model and data a run had once it was built.
     _OPTIONAL = (
-        *("host", "pid", "params", "widths", "output", "data", "traceback", "stack", "fault"),
+        "host",
+        "pid",
+        "params",
+        "widths",
+        "output",
+        "data",
+        "traceback",
+        "stack",
+        "fault",
     )
 
     def to_json(self) -> dict:

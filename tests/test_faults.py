@@ -5,6 +5,8 @@ import csv
 import errno
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -67,16 +69,21 @@ def stage_by_hand(trials: Path, pid: int, names: list[str], status="completed") 
     for i, name in enumerate(names):
         folder = trials / f".{name}.tmp-{pid}"
         folder.mkdir(parents=True)
-        for f in ("config.yaml", "history.csv", "model.keras", "predictions.npz"):
-            (folder / f).write_text("x\n")
-        (folder / "config.yaml").write_text("seed: 1\n")
-        metrics = runs.Metrics(epochs_run=2, best_epoch=2, params=1, val={"accuracy": 0.5})
-        (folder / "metrics.json").write_text(json.dumps(metrics.to_json()))
-        stack = {"group": f"{names[0]}..{names[-1]}", "size": len(names), "position": i}
-        info = {"id": name, "status": status, "stack": stack, "duration_s": 0.1}
-        (folder / "run.json").write_text(json.dumps(info))
+        fill(folder, name, i, names, status)
         folders.append(folder)
     return folders
+
+
+def fill(folder: Path, name: str, i: int, names: list[str], status: str) -> None:
+    """A run folder's files, as a member ``i`` of the stack ``names`` that ended."""
+    for f in ("config.yaml", "history.csv", "model.keras", "predictions.npz"):
+        (folder / f).write_text("x\n")
+    (folder / "config.yaml").write_text("seed: 1\n")
+    metrics = runs.Metrics(epochs_run=2, best_epoch=2, params=1, val={"accuracy": 0.5})
+    (folder / "metrics.json").write_text(json.dumps(metrics.to_json()))
+    stack = {"group": f"{names[0]}..{names[-1]}", "size": len(names), "position": i}
+    info = {"id": name, "status": status, "stack": stack, "duration_s": 0.1}
+    (folder / "run.json").write_text(json.dumps(info))
 
 
 def test_a_killed_stacks_complete_staged_folders_are_published_on_open(small, tmp_path):
@@ -100,13 +107,19 @@ def test_a_killed_stacks_complete_staged_folders_are_published_on_open(small, tm
     (cut[1] / "run.json").write_text(json.dumps({**info, "status": "running"}))
     for folder in cut:  # untouched for an hour: no worker elsewhere still trains them
         os.utime(folder, (time.time() - 3600,) * 2)
+    # a dead process whose pid this one has been given again: its stack is trusted too
+    stage_by_hand(trials, os.getpid(), ["t007", "t008"])
     store.open(overwrite=False)
     try:
         done = sorted(p.name for p in trials.iterdir())
-        assert done == ["t000", "t001", "t002", "t003", "t004"]
+        assert done == ["t000", "t001", "t002", "t003", "t004", "t007", "t008"]
         assert all(store.run_done(n) for n in done)
-        store.recover()  # safe to call again (another process's cleanup calls it too)
-        assert sorted(p.name for p in trials.iterdir()) == done
+        # safe to call again, while this process trains (another's cleanup calls it too):
+        # a folder this process is training into is left alone
+        mine = store.stage("t009")
+        fill(mine.path, "t009", 0, ["t009"], "completed")
+        store.recover()
+        assert sorted(p.name for p in trials.iterdir()) == sorted([*done, mine.path.name])
     finally:
         store.close()
 
@@ -293,11 +306,10 @@ def test_a_disk_full_at_the_first_trials_files_fails_in_one_line(small, tmp_path
 
     monkeypatch.setattr(runs.Run, "write_config", write_config)
     for stack in ("1", "3"):
-        result = CliRunner().invoke(
-            cli, ["search", str(small), "--stack", stack, "--runs-dir", str(tmp_path)]
-        )
+        args = ["search", str(small), "--stack", stack, "--runs-dir", str(tmp_path)]
+        result = CliRunner().invoke(cli, args, env={"COLUMNS": "1000"})
         assert result.exit_code == 1, result.output
-        assert one_line(result.stderr) and "no space left on the device" in result.stderr
+        assert said_once_in_one_line(result, "no space left on the device")
         assert json.loads((tmp_path / "small" / "search.json").read_text())["status"] == "failed"
         assert not staged_leftovers(tmp_path)
 
@@ -335,3 +347,86 @@ def test_a_disk_that_fills_half_way_fails_and_resumes_once_freed(small, tmpfs):
     rows = read_results(disk / "small")
     assert len(rows) == 6 and all(r["status"] == "completed" for r in rows)
     assert not staged_leftovers(disk)
+
+
+# -- dlexp report on a full disk ----------------------------------------------------------
+
+
+@pytest.fixture
+def one_run(tmp_path):
+    """A runs folder holding one run of the fixtures (a report of a few pictures)."""
+    from conftest import ROOT
+
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    name = "20260101-000000-plain-aaaaaa"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "runs" / name, runs_dir / name)
+    return runs_dir / name
+
+
+def page_and_pictures(out: Path) -> tuple[str, dict[str, bytes]]:
+    page = (out / "index.html").read_text()
+    named = set(re.findall(r"img/[^'\"]+\.png", page))
+    return page, {src: (out / src).read_bytes() for src in sorted(named)}
+
+
+def changed(run: Path) -> None:
+    """The run's files change: its pictures are drawn again."""
+    for f in run.iterdir():
+        os.utime(f, ns=(f.stat().st_mtime_ns + 10**9,) * 2)
+
+
+@pytest.mark.parametrize("where", ["picture", "page"])
+def test_report_on_a_full_disk_keeps_the_old_page(one_run, tmp_path, monkeypatch, where):
+    """Reproduced: a traceback, or a page whose pictures say "not drawn", exit 0; and
+    report/img/ without index.html. Now exit 1 with one line, the old page and every
+    picture it shows kept."""
+    from dlexp.report import html, images
+
+    out = tmp_path / "report"
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # pictures drawn here, not in workers
+    args = ["report", str(one_run.parent), "--out", str(out)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    before = page_and_pictures(out)
+    changed(one_run)
+    module = images if where == "picture" else html
+    write = module.atomic_write
+
+    def atomic_write(path, data):
+        if Path(path).suffix in (".png", ".html"):
+            raise OSError(errno.ENOSPC, FULL, str(path))
+        return write(path, data)
+
+    monkeypatch.setattr(module, "atomic_write", atomic_write)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert one_line(result.stderr) and "no space left on the device" in result.stderr
+    assert page_and_pictures(out) == before
+    # a first report on a full disk leaves no img/ without its index.html
+    fresh = tmp_path / "fresh"
+    result = CliRunner().invoke(cli, ["report", str(one_run.parent), "--out", str(fresh)])
+    assert result.exit_code == 1 and one_line(result.stderr)
+    assert not (fresh / "img").exists() and not (fresh / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_report_on_a_real_full_disk_keeps_the_old_page(one_run, tmpfs):
+    disk = tmpfs("disk", "2m")
+    cmd = [sys.executable, "-m", "dlexp.cli", "report", str(one_run.parent), "--out"]
+    assert subprocess.run([*cmd, str(disk / "report")], capture_output=True).returncode == 0
+    before = page_and_pictures(disk / "report")
+    with open(disk / "filler", "wb") as f:  # the disk fills up
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    changed(one_run)
+    done = subprocess.run([*cmd, str(disk / "report")], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert one_line(done.stderr) and "no space left on the device" in done.stderr
+    assert page_and_pictures(disk / "report") == before
+    done = subprocess.run([*cmd, str(disk / "fresh")], capture_output=True, text=True)
+    assert done.returncode == 1 and one_line(done.stderr)
+    assert not (disk / "fresh" / "img").exists()

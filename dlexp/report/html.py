@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dlexp import runs as runs_mod
+from dlexp.errors import MachineFault, machine_fault
 from dlexp.files import atomic_write
 from dlexp.labels import MOST_RUNS, label, shown_of
 from dlexp.report.collect import Entry, Report, SearchInfo, settings, settings_text
@@ -479,7 +480,11 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
         _search_section(images, report, i, anchors, learning) for i in report.searches.values()
     ]
     run_sections = [_run_section(images, e, learning) for e in runs]
-    drawn = images.draw()  # every picture, before the page is rendered
+    try:
+        drawn = images.draw()  # every picture, before the page is rendered
+    except MachineFault:  # a full disk: the old page and its pictures are kept
+        images.forget()
+        raise
     warnings = list(report.warnings) + learning.warnings
     warnings += [f"{src}: not drawn ({reason})" for src, reason in images.failed.items()]
     report.warnings = warnings
@@ -497,5 +502,11 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
         compare_batches=compare_batches,
         run_sections=run_sections,
     )
-    atomic_write(out / "index.html", page)
+    try:
+        atomic_write(out / "index.html", page)
+    except OSError as exc:
+        if machine_fault(exc):
+            images.forget()
+        raise
+    images.prune()
     return out / "index.html", drawn

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlexp import runs as runs_mod
-from dlexp.errors import ConfigError
+from dlexp.errors import ConfigError, MachineFault, describe, machine_fault
 from dlexp.files import atomic_write
 
 PLOTS_VERSION = 7  # part of every picture's name: raise it when the pictures change
@@ -52,12 +52,13 @@ def load_npz(path: str, keys: tuple[str, ...] | None = None) -> dict:
         return {k: npz[k] for k in names}
 
 
-def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None]:
+def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None, bool]:
     """Draw one picture (maybe in a worker process) and write it atomically.
 
     Returns:
-        (path, None), or (path, the reason) when the data cannot be drawn: a damaged
-        boundary.npz must cost its picture, not the report.
+        (path, None, False), or (path, the reason, whether the machine failed it) when it
+        cannot be drawn: a damaged boundary.npz costs its picture, not the report; a full
+        disk costs the report (it is the machine's fault, not the data's).
     """
     from dlexp import learning_plots, plots
 
@@ -77,8 +78,10 @@ def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None]:
             data = getattr(plots, kind)(*args, **kwargs)
         atomic_write(path, data)
     except Exception as exc:  # noqa: BLE001 - any damage in a run's files
-        return path, f"{type(exc).__name__}: {exc}"
-    return path, None
+        if machine_fault(exc):
+            return path, describe(exc), True
+        return path, f"{type(exc).__name__}: {exc}", False
+    return path, None, False
 
 
 class Images:
@@ -92,6 +95,7 @@ class Images:
 
     def __init__(self, out: Path):
         self.dir = out / "img"
+        self.made = not self.dir.exists()  # by this report (removed if it fails)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -125,13 +129,17 @@ class Images:
         return picture
 
     def draw(self) -> int:
-        """Draw the pictures not drawn yet, delete the ones this report no longer names,
-        and mark the pictures that could not be drawn.
+        """Draw the pictures not drawn yet and mark the ones that could not be drawn.
+        The ones this report no longer names stay until its page is written
+        (:meth:`prune`): the old page keeps its pictures if the new one fails.
 
         Returns:
             The number of pictures drawn.
+
+        Raises:
+            MachineFault: a picture could not be written for lack of disk (or memory).
         """
-        results: list[tuple[str, str | None]] = []
+        results: list[tuple[str, str | None, bool]] = []
         if len(self.jobs) > 6 and (os.cpu_count() or 1) > 1:
             try:
                 workers = min(os.cpu_count() or 1, 4)
@@ -141,7 +149,10 @@ class Images:
                 results = []
         if len(results) != len(self.jobs):
             results = [render(job) for job in self.jobs]
-        for path, error in results:
+        fault = next((error for _, error, machine in results if machine), None)
+        if fault is not None:
+            raise MachineFault(fault)
+        for path, error, _ in results:
             if error:
                 self.failed[f"img/{Path(path).name}"] = error
         for picture in self.pictures:
@@ -149,10 +160,21 @@ class Images:
             if not picture.error:
                 size = shown_size(self.dir.parent / picture.src)
                 picture.width, picture.height = size or (None, None)
+        return len(self.jobs) - len(self.failed)
+
+    def prune(self) -> None:
+        """Delete the pictures this report no longer names (once its page is written)."""
         for old in self.dir.glob("*.png"):  # only pictures this report names itself
             if old.name not in self.used and PICTURE_NAME.match(old.name):
                 old.unlink()
-        return len(self.jobs) - len(self.failed)
+
+    def forget(self) -> None:
+        """A report that failed leaves the folder as it was: the pictures it drew are
+        removed, and img/ if it made it (no img/ without an index.html)."""
+        for job in self.jobs:
+            Path(job[3]).unlink(missing_ok=True)
+        if self.made and not any(self.dir.iterdir()):
+            self.dir.rmdir()
 
 
 def shown_size(path: Path) -> tuple[int, int] | None:

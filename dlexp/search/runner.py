@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import keras_tuner as kt
 
 from dlexp import runs
-from dlexp.errors import ConfigError, MachineFault
+from dlexp.errors import ConfigError, MachineFault, describe, machine_fault
 from dlexp.search import compat
 from dlexp.training import Outcome, TrialJob
 
@@ -132,6 +132,22 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
     # -- training trials ---------------------------------------------------------------------
 
     def _train(self, trials: list, report: bool) -> None:
+        """``_train_now``; a full disk met outside a run (its folder, its first file) stops
+        the search too, rather than failing one trial after another in keras-tuner's loop
+        (which prints each one's traceback)."""
+        try:
+            self._train_now(trials, report)
+        except MachineStop:
+            raise
+        except Exception as exc:
+            if not machine_fault(exc):
+                raise
+            raise MachineStop(
+                f"{describe(exc)}; free some space (or memory) and run the same command "
+                "again to resume"
+            ) from exc
+
+    def _train_now(self, trials: list, report: bool) -> None:
         """Train every run of these trials that has not finished, in one call to the
         trainer; publish the folders of the runs that ended together (a stack's) as
         one, and (``report``) tell the oracle about each trial whose runs have all

@@ -24,6 +24,9 @@ from dlexp.grid import SearchSpec
 
 PUBLISH_PREFIX = ".publish-"  # trials/.publish-<pid>-<hex>.json: renames under way
 STAGED_FRESH_S = 30.0  # a staged folder touched this recently may be a live worker's
+# the staged folders and journals this process is working on (any thread): ``recover``
+# leaves them alone, and only them (a dead process's may carry this pid, reused)
+_IN_FLIGHT: set[Path] = set()
 
 
 class SearchStatus(runs.TextEnum):
@@ -172,6 +175,7 @@ class SearchStore:
         run that has ended. One never published is cleared on the next open."""
         tmp = self.trials / f".{name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
+        _IN_FLIGHT.add(tmp)
         tmp.mkdir(parents=True)
         return runs.Run(tmp, run_id=name)
 
@@ -190,10 +194,14 @@ class SearchStore:
             self._move(*moves[0])
             return
         journal = self.trials / f"{PUBLISH_PREFIX}{os.getpid()}-{secrets.token_hex(3)}.json"
-        write_json(journal, {"pid": os.getpid(), "moves": moves})
-        for tmp, final in moves:
-            self._move(tmp, final)
-        journal.unlink()
+        _IN_FLIGHT.add(journal)
+        try:
+            write_json(journal, {"pid": os.getpid(), "moves": moves})
+            for tmp, final in moves:
+                self._move(tmp, final)
+            journal.unlink(missing_ok=True)
+        finally:
+            _IN_FLIGHT.discard(journal)
 
     def _move(self, tmp: str, final: str) -> None:
         source, target = self.trials / tmp, self.trials / final
@@ -202,30 +210,37 @@ class SearchStore:
         if target.exists():
             shutil.rmtree(target)
         os.replace(source, target)
+        _IN_FLIGHT.discard(source)
 
     def recover(self) -> None:
         """What processes killed while publishing left: each journal of a process that is
         gone is finished (its renames done, then it is deleted), and a dead process's
         staged folders whose runs had all ended (a whole stack, or one run) are
-        published; the rest stay staged, for ``open`` to clear."""
+        published; the rest stay staged, for ``open`` to clear. Safe to call again, and
+        while this process trains (what it works on itself is left alone)."""
         for journal in sorted(self.trials.glob(f"{PUBLISH_PREFIX}*.json")):
+            if journal in _IN_FLIGHT:
+                continue  # this process is publishing it (another thread)
             try:
                 state = read_json(journal)
                 moves, pid = state["moves"], int(state["pid"])
+            except FileNotFoundError:
+                continue  # finished meanwhile
             except (OSError, ValueError, KeyError, TypeError):
-                journal.unlink()  # half a journal was never written: atomic writes
+                journal.unlink(missing_ok=True)  # never half written: atomic writes
                 continue
             if pid != os.getpid() and runs._alive(pid):
                 continue  # a worker still publishing
             for tmp, final in moves:
                 self._move(tmp, final)
-            journal.unlink()
+            journal.unlink(missing_ok=True)
         ended: dict[tuple, list[runs.Run]] = {}
         for tmp in sorted(self.trials.glob(".*.tmp-*")):
             name, _, pid = tmp.name[1:].rpartition(".tmp-")
-            if not tmp.is_dir() or not pid.isdigit() or int(pid) == os.getpid():
+            if not tmp.is_dir() or not pid.isdigit() or tmp in _IN_FLIGHT:
                 continue
-            if runs._alive(int(pid)) or not self._complete(tmp):
+            alive = int(pid) != os.getpid() and runs._alive(int(pid))
+            if alive or not self._complete(tmp):
                 continue
             stack = runs.read_run(tmp, name).info.stack or {}
             key = (pid, stack.get("group") or name, stack.get("size", 1))
@@ -250,6 +265,7 @@ class SearchStore:
     def discard(self, run: runs.Run) -> None:
         """A staged folder whose run never ended (an interrupted stack's others)."""
         shutil.rmtree(run.path, ignore_errors=True)
+        _IN_FLIGHT.discard(run.path)
 
     def write_failed(self, name: str, cfg: dict | None, error: str) -> None:
         """A trial whose config could not be made: a folder that says so."""
