@@ -81,7 +81,7 @@ train: {epochs: 30, batch_size: 32, learning_rate: 0.05, early_stopping: false}
     assert out["test"]["accuracy"] > 0.97  # a straight line cannot do better than ~0.6
     run = tmp_path / "runs" / out["id"]
     points = invoke("predict", run, "--points", "0,0;1.2,1.2", "--format", "json")
-    assert [p["predicted"] for p in json.loads(points.stdout)] == ["1", "0"]  # inner, outer
+    assert [p["predicted"] for p in json.loads(points.stdout)] == [1, 0]  # inner, outer
     boundary = np.load(run / "boundary.npz")
     assert boundary["proba"].shape[:2] == (len(boundary["ys"]), len(boundary["xs"]))
 
