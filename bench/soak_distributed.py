@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GRID = """\
 name: soak
 seed: 3
-data: {kind: moons, n_samples: 200, noise: 0.2}
-train: {epochs: 3, batch_size: 32, early_stopping: false}
+data: {kind: moons, n_samples: 1200, noise: 0.2}
+train: {epochs: 800, batch_size: 32, early_stopping: false}
 search:
   objective: val_accuracy
   params:
@@ -121,7 +121,7 @@ def soak(work: Path, kill_every: float, limit: float, stack: int, workers: int) 
     reference = time.monotonic() - begun
     runs, logs = work / "runs", work / "logs"
     logs.mkdir()
-    common = {"DLEXP_LEASE_S": "15", "DLEXP_CHIEF_TIMEOUT": "30"}
+    common = {"DLEXP_LEASE_S": "15", "DLEXP_CHIEF_TIMEOUT": "20"}
     started = time.monotonic()
     deadline = begun + limit  # the whole bench, the undisturbed run included
 
@@ -146,6 +146,8 @@ def soak(work: Path, kill_every: float, limit: float, stack: int, workers: int) 
             if time.monotonic() < next_kill:
                 continue
             next_kill = time.monotonic() + kill_every
+            if len(list((runs / "soak" / "trials").glob("t*/run.json"))) >= TRIALS:
+                continue  # every trial published: the workers are being told to stop
             alive = [w for w in ids if procs[w].poll() is None]
             if not alive:
                 continue
@@ -157,8 +159,10 @@ def soak(work: Path, kill_every: float, limit: float, stack: int, workers: int) 
             print(f"{time.monotonic() - started:6.1f} s: kill -9 {victim}", flush=True)
             procs[victim] = start(victim, restarts[victim])
         chief_rc = chief.wait(timeout=max(1.0, deadline - time.monotonic()))
+        for proc in procs.values():  # told "stop" by the chief, each ends by itself
+            proc.wait(timeout=max(1.0, min(30.0, deadline - time.monotonic())))
     except subprocess.TimeoutExpired:
-        chief_rc = None
+        chief_rc = chief.poll()
     finally:
         for proc in [chief, *procs.values()]:
             if proc.poll() is None:
