@@ -44,6 +44,26 @@ def tiny(write):
     return write("tiny.yaml", TINY)
 
 
+# A grid of 6 points (3 widths, 2 optimizers) for the search tests.
+SMALL = """
+name: small
+seed: 1
+data: {kind: moons, n_samples: 240}
+train: {epochs: 2, early_stopping: false}
+search:
+  objective: val_accuracy
+  params:
+    model.first_neuron: [4, 8, 16]
+    train.optimizer: [adam, {name: sgd, momentum: 0.9}]
+"""
+
+
+@pytest.fixture
+def small(write):
+    """The SMALL grid as a file."""
+    return write("small.yaml", SMALL)
+
+
 def python() -> str:
     return sys.executable
 

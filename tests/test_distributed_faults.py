@@ -18,29 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SMALL
 
 from dlexp import grid
 from dlexp.search import engine, oracles
 
 HERE = Path(__file__).resolve().parent
 FAKE = HERE / "fake_worker.py"
-
-SMALL = """
-name: small
-seed: 1
-data: {kind: moons, n_samples: 240}
-train: {epochs: 2, early_stopping: false}
-search:
-  objective: val_accuracy
-  params:
-    model.first_neuron: [4, 8, 16]
-    train.optimizer: [adam, {name: sgd, momentum: 0.9}]
-"""
-
-
-@pytest.fixture
-def small(write):
-    return write("small.yaml", SMALL)
 
 
 def _pythonpath() -> str:

@@ -20,24 +20,7 @@ from dlexp.cli import cli
 from dlexp.search import engine
 from dlexp.search.store import SearchStore
 
-SMALL = """
-name: small
-seed: 1
-data: {kind: moons, n_samples: 240}
-train: {epochs: 2, early_stopping: false}
-search:
-  objective: val_accuracy
-  params:
-    model.first_neuron: [4, 8, 16]
-    train.optimizer: [adam, {name: sgd, momentum: 0.9}]
-"""
-
 FULL = "No space left on device"
-
-
-@pytest.fixture
-def small(write):
-    return write("small.yaml", SMALL)
 
 
 def read_results(folder):

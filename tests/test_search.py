@@ -9,28 +9,12 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from conftest import SMALL
 
 from dlexp import grid, runs, training
 from dlexp.cli import cli
 from dlexp.errors import ConfigError
 from dlexp.search import engine, oracles, plan, space, store
-
-SMALL = """
-name: small
-seed: 1
-data: {kind: moons, n_samples: 240}
-train: {epochs: 2, early_stopping: false}
-search:
-  objective: val_accuracy
-  params:
-    model.first_neuron: [4, 8, 16]
-    train.optimizer: [adam, {name: sgd, momentum: 0.9}]
-"""
-
-
-@pytest.fixture
-def small(write):
-    return write("small.yaml", SMALL)
 
 
 class FakeTrainer:
