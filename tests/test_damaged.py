@@ -413,3 +413,43 @@ def test_ctrl_c_during_dlexp_train_always_keeps_a_model(tmp_path, pauses):
     assert np.isfinite(model.predict(np.zeros((4, 2)), verbose=0)).all()
     if len(pauses) == 1:  # one Ctrl-C: the summary is printed, stdout holds only JSON
         assert rc == 130 and json.loads(out)["status"] == "interrupted"
+
+
+def test_a_second_ctrl_c_while_a_stack_saves_keeps_every_model(tmp_path, monkeypatch):
+    # `dlexp train --repeats 2` trains its runs as one stack: a first Ctrl-C at epoch 2,
+    # a second as the first model is saved. Every run ends interrupted with the model
+    # of its last epoch; none is left running without a model.keras.
+    import os
+    import signal
+
+    import keras
+    import yaml
+
+    from dlexp import config, interrupt, runs
+    from dlexp.stack import train_repeats
+
+    cfg = config.resolve(yaml.safe_load(TINY.replace("epochs: 3", "epochs: 6")))
+
+    def on_epoch(epoch, row):
+        if epoch == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    original, sent = runs.Run.save_model, []
+
+    def save_model(self, model):
+        if not sent:  # Ctrl-C again, as the first model is written
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, model)
+
+    monkeypatch.setattr(runs.Run, "save_model", save_model)
+    try:
+        with interrupt.handled():
+            outcomes = train_repeats(cfg, tmp_path, 2, on_epoch)
+    except KeyboardInterrupt:
+        pytest.fail("the second Ctrl-C cut the stack's saves short")
+    assert sent and [o.status for o in outcomes] == [runs.Status.INTERRUPTED] * 2
+    for outcome in outcomes:
+        record = runs.read_run(outcome.run.path)
+        assert record.status == runs.Status.INTERRUPTED and len(record.history) >= 2
+        keras.models.load_model(outcome.run.path / "model.keras")

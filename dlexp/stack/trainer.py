@@ -142,18 +142,22 @@ class Stack:
         """Train every member, write its run folder, and call ``on_end`` for each once
         its folder is complete. The search publishes the folders afterwards, all
         together (``training.commit``)."""
-        started = time.time()
-        self._write_start()
-        self.writer = Writer()
-        try:
-            tv, ntv, hp = self._fit()
-            self.writer.close()
-            return self._finish(tv, ntv, hp, started, on_end)
-        except KeyboardInterrupt:
-            return self._abort(Status.INTERRUPTED, None, started, on_end)
-        except Exception as exc:  # a bug or a resource failure, not the user's input
-            tb, machine = traceback.format_exc(), machine_fault(exc)
-            return self._abort(Status.FAILED, describe(exc), started, on_end, tb, machine)
+        with interrupt.guarded():  # after a first Ctrl-C, more are noted only
+            started = time.time()
+            self._write_start()
+            self.writer = Writer()
+            try:
+                try:
+                    tv, ntv, hp = self._fit()
+                finally:
+                    interrupt.defer()  # from here the runs' files are written whole
+                self.writer.close()
+                return self._finish(tv, ntv, hp, started, on_end)
+            except KeyboardInterrupt:
+                return self._abort(Status.INTERRUPTED, None, started, on_end)
+            except Exception as exc:  # a bug or a resource failure, not the user's input
+                tb, machine = traceback.format_exc(), machine_fault(exc)
+                return self._abort(Status.FAILED, describe(exc), started, on_end, tb, machine)
 
     def _fit(self):
         jnp = self.program.jax.numpy
