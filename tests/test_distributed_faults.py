@@ -156,6 +156,17 @@ def planned_oracle(small, tmp_path):
     )
 
 
+def test_a_silent_workers_stack_goes_back_as_one(small, tmp_path):
+    # the lease of one slot runs out a moment before the other's (the slots were handed
+    # out one after the other): both go back in the same sweep, in order
+    oracle = planned_oracle(small, tmp_path)
+    oracle.create_trial("worker1")
+    time.sleep(0.05)
+    oracle.create_trial("worker1+1")
+    oracle.create_trial("worker2")
+    assert oracle.expire(0.03) == ["worker1", "worker1+1"]
+
+
 def test_a_late_report_of_a_reassigned_trial_is_ignored(small, tmp_path):
     oracle = planned_oracle(small, tmp_path)
     first = copy.deepcopy(oracle.create_trial("worker1"))  # worker1's copy, as over gRPC

@@ -174,6 +174,10 @@ class _OracleMixin(compat.AtomicStateMixin):
             for tuner, trial in self.ongoing_trials.items()
             if now - self._renewed.setdefault(trial.trial_id, now) > lease_s
         ]
+        # a worker's stack goes silent as one (its beat renews every slot): all of it
+        # goes back together, in order, rather than slot by slot over two sweeps
+        workers = {tuner.partition("+")[0] for tuner in late}
+        late = [tuner for tuner in self.ongoing_trials if tuner.partition("+")[0] in workers]
         for tuner in late:
             compat.requeue(self, tuner)
         if late:
