@@ -50,8 +50,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from dlexp import grid, training
+    from dlexp.search import spec as grid
     from dlexp.search.engine import Search
+    from dlexp.train import fit as training
 
     training.RELEASE_EVERY = args.release_every
     raw = yaml.safe_load((ROOT / "configs" / "grid.yaml").read_text())

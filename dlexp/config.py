@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dlexp.errors import ConfigError, bad_value, did_you_mean, show, unknown_key, unknown_name
-from dlexp.yamlio import loads, read_yaml
+from dlexp.core.errors import ConfigError, bad_value, did_you_mean, show, unknown_key, unknown_name
+from dlexp.core.yamlio import loads, read_yaml
 
 DATASETS = ("moons", "circles", "blobs", "xor", "spiral", "gauss", "csv")
 TWO_CLASS_DATASETS = ("moons", "circles", "xor", "gauss")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlexp.errors import ConfigError, show
+from dlexp.core.errors import ConfigError, show
 
 
 @dataclass
@@ -92,7 +92,7 @@ def _gauss(n, noise, rng, cfg):
 
 
 # TensorFlow Playground's inputs, from the two coordinates: each a function of x1, x2
-# and a sine, so that NumPy (here) and keras.ops (the model's layer, dlexp.layers) make
+# and a sine, so that NumPy (here) and keras.ops (the model's layer, dlexp.model.layers) make
 # them from one definition.
 EXTRA_FEATURES = {
     "x1^2": lambda x1, x2, sin: x1 * x1,
@@ -128,7 +128,7 @@ BYTES_PER_POINT = 120  # a generated 2D point's share of the arrays made before 
 def check_fits(n_samples: int) -> None:
     """Refuse a dataset whose arrays would not fit in a quarter of the memory available,
     before any is made."""
-    from dlexp.limits import budget, memory_available
+    from dlexp.core.limits import budget, memory_available
 
     if n_samples * BYTES_PER_POINT > budget():
         raise ConfigError(

@@ -30,14 +30,14 @@ def trials(runs: Path, search: str) -> list[Path]:
 
 def setting(run: Path, key: str) -> str:
     from dlexp import config
-    from dlexp.labels import label
+    from dlexp.core.labels import label
 
     return label(config.get_dotted(config.load(run / "config.yaml"), key))
 
 
 def main() -> None:
-    from dlexp import learning_plots, plots
-    from dlexp.runs import read_run
+    from dlexp.report import learning_plots, plots
+    from dlexp.runs.folder import read_run
 
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

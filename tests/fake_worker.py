@@ -10,7 +10,8 @@ import os
 import sys
 import time
 
-from dlexp import runs, training
+from dlexp.runs import folder as runs
+from dlexp.train import fit as training
 
 
 class SleepyTrainer:
@@ -43,9 +44,9 @@ class SleepyTrainer:
 
 
 def main() -> None:
-    import dlexp.stack
+    import dlexp.train.stack
 
-    dlexp.stack.StackTrainer = SleepyTrainer
+    dlexp.train.stack.StackTrainer = SleepyTrainer
     training.TrialTrainer = SleepyTrainer
     from dlexp.cli import main as cli_main
 

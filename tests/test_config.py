@@ -3,8 +3,9 @@
 import pytest
 import yaml
 
-from dlexp import config, yamlio
-from dlexp.errors import ConfigError
+from dlexp import config
+from dlexp.core import yamlio
+from dlexp.core.errors import ConfigError
 
 
 def err(raw) -> str:
@@ -254,7 +255,7 @@ def test_readme_documents_every_key():
 
 
 def test_errors_carry_their_key_path_as_data(tiny):
-    from dlexp.errors import UnknownKeyError
+    from dlexp.core.errors import UnknownKeyError
 
     with pytest.raises(ConfigError) as info:
         config.resolve({"model": {"layers": [8, 0]}})

@@ -10,9 +10,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from dlexp import config, data, grid, runs
+from dlexp import config, data
 from dlexp.cli import cli
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
+from dlexp.runs import folder as runs
+from dlexp.search import spec as grid
 
 
 def invoke(*args):
@@ -100,8 +102,8 @@ def test_search_cv_is_checked(write):
 def test_folds_stacked_train_as_each_fold_alone(tmp_path):
     """The folds of a point train as one program, each on its own rows, standardized
     with its own statistics, and give what each fold trained alone gives."""
-    from dlexp.stack import train_folds
-    from dlexp.training import train_config
+    from dlexp.train.fit import train_config
+    from dlexp.train.stack import train_folds
 
     cfg = config.resolve(BASE)
     cfg["name"] = "cv"

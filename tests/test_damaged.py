@@ -79,7 +79,7 @@ def test_predict_json_gives_the_class_with_the_labels_type(run):
 
 
 def test_label_value_keeps_the_labels_type():
-    from dlexp.predict import label_value
+    from dlexp.use.predict import label_value
 
     assert [label_value(c) for c in ("0", "12", "2.5", "setosa", "nan")] == [
         0,
@@ -95,7 +95,7 @@ def test_predict_refuses_a_diverged_model(run):
     import keras
     import numpy as np
 
-    import dlexp.training  # noqa: F401 - Keras on dlexp's backend
+    import dlexp.train.fit  # noqa: F401 - Keras on dlexp's backend
 
     model = keras.models.load_model(run / "model.keras")
     model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
@@ -311,8 +311,10 @@ def test_ctrl_c_in_an_epoch_keeps_the_weights_of_the_last_epoch_that_ended(
     import numpy as np
     import yaml
 
-    from dlexp import config, data, interrupt, training
-    from dlexp.runs import Status, create_run, read_run
+    from dlexp import config, data
+    from dlexp.core import interrupt
+    from dlexp.runs.folder import Status, create_run, read_run
+    from dlexp.train import fit as training
 
     cfg = config.resolve(yaml.safe_load(TINY.replace("epochs: 3", "epochs: 6")))
     exp = training.prepare(cfg, data.load(cfg["data"], cfg["seed"]))
@@ -399,8 +401,8 @@ def test_ctrl_c_during_dlexp_train_always_keeps_a_model(tmp_path, pauses):
     import keras
     import numpy as np
 
-    import dlexp.training  # noqa: F401 - Keras on dlexp's backend
-    from dlexp.runs import Status, read_run
+    import dlexp.train.fit  # noqa: F401 - Keras on dlexp's backend
+    from dlexp.runs.folder import Status, read_run
 
     rc, out, err, run = _interrupted_train(tmp_path, "runs", pauses)
     assert rc in (130, -2), err  # -2: a Ctrl-C as the process was exiting
@@ -425,8 +427,10 @@ def test_a_second_ctrl_c_while_a_stack_saves_keeps_every_model(tmp_path, monkeyp
     import keras
     import yaml
 
-    from dlexp import config, interrupt, runs
-    from dlexp.stack import train_repeats
+    from dlexp import config
+    from dlexp.core import interrupt
+    from dlexp.runs import folder as runs
+    from dlexp.train.stack import train_repeats
 
     cfg = config.resolve(yaml.safe_load(TINY.replace("epochs: 3", "epochs: 6")))
 

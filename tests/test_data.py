@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dlexp import config, data
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
 
 
 def load(**data_keys):

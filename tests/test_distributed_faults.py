@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import SMALL
 
-from dlexp import grid
 from dlexp.search import engine, oracles
+from dlexp.search import spec as grid
 
 HERE = Path(__file__).resolve().parent
 FAKE = HERE / "fake_worker.py"

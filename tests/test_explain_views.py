@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from dlexp.cli import cli
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
 from dlexp.explain import activations as act
 from dlexp.explain import optimizers as opt
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dlexp import grid, runs, training
 from dlexp.cli import cli
+from dlexp.runs import folder as runs
 from dlexp.search import engine
+from dlexp.search import spec as grid
 from dlexp.search.store import SearchStore
+from dlexp.train import fit as training
 
 FULL = "No space left on device"
 

@@ -3,8 +3,8 @@
 import pytest
 from conftest import CONFIGS
 
-from dlexp import grid
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
+from dlexp.search import spec as grid
 
 BASE = """
 seed: 3

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from dlexp import config, data
 from dlexp.cli import cli
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
 
 
 def invoke(*args):
@@ -36,7 +36,7 @@ def test_extra_features_are_checked_and_made_from_the_coordinates(tmp_path):
 
 
 def test_every_extra_feature_is_known_to_the_config_and_the_exported_script():
-    from dlexp import export
+    from dlexp.use import export
 
     assert tuple(data.EXTRA_FEATURES) == config.EXTRA_FEATURE_NAMES
     assert tuple(export._EXTRA_CODE) == config.EXTRA_FEATURE_NAMES
@@ -48,7 +48,7 @@ def test_every_extra_feature_is_known_to_the_config_and_the_exported_script():
 def test_the_model_makes_the_extra_features_itself():
     import keras
 
-    from dlexp import models
+    from dlexp.model import build as models
 
     cfg = config.resolve(
         {
@@ -87,7 +87,7 @@ train: {epochs: 30, batch_size: 32, learning_rate: 0.05, early_stopping: false}
 
 
 def test_snapshot_epochs_are_spaced_geometrically_and_end_on_the_last():
-    from dlexp.learning import snapshot_epochs
+    from dlexp.train.learning import snapshot_epochs
 
     assert snapshot_epochs(100, 10) == [1, 2, 3, 5, 8, 13, 22, 36, 60, 100]
     assert snapshot_epochs(3, 10) == [1, 2, 3]
@@ -109,8 +109,8 @@ def test_the_config_checks_snapshots_and_log_every():
 def test_a_stack_keeps_the_learning_record_a_single_run_keeps(tmp_path):
     """Frames, hidden units, weights and every batch's loss: the same whether the run
     trains alone (Keras' fit and callbacks) or in a stack (one program)."""
-    from dlexp.stack import train_repeats
-    from dlexp.training import train_config
+    from dlexp.train.fit import train_config
+    from dlexp.train.stack import train_repeats
 
     cfg = config.resolve(
         {
@@ -147,7 +147,7 @@ LESSONS = sorted((Path(__file__).parent.parent / "configs" / "lessons").glob("*.
 
 
 def test_every_lesson_is_a_valid_config_or_grid():
-    from dlexp import grid
+    from dlexp.search import spec as grid
 
     assert len(LESSONS) == 7
     for path in LESSONS:

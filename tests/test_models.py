@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from conftest import CONFIGS
 
-from dlexp import config, models
+from dlexp import config
+from dlexp.model import build as models
 
 
 def resolve(**model):

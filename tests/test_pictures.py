@@ -13,7 +13,9 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.text import Text
 
-from dlexp import learning_plots, plots, report, runs
+from dlexp import report
+from dlexp.report import learning_plots, plots
+from dlexp.runs import folder as runs
 
 PLAIN = "20260101-000000-plain-aaaaaa"
 OPTIMIZERS = [

@@ -13,8 +13,11 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from dlexp import labels, plots, report, runs
+from dlexp import report
 from dlexp.cli import cli
+from dlexp.core import labels
+from dlexp.report import plots
+from dlexp.runs import folder as runs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
 GOLDEN = Path(__file__).parent / "golden" / "report_table.txt"
@@ -455,7 +458,7 @@ def test_long_plot_titles_are_shortened_to_fit():
 
 
 def test_what_matters_and_what_is_noise(runs_dir, tmp_path):
-    from dlexp.report import matters
+    from dlexp.report import significance as matters
 
     rep = report.build(runs_dir)
     info = rep.searches["tinygrid"]

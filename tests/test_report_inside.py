@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from dlexp import learning_plots, plots, report
+from dlexp import report
 from dlexp.cli import cli
+from dlexp.report import learning_plots, plots
 from dlexp.report.images import LEARNING, load_npz
 
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
@@ -163,7 +164,7 @@ def test_the_weight_histogram_counts_the_weights_near_zero():
 
 
 def test_learning_curves_mark_the_best_epoch_and_the_stop():
-    from dlexp import runs
+    from dlexp.runs import folder as runs
 
     history = runs.read_run(FIXTURES / PLAIN).history
     fig = plots.learning_curves_figure(history, best_epoch=9, stopped_early=True)

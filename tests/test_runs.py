@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from dlexp import runs
+from dlexp.runs import folder as runs
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):

@@ -11,10 +11,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import SMALL
 
-from dlexp import grid, runs, training
 from dlexp.cli import cli
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
+from dlexp.runs import folder as runs
 from dlexp.search import engine, oracles, plan, space, store
+from dlexp.search import spec as grid
+from dlexp.train import fit as training
 
 
 class FakeTrainer:
@@ -464,7 +466,7 @@ def test_a_worker_refuses_a_trial_of_another_search(small, write, tmp_path):
     trial = oracle.create_trial("worker1")
     ours = engine.Search(grid.load(small), tmp_path / "a", trainer=FakeTrainer(), stack=1)
     ours.store.open(overwrite=False)
-    from dlexp.search.runner import TrialRunner
+    from dlexp.search.tuner import TrialRunner
 
     runner = TrialRunner(
         oracles.make_oracle(ours.spec, ours.space, ours.plan, set(), ours.hooks), ours, ours.trainer

@@ -1,4 +1,4 @@
-"""Runs trained together (dlexp.stack) against the same runs trained one at a time."""
+"""Runs trained together (dlexp.train.stack) against the same runs trained one at a time."""
 
 import copy
 import json
@@ -8,9 +8,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from dlexp import config, runs, training
+from dlexp import config
 from dlexp.cli import cli
-from dlexp.stack import StackTrainer, stack_key
+from dlexp.runs import folder as runs
+from dlexp.train import fit as training
+from dlexp.train.stack import StackTrainer, stack_key
 
 BASE = {
     "seed": 3,
@@ -158,7 +160,7 @@ def test_members_with_dropout_and_noise_train_on_their_own_streams(tmp_path):
 
 
 def test_stack_size_is_respected_and_a_refused_member_fails_alone(tmp_path, monkeypatch):
-    from dlexp import models
+    from dlexp.model import build as models
 
     original = models.build
 

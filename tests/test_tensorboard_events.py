@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlexp import tensorboard
+from dlexp.use import tensorboard
 
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
 
@@ -151,7 +151,7 @@ def test_inspect_finds_steps_in_order_once_even_when_written_again(search, tmp_p
 
 
 def test_a_plain_run_has_no_session(tmp_path):
-    from dlexp.runs import read_run
+    from dlexp.runs.folder import read_run
 
     run = FIXTURES / "20260101-000000-plain-aaaaaa"
     tensorboard.write_run(read_run(run), tmp_path, "plain")

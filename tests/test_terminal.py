@@ -11,9 +11,9 @@ import yaml
 from click.testing import CliRunner
 from rich.console import Console
 
-from dlexp import display, report
-from dlexp.cli import cli
-from dlexp.runs import Metrics, Run, Status
+from dlexp import report
+from dlexp.cli import cli, display
+from dlexp.runs.folder import Metrics, Run, Status
 
 SCORE = re.compile(r"\d\.\d{4} ± \d\.\d{4}")  # a search score, whole
 TINYGRID = """name: tinygrid
@@ -39,7 +39,7 @@ def _search_rows(runs_dir, write, trials: int = 4):
     """The fixture search's rows as dlexp search ranks them, with more searched keys
     than fit in 80 columns (the values of the last two invented, the same in every row
     but the first)."""
-    from dlexp import grid
+    from dlexp.search import spec as grid
     from dlexp.search.store import SearchStore
 
     spec = grid.load(write("tinygrid.yaml", TINYGRID))
@@ -96,7 +96,7 @@ def test_search_table_breaks_long_headers_before_merging_the_keys(runs_dir, writ
 
 
 def test_search_summary_says_keys_the_shown_trials_share_once(runs_dir, write):
-    from dlexp import grid
+    from dlexp.search import spec as grid
     from dlexp.search.engine import SearchOutcome
     from dlexp.search.store import SearchStatus, SearchStore
 
@@ -197,7 +197,7 @@ def test_three_seeds_mark_nothing_and_say_so_once(runs_dir, tmp_path):
 
 
 def test_noise_marks_are_monotone_in_the_mean(runs_dir, tmp_path):
-    from dlexp.report import matters
+    from dlexp.report import significance as matters
 
     best = [0.93, 0.94, 0.92, 0.93, 0.95, 0.91]
     close = [b - d for b, d in zip(best, [0.004, -0.006, 0.01, -0.002, 0.003, 0.0], strict=True)]
@@ -228,7 +228,7 @@ def test_compare_refuses_to_choose_on_the_test_split(write, tmp_path):
 
 
 def test_compare_verdict_never_picks_on_test():
-    from dlexp import compare
+    from dlexp.use import compare
 
     rows = [
         {"metric": "test_accuracy", "diff": 0.1, "ci95": [0.05, 0.15], "p": 0.01},
@@ -257,7 +257,7 @@ def test_train_bar_labels_train_and_validation():
 
 
 def test_no_best_epoch_without_validation(tmp_path):
-    from dlexp import training
+    from dlexp.train import fit as training
 
     rows = [{"epoch": e, "loss": loss} for e, loss in ((1, 0.5), (2, 0.3), (3, 0.4))]
     cfg = {"train": {"early_stopping": False}}

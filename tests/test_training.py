@@ -13,7 +13,9 @@ import pytest
 import yaml
 from conftest import TINY
 
-from dlexp import config, runs, training
+from dlexp import config
+from dlexp.runs import folder as runs
+from dlexp.train import fit as training
 
 pytestmark = pytest.mark.slow
 
@@ -204,7 +206,7 @@ def test_ctrl_c_on_the_real_command(tmp_path, write):
 
 def test_run_ids_unique_across_processes(tmp_path):
     code = (
-        "import sys; from dlexp.runs import create_run\n"
+        "import sys; from dlexp.runs.folder import create_run\n"
         "print('\\n'.join(create_run(sys.argv[1], 'same').id for _ in range(50)))"
     )
     procs = [
@@ -252,7 +254,7 @@ def test_an_interrupt_a_library_swallowed_still_stops_the_run(tmp_path):
     """A Ctrl-C that lands in a bare `except:` (JAX and Keras compile inside some) is
     lost as an exception, but the flag the signal handler set stops the run after the
     epoch: interrupted, its history and last weights kept."""
-    from dlexp import interrupt
+    from dlexp.core import interrupt
 
     def swallowed(epoch, row):
         if epoch == 2:
@@ -264,7 +266,7 @@ def test_an_interrupt_a_library_swallowed_still_stops_the_run(tmp_path):
 
 
 def test_the_signal_handler_raises_and_remembers(tmp_path):
-    from dlexp import interrupt
+    from dlexp.core import interrupt
 
     with interrupt.handled():
         with pytest.raises(KeyboardInterrupt):

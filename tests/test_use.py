@@ -190,7 +190,7 @@ def test_tensorboard_logs_with_hparams_without_tensorflow(runs_dir, tmp_path):
     logdir = tmp_path / "tb"
     search = str(runs_dir / "tinygrid")
     code = (
-        "import sys\nfrom pathlib import Path\nfrom dlexp import tensorboard\n"
+        "import sys\nfrom pathlib import Path\nfrom dlexp.use import tensorboard\n"
         f"n = tensorboard.write_search(Path({search!r}), Path({str(logdir)!r}))\n"
         "print('RUNS', n, 'TF', 'tensorflow' in sys.modules)\n"
     )
@@ -272,7 +272,7 @@ def test_savedmodel_and_tflite_exports_predict_as_the_model_does(tiny, tmp_path)
         assert result.exit_code == 0, result.output
     assert invoke("export", run, "--format", "tflite").exit_code == 2  # --out is needed
     check = f"""
-import numpy as np, dlexp.training, keras
+import numpy as np, dlexp.train.fit, keras
 x = np.array([[0.5, -0.2], [1, 0], [-1, 0.5]], np.float32)
 want = keras.models.load_model({str(run / "model.keras")!r}).predict(x, verbose=0)
 import tensorflow as tf

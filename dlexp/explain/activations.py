@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dlexp.errors import ConfigError, unknown_name
+from dlexp.core.errors import ConfigError, unknown_name
 
 # The notebook's set, in its order (swish is Keras' name for silu).
 DEFAULT_NAMES = (

@@ -52,8 +52,8 @@ from typing import Any
 import numpy as np
 
 from dlexp.config import Bool, Choice, Float, Int, Section, Spec
-from dlexp.errors import ConfigError, DlexpError, bad_value, show
-from dlexp.yamlio import read_yaml
+from dlexp.core.errors import ConfigError, DlexpError, bad_value, show
+from dlexp.core.yamlio import read_yaml
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
 LOSSES = ("half_sse", "mse", "binary_crossentropy")

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlexp.errors import bad_value, unknown_name
+from dlexp.core.errors import bad_value, unknown_name
 
 MAX_STEPS = 100_000
 # Draw a path until it first leaves this far from the origin (the rest is off the

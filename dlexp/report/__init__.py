@@ -1,15 +1,18 @@
 """``dlexp report``: compare runs and searches in a table, as JSON/CSV, and as an HTML page.
 
-- :mod:`dlexp.report.collect` reads run and search folders into rows (:func:`build`);
+- :mod:`dlexp.runs.index` reads run and search folders into rows (:func:`build`);
 - :mod:`dlexp.report.text` shows them as a rich table, JSON records or CSV;
 - :mod:`dlexp.report.html` writes the HTML page (a Jinja2 template) and
   :mod:`dlexp.report.images` its pictures.
 
-Reads run folders only (``dlexp.runs``): never TensorFlow, Keras or keras-tuner.
+Reads run folders only (``dlexp.runs.folder``): never TensorFlow, Keras or keras-tuner.
 """
 
-from dlexp.labels import label
-from dlexp.report.collect import (
+from dlexp.core.labels import label
+from dlexp.report.html import TOP_TRIALS, write_html
+from dlexp.report.images import PLOTS_VERSION
+from dlexp.report.text import SPLITS, records, table, table_metrics, to_csv
+from dlexp.runs.index import (
     BUILTIN_FILTERS,
     Entry,
     Report,
@@ -20,9 +23,6 @@ from dlexp.report.collect import (
     settings_text,
     sort_direction,
 )
-from dlexp.report.html import TOP_TRIALS, write_html
-from dlexp.report.images import PLOTS_VERSION
-from dlexp.report.text import SPLITS, records, table, table_metrics, to_csv
 
 __all__ = [
     "BUILTIN_FILTERS",

@@ -14,14 +14,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dlexp import runs as runs_mod
-from dlexp.errors import MachineFault, machine_fault
-from dlexp.files import atomic_write
-from dlexp.labels import MOST_RUNS, label, shown_of
-from dlexp.report.collect import Entry, Report, SearchInfo, settings, settings_text
+from dlexp.core.errors import MachineFault, machine_fault
+from dlexp.core.files import atomic_write
+from dlexp.core.labels import MOST_RUNS, label, shown_of
 from dlexp.report.images import Images, Picture
-from dlexp.report.matters import noise_note
+from dlexp.report.significance import noise_note
 from dlexp.report.text import num, params_text, table_metrics
+from dlexp.runs import folder as runs_mod
+from dlexp.runs.index import Entry, Report, SearchInfo, settings, settings_text
 
 TOP_TRIALS = 10  # trials per search drawn in full on the HTML page
 
@@ -338,7 +338,7 @@ def _search_section(
             f"(its values' {info.objective} are compared above)."
         )
     if scored and keys:
-        from dlexp.report.matters import importances
+        from dlexp.report.significance import importances
 
         weights = importances(info, keys) if len(keys) > 1 else None
         if weights:

@@ -13,9 +13,9 @@ from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlexp import runs as runs_mod
-from dlexp.errors import ConfigError, MachineFault, describe, machine_fault
-from dlexp.files import atomic_write
+from dlexp.core.errors import ConfigError, MachineFault, describe, machine_fault
+from dlexp.core.files import atomic_write
+from dlexp.runs import folder as runs_mod
 
 PLOTS_VERSION = 7  # part of every picture's name: raise it when the pictures change
 PICTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{12}\.png$")
@@ -60,7 +60,7 @@ def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None, bool]:
         cannot be drawn: a damaged boundary.npz costs its picture, not the report; a full
         disk costs the report (it is the machine's fault, not the data's).
     """
-    from dlexp import learning_plots, plots
+    from dlexp.report import learning_plots, plots
 
     kind, args, kwargs, path = job
     try:
@@ -180,7 +180,7 @@ class Images:
 def shown_size(path: Path) -> tuple[int, int] | None:
     """A PNG's size on the page: its pixels at plots.SAVE_DPI shown at plots.DPI (None
     when its header cannot be read)."""
-    from dlexp.plots import DPI, SAVE_DPI
+    from dlexp.report.plots import DPI, SAVE_DPI
 
     try:
         with open(path, "rb") as f:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from dlexp.files import csv_text
-from dlexp.labels import label
-from dlexp.report.collect import Entry, Report, settings, settings_text
+from dlexp.core.files import csv_text
+from dlexp.core.labels import label
+from dlexp.runs.index import Entry, Report, settings, settings_text
 
 SPLITS = ("train", "val", "test")
 
@@ -66,7 +66,7 @@ def table(report: Report, width: int | None = None):
     )
     apart = settings(report)
     if width is not None:
-        from dlexp.terminal import least_width
+        from dlexp.core.terminal import least_width
 
         if least_width(_wide_table(report, None, metric, apart)) > width:
             return _narrow_table(report, width, metric, apart)  # rich would cut cells
@@ -111,7 +111,7 @@ def _narrow_table(report: Report, width: int, metric: str | None, apart: dict):
     from rich.table import Table
     from rich.text import Text
 
-    from dlexp.terminal import separators
+    from dlexp.core.terminal import separators
 
     name = metric or "loss"
     short = "acc" if name == "accuracy" else name
@@ -160,7 +160,7 @@ NARROW_ROOM = 40  # columns the id and the settings want before the status gets 
 def records(report: Report) -> list[dict]:
     """What --format json prints: a record per row (kind run or trial), then one per
     search (kind search) with its objective and each searched key's importance."""
-    from dlexp.report.matters import importances, noise_note
+    from dlexp.report.significance import importances, noise_note
 
     out = [e.record() for e in report.entries]
     for info in report.searches.values():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import keras_tuner as kt
 
-from dlexp.files import write_json
+from dlexp.core.files import write_json
 
 
 def role() -> str | None:

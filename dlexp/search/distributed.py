@@ -26,7 +26,7 @@ import threading
 import time
 from concurrent import futures
 
-from dlexp.errors import ConfigError, DlexpError
+from dlexp.core.errors import ConfigError, DlexpError
 from dlexp.search import compat
 from dlexp.search.oracles import BEAT, HELLO, held_by
 from dlexp.search.store import SearchStore
@@ -76,7 +76,7 @@ WORKER_BYTES = 700 << 20  # one worker process: Keras, JAX and its stacks (measu
 
 def check_workers(workers: int | None) -> None:
     """At most one worker per core, and as many as fit in the memory available."""
-    from dlexp.limits import budget
+    from dlexp.core.limits import budget
 
     if not workers or workers <= 1:
         return

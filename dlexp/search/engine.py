@@ -7,15 +7,15 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dlexp import runs
-from dlexp.errors import MachineFault, describe, machine_fault
-from dlexp.grid import SearchSpec
+from dlexp.core.errors import MachineFault, describe, machine_fault
+from dlexp.runs import folder as runs
 from dlexp.search import distributed
 from dlexp.search.oracles import Hooks, make_oracle
 from dlexp.search.plan import Plan
-from dlexp.search.runner import Trainer, TrialRunner
 from dlexp.search.space import Space
+from dlexp.search.spec import SearchSpec
 from dlexp.search.store import SearchStatus, SearchStore
+from dlexp.search.tuner import Trainer, TrialRunner
 
 RESULTS_EVERY_S = 0.5  # results.csv is rewritten at most this often while trials end
 BAYESIAN_STACK = 4  # trials asked for at once by a Bayesian search with no --stack
@@ -83,11 +83,11 @@ class Search:
         self.view = view or NullView()
         if trainer is None:
             if stack == 1:
-                from dlexp.training import TrialTrainer
+                from dlexp.train.fit import TrialTrainer
 
                 trainer = TrialTrainer()
             else:
-                from dlexp.stack import StackTrainer
+                from dlexp.train.stack import StackTrainer
 
                 trainer = StackTrainer(stack)
         self.trainer = trainer

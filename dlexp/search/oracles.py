@@ -22,10 +22,10 @@ from pathlib import Path
 
 import keras_tuner as kt
 
-from dlexp.grid import SearchSpec, point_key
 from dlexp.search import compat
 from dlexp.search.plan import Plan
 from dlexp.search.space import FINGERPRINT, Space
+from dlexp.search.spec import SearchSpec, point_key
 
 
 class Hooks:

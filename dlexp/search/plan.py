@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlexp import runs
-from dlexp.grid import SearchSpec, point_key
+from dlexp.runs import folder as runs
+from dlexp.search.spec import SearchSpec, point_key
 from dlexp.search.store import SearchStore
 
 

@@ -7,9 +7,9 @@ import json
 
 import keras_tuner as kt
 
-from dlexp.errors import ConfigError
-from dlexp.grid import SearchSpec, point_key
+from dlexp.core.errors import ConfigError
 from dlexp.search import compat
+from dlexp.search.spec import SearchSpec, point_key
 
 FINGERPRINT = "dlexp/fingerprint"
 

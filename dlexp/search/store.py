@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 from dlexp import config as config_mod
-from dlexp import runs, yamlio
-from dlexp.errors import ConfigError, machine_fault, show
-from dlexp.files import atomic_write, jsonable, read_json, write_csv, write_json
-from dlexp.grid import SearchSpec
+from dlexp.core import yamlio
+from dlexp.core.errors import ConfigError, machine_fault, show
+from dlexp.core.files import atomic_write, jsonable, read_json, write_csv, write_json
+from dlexp.runs import folder as runs
+from dlexp.search.spec import SearchSpec
 
 PUBLISH_PREFIX = ".publish-"  # trials/.publish-<pid>-<hex>.json: renames under way
 STAGED_FRESH_S = 30.0  # a staged folder touched this recently may be a live worker's

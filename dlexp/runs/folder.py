@@ -2,7 +2,7 @@
 
 A run folder holds ``config.yaml``, ``run.json``, ``history.csv``, ``metrics.json``,
 ``model.keras`` and, for 2D data, ``boundary.npz``; every file is written atomically
-(``dlexp.files``). This module is the one place that knows what ``run.json`` and
+(``dlexp.core.files``). This module is the one place that knows what ``run.json`` and
 ``metrics.json`` hold (``RunInfo``, ``Metrics``), what a run's status means
 (``Status``), which way a metric is better (``direction``) and how search trials and
 their repeats are named. No TensorFlow here: ``dlexp report`` reads runs through it.
@@ -29,8 +29,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dlexp.errors import ConfigError
-from dlexp.files import atomic_path, atomic_write, read_json, write_csv, write_json
+from dlexp.core.errors import ConfigError
+from dlexp.core.files import atomic_path, atomic_write, read_json, write_csv, write_json
 
 SPLITS = ("train", "val", "test")
 STALE_AFTER_S = 3600
@@ -350,7 +350,7 @@ class Run:
         write_csv(self.file(name), rows, columns)
 
     def write_config(self, cfg: dict) -> None:
-        from dlexp import yamlio
+        from dlexp.core import yamlio
 
         self.write_text("config.yaml", yamlio.dump(cfg))
 
@@ -630,7 +630,7 @@ def read_run(path: str | Path, run_id: str | None = None, search: str | None = N
     a record with warnings."""
     import yaml
 
-    from dlexp import yamlio
+    from dlexp.core import yamlio
 
     path = Path(path)
     record = RunRecord(path, run_id or path.name, search)

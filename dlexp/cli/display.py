@@ -15,8 +15,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from dlexp.labels import label
-from dlexp.runs import Status
+from dlexp.core.labels import label
+from dlexp.runs.folder import Status
 from dlexp.search.store import SearchStatus
 
 
@@ -190,7 +190,7 @@ def search_table(
     that order, until the table fits, with the keys' headers broken at underscores if
     need be; if it still does not, the searched values share one column that wraps.
     The trial and its score are always whole."""
-    from dlexp.terminal import natural_width
+    from dlexp.core.terminal import natural_width
 
     shown = rows[:top]
     for drop in range(len(SEARCH_OPTIONAL) + 1):
@@ -221,7 +221,7 @@ def _search_table(
     every other column as wide as its widest cell (the values wrap between keys)."""
     from rich.text import Text
 
-    from dlexp.terminal import separators
+    from dlexp.core.terminal import separators
 
     columns = {
         "#": [str(rank) for rank in range(1, len(rows) + 1)],
@@ -361,7 +361,7 @@ def repeats_summary(outcomes, kind: str = "repeats") -> dict:
     and standard deviation."""
     import statistics
 
-    from dlexp.runs import group_status
+    from dlexp.runs.folder import group_status
 
     status = group_status([o.status for o in outcomes]) if outcomes else Status.INTERRUPTED
     mean: dict[str, dict] = {}

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
 
 MAX_BYTES = 1 << 20  # a config, grid or run folder's YAML file
 MAX_VALUES = 100_000  # scalars, lists and mappings, an alias counted each time it is used

@@ -37,10 +37,12 @@ from collections.abc import Sequence
 
 import keras
 
-from dlexp import limits, models, runs
-from dlexp.errors import ConfigError
-from dlexp.runs import Status
-from dlexp.training import Outcome, TrialJob, TrialTrainer, commit, seed_everything, stops
+from dlexp.core import limits
+from dlexp.core.errors import ConfigError
+from dlexp.model import build as models
+from dlexp.runs import folder as runs
+from dlexp.runs.folder import Status
+from dlexp.train.fit import Outcome, TrialJob, TrialTrainer, commit, seed_everything, stops
 
 
 def stack_key(cfg: dict) -> str | None:
@@ -117,7 +119,7 @@ class StackTrainer:
         """Train one stack; its outcomes by ``id(job)``."""
         if len(jobs) == 1:
             return {id(job): o for job, o in zip(jobs, self.single(jobs), strict=False)}
-        from dlexp.stack.trainer import Stack
+        from dlexp.train.stack.trainer import Stack
 
         outcomes, members, datas = {}, [], []
         for job in jobs:  # each member's own model, its initial weights as dlexp train's

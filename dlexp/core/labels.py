@@ -27,7 +27,7 @@ def label(value: Any) -> str:
     return str(value)
 
 
-MOST_RUNS = 12  # runs one chart overlays, each in its own colour (dlexp.plots.RUN_COLOURS)
+MOST_RUNS = 12  # runs one chart overlays, each in its own colour (dlexp.report.plots.RUN_COLOURS)
 
 
 def shown_of(shown: int, total: int | None, what: str = "runs") -> str:

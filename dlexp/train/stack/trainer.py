@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlexp import interrupt, learning, models, runs
+from dlexp.core import interrupt
+from dlexp.core.errors import machine_fault
+from dlexp.core.files import atomic_write, csv_text
 from dlexp.data import Dataset
-from dlexp.errors import machine_fault
-from dlexp.files import atomic_write, csv_text
-from dlexp.runs import Metrics, RunInfo, Status
-from dlexp.stack.program import Program
-from dlexp.training import (
+from dlexp.model import build as models
+from dlexp.runs import folder as runs
+from dlexp.runs.folder import Metrics, RunInfo, Status
+from dlexp.train import learning
+from dlexp.train.fit import (
     EVAL_BATCH,
     BoundaryGrid,
     Outcome,
@@ -31,6 +33,7 @@ from dlexp.training import (
     save_predictions,
     start_info,
 )
+from dlexp.train.stack.program import Program
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Collecting the report's rows from run folders: runs, search trials (their repeats
 combined), filters and sorting.
 
-Reads run folders only (``dlexp.runs``): never TensorFlow, Keras or keras-tuner.
+Reads run folders only (``dlexp.runs.folder``): never TensorFlow, Keras or keras-tuner.
 A damaged, half-written or older run folder becomes a row with a warning.
 """
 
@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
-from dlexp import runs as runs_mod
-from dlexp import yamlio
-from dlexp.errors import ConfigError, did_you_mean, show
-from dlexp.files import jsonable
-from dlexp.labels import label
+from dlexp.core import yamlio
+from dlexp.core.errors import ConfigError, did_you_mean, show
+from dlexp.core.files import jsonable
+from dlexp.core.labels import label
+from dlexp.runs import folder as runs_mod
 
 BUILTIN_FILTERS = ("id", "kind", "status", "search", "name")
 
@@ -354,7 +354,7 @@ def build(root: str | Path, filters: tuple[str, ...] = (), sort: str | None = No
         ranked = info.ranked()
         if ranked:
             ranked[0].best = True
-        from dlexp.report.matters import mark_noise
+        from dlexp.report.significance import mark_noise
 
         mark_noise(info)
         entries += info.entries

@@ -22,10 +22,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from dlexp import interrupt, learning, models
+from dlexp.core import interrupt
+from dlexp.core.errors import ConfigError, describe, machine_fault
 from dlexp.data import Dataset
-from dlexp.errors import ConfigError, describe, machine_fault
-from dlexp.runs import (
+from dlexp.model import build as models
+from dlexp.runs.folder import (
     Metrics,
     Run,
     RunInfo,
@@ -35,6 +36,7 @@ from dlexp.runs import (
     versions,
     write_failed,
 )
+from dlexp.train import learning
 
 BOUNDARY_RESOLUTION = 120
 EVAL_BATCH = 4096
@@ -546,7 +548,7 @@ def train_config(
     nothing behind.
     """
     from dlexp import data as data_mod
-    from dlexp.runs import create_run
+    from dlexp.runs.folder import create_run
 
     if dataset is None:
         dataset = data_mod.load(cfg["data"], cfg["seed"])

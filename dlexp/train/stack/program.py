@@ -15,9 +15,9 @@ import json
 import keras
 import numpy as np
 
-from dlexp import models
 from dlexp.data import Dataset
-from dlexp.stack.layers import Gate, PickActivation, RateDropout, ScaleNoise, Standardize
+from dlexp.model import build as models
+from dlexp.train.stack.layers import Gate, PickActivation, RateDropout, ScaleNoise, Standardize
 
 
 def _dense(model) -> list:
@@ -68,7 +68,7 @@ class Program:
         inputs = k.Input(shape=(self.data.n_features,), name="features")
         h = inputs
         if self.data.extra_features:  # the same data, so the same for every member
-            from dlexp.layers import PlaygroundFeatures
+            from dlexp.model.layers import PlaygroundFeatures
 
             h = PlaygroundFeatures(self.data.extra_features, name="features_extra")(h)
         self.standardize = None

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from dlexp import config as config_mod
-from dlexp import runs, yamlio
-from dlexp.errors import (
+from dlexp.core import yamlio
+from dlexp.core.errors import (
     ConfigError,
     UnknownKeyError,
     bad_value,
@@ -23,7 +23,8 @@ from dlexp.errors import (
     show,
     unknown_key,
 )
-from dlexp.runs import slug
+from dlexp.runs import folder as runs
+from dlexp.runs.folder import slug
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 PLANNED_TUNERS = ("grid", "random")  # points known up front: exact resume, any number of workers

@@ -1,7 +1,7 @@
 """The report's pictures of how a run learned, drawn from its learning.npz (see
-``dlexp.learning``) with matplotlib and NumPy alone: the boundary over training, the
+``dlexp.train.learning``) with matplotlib and NumPy alone: the boundary over training, the
 network as TensorFlow Playground draws it, the weights' histogram and every batch's
-loss. Each function returns PNG bytes, like ``dlexp.plots``.
+loss. Each function returns PNG bytes, like ``dlexp.report.plots``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from dlexp.plots import (
+from dlexp.report.plots import (
     BLUE,
     CLASS_COLOURS,
     DPI,

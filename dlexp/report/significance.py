@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 
-from dlexp import runs as runs_mod
-from dlexp.labels import label
+from dlexp.core.labels import label
+from dlexp.runs import folder as runs_mod
 
 MIN_TRIALS = 4  # fewer scored trials say nothing about importance
 MIN_PAIRS = 6  # fewer paired repeats (or folds) cannot tell trials apart (see above)

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 
 import keras_tuner as kt
 
-from dlexp import runs
-from dlexp.errors import ConfigError, MachineFault, describe, machine_fault
+from dlexp.core.errors import ConfigError, MachineFault, describe, machine_fault
+from dlexp.runs import folder as runs
 from dlexp.search import compat
-from dlexp.training import Outcome, TrialJob
+from dlexp.train.fit import Outcome, TrialJob
 
 if TYPE_CHECKING:
     from dlexp.search.engine import Search

@@ -10,8 +10,8 @@ import copy
 from pathlib import Path
 
 from dlexp import config as config_mod
-from dlexp import runs
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
+from dlexp.runs import folder as runs
 
 
 def is_search(folder: Path) -> bool:
@@ -27,7 +27,7 @@ def check_spec(folder: Path) -> None:
     Raises:
         ConfigError: naming search.yaml, the key and what was expected.
     """
-    from dlexp.errors import show
+    from dlexp.core.errors import show
 
     path = folder / "search.yaml"
     spec = config_mod.read_yaml(path)  # a ConfigError naming the file, line and problem
@@ -58,7 +58,7 @@ FINISHED = ("finished", "already finished")  # search.json's status of a search 
 def search_status(folder: Path) -> str:
     """search.json's status (running, finished, interrupted, failed), read leniently:
     ``unknown`` when it is missing or says nothing readable."""
-    from dlexp.files import read_json
+    from dlexp.core.files import read_json
 
     try:
         status = read_json(folder / "search.json").get("status")
@@ -87,7 +87,7 @@ def best(search: str | Path, top: int = 1) -> list[dict]:
     Raises:
         ConfigError: not a search folder, a damaged search.yaml, or no trial with a score.
     """
-    from dlexp.report.collect import build
+    from dlexp.runs.index import build
 
     folder = Path(search)
     if not folder.is_dir() or not is_search(folder):

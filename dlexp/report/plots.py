@@ -17,7 +17,7 @@ from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from dlexp.labels import MOST_RUNS, label, shown_of
+from dlexp.core.labels import MOST_RUNS, label, shown_of
 
 # TensorFlow Playground's colours: orange for one class, blue for the other.
 ORANGE, BLUE = "#f59322", "#0877bd"

@@ -22,8 +22,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from dlexp import runs
-from dlexp.files import atomic_write
+from dlexp.core.files import atomic_write
+from dlexp.runs import folder as runs
 
 SUFFIX = ".dlexp"  # the end of the event files dlexp writes (and replaces)
 
@@ -183,7 +183,7 @@ def flat_hparams(key: str, value) -> dict:
         return out
     if isinstance(value, (bool, int, float, str)):
         return {key: value}
-    from dlexp.labels import label
+    from dlexp.core.labels import label
 
     return {key: label(value)}
 
@@ -208,7 +208,7 @@ def write_search(folder: Path, logdir: Path) -> int:
     """
     from tensorboard.plugins.hparams import summary_v2
 
-    from dlexp.report.collect import build
+    from dlexp.runs.index import build
 
     report = build(folder)
     info = next(iter(report.searches.values()))

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 from dlexp import data as data_mod
-from dlexp import models
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
+from dlexp.model import build as models
 
 OPTIMIZER_CLASSES = {
     "sgd": "SGD",
@@ -261,7 +261,8 @@ def _fit_code(cfg: dict) -> str:
 def python_script(run: str | Path, out: str | Path | None = None) -> str:
     """The script's text for the run folder ``run``, to be written to ``out`` (its
     docstring says to run that file; without ``out``, the script goes to stdout)."""
-    from dlexp import choose, runs
+    from dlexp.runs import folder as runs
+    from dlexp.runs import select as choose
 
     run = Path(run)
     cfg = choose.config_of(run)
@@ -336,7 +337,7 @@ def savedmodel(run: str | Path, out: str | Path) -> Path:
     import shutil
     import tempfile
 
-    from dlexp.predict import load_model
+    from dlexp.use.predict import load_model
 
     run, out = Path(run), check_destination("savedmodel", out)
     model = load_model(run)
@@ -357,7 +358,7 @@ def tflite(run: str | Path, out: str | Path) -> Path:
     import shutil
     import tempfile
 
-    from dlexp.files import atomic_write
+    from dlexp.core.files import atomic_write
 
     run, out = Path(run), check_destination("tflite", out)
     work = Path(tempfile.mkdtemp(prefix="dlexp-tflite-"))

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
-from dlexp import __version__, interrupt
-from dlexp.errors import ConfigError, DlexpError
+from dlexp import __version__
+from dlexp.core import interrupt
+from dlexp.core.errors import ConfigError, DlexpError
 
 
 class BadInput(click.ClickException):
@@ -31,7 +32,7 @@ class DlexpGroup(click.Group):
     error, no memory) into exit 1, and Ctrl-C anywhere into exit 130: one line each."""
 
     def invoke(self, ctx: click.Context):
-        from dlexp.errors import describe, machine_fault
+        from dlexp.core.errors import describe, machine_fault
 
         try:
             return super().invoke(ctx)
@@ -87,8 +88,8 @@ def tensorboard_option(f):
 def _tensorboard(logdir: Path | None, runs_=(), search=None) -> None:
     if logdir is None:
         return
-    from dlexp import tensorboard
-    from dlexp.runs import read_run
+    from dlexp.runs.folder import read_run
+    from dlexp.use import tensorboard
 
     try:
         if search is not None:
@@ -228,7 +229,7 @@ def train(
     """
     from rich.console import Console
 
-    from dlexp import display
+    from dlexp.cli import display
 
     if folds and (repeats > 1 or refit):
         raise BadInput(f"--cv: cannot be combined with {'--refit' if refit else '--repeats'}")
@@ -237,17 +238,17 @@ def train(
     from dlexp import data as data_mod
 
     dataset = data_mod.load(cfg["data"], cfg["seed"])  # a bad CSV is refused before Keras
-    from dlexp import training  # imports Keras: only once the config and data are good
+    from dlexp.train import fit as training  # imports Keras: only once the config and data are good
 
     err = Console(stderr=True)
     progress = None if quiet else display.TrainProgress(err, cfg["train"]["epochs"], cfg["name"])
     with interrupt.handled(), json_stdout_only(fmt), progress or contextlib.nullcontext():
         if folds:
-            from dlexp.stack import train_folds
+            from dlexp.train.stack import train_folds
 
             outcomes = train_folds(cfg, runs_dir, folds, progress)
         elif repeats > 1:
-            from dlexp.stack import train_repeats
+            from dlexp.train.stack import train_repeats
 
             outcomes = train_repeats(cfg, runs_dir, repeats, progress, dataset)
         else:
@@ -272,7 +273,7 @@ def train(
 
 def _confirm_size(spec) -> None:
     """A grid of more than CONFIRM_RUNS runs (with no max_trials) needs --yes."""
-    from dlexp import grid as grid_mod
+    from dlexp.search import spec as grid_mod
 
     if spec.tuner != "grid" or spec.max_trials is not None:
         return
@@ -309,7 +310,7 @@ def _config_for_train(config_file, source, refit, overrides, name) -> tuple[dict
         raise BadInput("--refit: needs --from RUN_OR_SEARCH")
     if source is None:
         return _load(config_file, overrides, name), None
-    from dlexp import choose
+    from dlexp.runs import select as choose
 
     if name is not None:
         config_mod.Name().check(name, "--name")
@@ -334,7 +335,7 @@ def _warn(message: str | None) -> None:
 
 
 def _outcome_record(outcome) -> dict:
-    from dlexp.files import jsonable
+    from dlexp.core.files import jsonable
 
     record = {
         "id": outcome.run.id,
@@ -417,8 +418,8 @@ def search(
     """
     from rich.console import Console
 
-    from dlexp import display
-    from dlexp import grid as grid_mod
+    from dlexp.cli import display
+    from dlexp.search import spec as grid_mod
 
     spec = grid_mod.load(grid_file, overrides)
     if dry_run:
@@ -452,7 +453,7 @@ def search(
     ranked = outcome.store.ranked(outcome.rows)
     if fmt == "json":
         best = ranked[0] if ranked else None
-        from dlexp.files import jsonable
+        from dlexp.core.files import jsonable
 
         click.echo(
             json.dumps(
@@ -469,7 +470,7 @@ def search(
             )
         )
     else:
-        from dlexp.terminal import stdout_console
+        from dlexp.core.terminal import stdout_console
 
         display.search_summary(
             stdout_console(), outcome, ranked, [p.key for p in spec.params], spec.objective, top
@@ -537,7 +538,7 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
     if fmt == "csv":
         click.echo(report_mod.to_csv(rep), nl=False)
         return
-    from dlexp.terminal import stdout_console
+    from dlexp.core.terminal import stdout_console
 
     console = stdout_console()  # piped: $COLUMNS, else wide enough to keep rows whole
     if not rep.entries:
@@ -592,8 +593,9 @@ def best(search_dir, top, fmt):
       dlexp best runs/optimizers --top 3
       dlexp best runs/notebook_grid --format json | jq .[0].score
     """
-    from dlexp import choose, yamlio
-    from dlexp.files import jsonable
+    from dlexp.core import yamlio
+    from dlexp.core.files import jsonable
+    from dlexp.runs import select as choose
 
     chosen = choose.best(search_dir, top)
     _warn(choose.unfinished(Path(search_dir), chosen[0]["search_status"]))
@@ -639,7 +641,7 @@ def predict(run_dir, points, input_csv, fmt):
       dlexp predict runs/20260101-000000-moons-1a2b3c --points "0.5,-0.2;1,0"
       dlexp predict runs/my-run --input new_points.csv --format json
     """
-    from dlexp import predict as predict_mod
+    from dlexp.use import predict as predict_mod
 
     with json_stdout_only("json"):  # stdout holds the predictions and nothing else
         records = predict_mod.predict(run_dir, points, input_csv)
@@ -663,8 +665,9 @@ def diff(run_a, run_b, fmt):
       dlexp diff runs/A runs/B
       dlexp diff runs/notebook_grid/trials/t044 runs/notebook_grid/trials/t046 --format json
     """
-    from dlexp import compare, display
-    from dlexp.files import jsonable
+    from dlexp.cli import display
+    from dlexp.core.files import jsonable
+    from dlexp.use import compare
 
     result = compare.diff(run_a, run_b)
     if fmt == "json":
@@ -701,8 +704,9 @@ def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
       dlexp compare configs/moons.yaml configs/regularized.yaml
       dlexp compare runs/A runs/B --repeats 10 --format json
     """
-    from dlexp import compare, display
-    from dlexp.files import jsonable
+    from dlexp.cli import display
+    from dlexp.core.files import jsonable
+    from dlexp.use import compare
 
     a, b = compare.load_side(side_a), compare.load_side(side_b)
     compare.check_validates(a, side_a)
@@ -736,7 +740,7 @@ def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
             )
         )
     else:
-        from dlexp.terminal import stdout_console
+        from dlexp.core.terminal import stdout_console
 
         display.print_compare(stdout_console(), rows, line)
     ctx.exit(0 if done == 2 * repeats else 1)
@@ -770,8 +774,8 @@ def export(run_dir, fmt, out):
       dlexp export runs/<run-id> --format savedmodel --out serving/my_model
       dlexp export runs/<run-id> --format tflite --out my_model.tflite
     """
-    from dlexp import export as export_mod
-    from dlexp.files import atomic_write
+    from dlexp.core.files import atomic_write
+    from dlexp.use import export as export_mod
 
     if fmt != "python" and out is None:
         raise BadInput(f"--format {fmt}: needs --out")
@@ -817,7 +821,7 @@ def _check_out(out: Path) -> None:
 
 def _write_png(out: Path, png: bytes) -> None:
     """Write the picture atomically, or say which --out could not be written (exit 2)."""
-    from dlexp.files import atomic_write
+    from dlexp.core.files import atomic_write
 
     try:
         atomic_write(out, png)
@@ -851,8 +855,8 @@ def explain_activations(names, out, fmt):
       dlexp explain activations sigmoid tanh relu --out three.png
       dlexp explain activations mish hard_silu --format json | jq '.[].vanishes'
     """
+    from dlexp.core.files import jsonable
     from dlexp.explain import activations as act
-    from dlexp.files import jsonable
 
     names = act.check_names(names)  # a typo is refused before Keras is imported
     _check_out(out)
@@ -921,8 +925,8 @@ def explain_optimizers(surface, optimizer_names, steps, lr, out, fmt):
       dlexp explain optimizers --surface ravine --optimizers sgd,momentum --lr 0.02
       dlexp explain optimizers --surface beale --steps 2000 --format json | jq .optimizers
     """
+    from dlexp.core.files import jsonable
     from dlexp.explain import optimizers as opt
-    from dlexp.files import jsonable
 
     opt.check(surface, optimizer_names, steps, lr)  # bad options fail before Keras loads
     out = out or Path(f"optimizers-{surface}.png")
@@ -1011,7 +1015,7 @@ def show_config(config_file, overrides):
       dlexp config configs/deep_mlp.yaml --set train.optimizer=nadam
     """
     from dlexp import config as config_mod
-    from dlexp import yamlio
+    from dlexp.core import yamlio
 
     if config_file is None:
         if overrides:

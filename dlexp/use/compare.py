@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dlexp import runs
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
+from dlexp.runs import folder as runs
 
 # The files diff compares, and what each should hold: one damaged is refused (exit 2),
 # never read as empty (a diff that says nothing differs, or everything).
@@ -37,8 +37,8 @@ def resolved(record: runs.RunRecord) -> dict:
     """A run's config as it trained: config.yaml checked and resolved as `dlexp train`
     resolves one, with the output layer and loss it was built with (run.json's output)
     where the config left them to dlexp (``train.loss: null``)."""
-    from dlexp import choose
-    from dlexp.models import output_layout
+    from dlexp.model.build import output_layout
+    from dlexp.runs import select as choose
 
     path = record.path / "config.yaml"
     if not path.is_file():
@@ -73,7 +73,7 @@ def diff(a: str | Path, b: str | Path) -> dict:
     Raises:
         ConfigError: a folder that is not a run, or a file diff reads that is damaged.
     """
-    from dlexp.report.collect import flatten
+    from dlexp.runs.index import flatten
 
     ra, rb = _record(a), _record(b)
     ca, cb = flatten(resolved(ra)), flatten(resolved(rb))
@@ -107,8 +107,8 @@ def diff(a: str | Path, b: str | Path) -> dict:
 
 def load_side(path: str | Path, overrides=()) -> dict:
     """A config file, or a run folder's config."""
-    from dlexp import choose
     from dlexp import config as config_mod
+    from dlexp.runs import select as choose
 
     path = Path(path)
     if path.is_dir():
@@ -138,8 +138,8 @@ def paired(a: dict, b: dict, repeats: int, runs_dir, on_epoch=None) -> tuple[lis
     """Train A and B on the same ``repeats`` seeds (A's seed onwards, the data on A's
     seed for both), together where they can share a stack. Returns their outcomes."""
     from dlexp import config as config_mod
-    from dlexp.stack import StackTrainer
-    from dlexp.training import TrialJob
+    from dlexp.train.fit import TrialJob
+    from dlexp.train.stack import StackTrainer
 
     seed = a["seed"]
     jobs = {"a": [], "b": []}

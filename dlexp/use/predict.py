@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dlexp import runs
-from dlexp.errors import ConfigError
+from dlexp.core.errors import ConfigError
+from dlexp.runs import folder as runs
 
 
 def _features(run: Path) -> tuple[list[str], list[str]]:
@@ -134,8 +134,8 @@ def load_model(run: str | Path):
         raise ConfigError(f"{run}: has no model.keras (the run did not finish training)")
     import keras
 
-    import dlexp.layers  # noqa: F401 - registers dlexp's layers for load_model
-    from dlexp import training  # noqa: F401 - first: Keras on dlexp's backend, no TensorFlow
+    import dlexp.model.layers  # noqa: F401 - registers dlexp's layers for load_model
+    from dlexp.train import fit as training  # noqa: F401 - first: Keras on dlexp's backend, no TensorFlow
 
     try:
         return keras.models.load_model(path)

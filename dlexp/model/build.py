@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dlexp.config import optimizer_name
-from dlexp.runs import slug
+from dlexp.runs.folder import slug
 
 
 def hidden_widths(model_cfg: dict, out_units: int = 1) -> list[int]:
@@ -80,8 +80,8 @@ def check_fits(cfg: dict, n_features: int, n_classes: int, rows: int) -> None:
     """Refuse a network whose weights (with the optimizer's slots) and activations on
     ``rows`` rows would not fit in a quarter of the memory available, before Keras
     builds it."""
-    from dlexp.errors import ConfigError
-    from dlexp.limits import budget, memory_available
+    from dlexp.core.errors import ConfigError
+    from dlexp.core.limits import budget, memory_available
 
     layout = output_layout(cfg, n_classes)
     widths = hidden_widths(cfg["model"], layout.units)
@@ -98,7 +98,7 @@ def check_fits(cfg: dict, n_features: int, n_classes: int, rows: int) -> None:
 
 def refused(exc: Exception):
     """A Keras error about a config (ValueError, TypeError) as the user's mistake."""
-    from dlexp.errors import ConfigError
+    from dlexp.core.errors import ConfigError
 
     return ConfigError(f"Keras refused this config: {exc}", "model")
 
@@ -119,7 +119,7 @@ def build(cfg: dict, n_features: int, n_classes: int, standardize=None):
     dense = dict(kernel_initializer=m["kernel_initializer"], kernel_regularizer=regularizer)
     layers: list = [keras.Input(shape=(n_features,), name="features")]
     if cfg["data"].get("extra_features"):
-        from dlexp.layers import PlaygroundFeatures
+        from dlexp.model.layers import PlaygroundFeatures
 
         layers.append(PlaygroundFeatures(cfg["data"]["extra_features"], name="features_extra"))
     if standardize is not None:

@@ -1,0 +1,5 @@
+import sys
+
+from dlexp.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Keras model a config describes, and dlexp's own layers a model.keras may hold."""

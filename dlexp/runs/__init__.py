@@ -1,0 +1,1 @@
+"""Run folders: their schema, reading them back, the index of a runs folder, choosing the best."""
