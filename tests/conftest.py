@@ -8,8 +8,7 @@ import pytest
 # cache private to this test session (the user's own cache is left alone).
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "configs"
+from helpers import ROOT, SMALL, TINY  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,32 +29,10 @@ def write(tmp_path):
     return _write
 
 
-TINY = """
-seed: 1
-data: {kind: moons, n_samples: 200, noise: 0.2}
-model: {layers: [8]}
-train: {epochs: 3, batch_size: 32, early_stopping: false}
-"""
-
-
 @pytest.fixture
 def tiny(write):
     """A config that trains in well under a second."""
     return write("tiny.yaml", TINY)
-
-
-# A grid of 6 points (3 widths, 2 optimizers) for the search tests.
-SMALL = """
-name: small
-seed: 1
-data: {kind: moons, n_samples: 240}
-train: {epochs: 2, early_stopping: false}
-search:
-  objective: val_accuracy
-  params:
-    model.first_neuron: [4, 8, 16]
-    train.optimizer: [adam, {name: sgd, momentum: 0.9}]
-"""
 
 
 @pytest.fixture
@@ -77,3 +54,28 @@ def runs_dir(tmp_path):
     target = tmp_path / "runs"
     shutil.copytree(ROOT / "tests" / "fixtures" / "runs", target, copy_function=shutil.copy)
     return target
+
+
+# The fast tier deselects the slow tests by marker (`-m 'not slow'` in pyproject), not by
+# path, so `pytest tests/test_training.py` alone runs only that file's fast tests. Say so at
+# the end, with the command that runs the rest, rather than run nothing silently.
+_SLOW_LEFT: dict[str, int] = {}
+
+
+def pytest_deselected(items):
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            path = os.path.relpath(str(item.path), ROOT)
+            _SLOW_LEFT[path] = _SLOW_LEFT.get(path, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _SLOW_LEFT:
+        return
+    n, files = sum(_SLOW_LEFT.values()), sorted(_SLOW_LEFT)
+    where = " ".join(files) if len(files) <= 3 else "tests"
+    terminalreporter.write_line(
+        f"{n} slow test{'s' if n != 1 else ''} (real trainings) not run here: "
+        f"pytest -m slow {where}",
+        yellow=True,
+    )

@@ -138,7 +138,7 @@ def test_hostile_input_exit_2_one_line_nothing_left(tmp_path, monkeypatch, name,
 
 
 def test_the_readme_lists_every_case():
-    from conftest import ROOT
+    from helpers import ROOT
 
     readme = (ROOT / "README.md").read_text()
     missing = [c[0] for c in CASES if f"| {c[0]} |" not in readme]

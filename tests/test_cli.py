@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT
 
 from dlexp.cli import cli
 
@@ -272,3 +273,25 @@ def test_huge_grids_are_counted_not_made(write, tmp_path):
     assert not (tmp_path / "huge").exists()
     result = invoke("search", write("g2.yaml", text.replace("100000", "1000000000")), "--dry-run")
     assert result.exit_code == 2 and "the range walks 1,000,000,000 values" in result.stderr
+
+
+def test_one_files_fast_run_names_the_command_for_its_slow_tests():
+    # `pytest tests/test_training.py` deselects that file's slow tests by marker: the
+    # summary must say so, with the command that runs them, not run nothing silently.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--co",
+            "tests/test_training.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "not run here: pytest -m slow tests/test_training.py" in out

@@ -25,7 +25,7 @@ def test_defaults_are_complete_and_valid():
 
 
 def test_bundled_configs_resolve(tmp_path):
-    from conftest import CONFIGS
+    from helpers import CONFIGS
 
     for path in CONFIGS.glob("*.yaml"):
         if path.stem in ("grid", "optimizers"):
@@ -239,7 +239,7 @@ def test_keras_name_tables_match_keras():
 
 
 def test_readme_documents_every_key():
-    from conftest import ROOT
+    from helpers import ROOT
 
     readme = (ROOT / "README.md").read_text()
 

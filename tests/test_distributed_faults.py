@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SMALL
+from helpers import SMALL
 
 from dlexp.search import engine, oracles
 from dlexp.search import spec as grid

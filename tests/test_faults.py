@@ -340,7 +340,7 @@ def test_a_disk_that_fills_half_way_fails_and_resumes_once_freed(small, tmpfs):
 @pytest.fixture
 def one_run(tmp_path):
     """A runs folder holding one run of the fixtures (a report of a few pictures)."""
-    from conftest import ROOT
+    from helpers import ROOT
 
     runs_dir = tmp_path / "runs"
     runs_dir.mkdir()

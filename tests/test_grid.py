@@ -1,7 +1,7 @@
 """Grid files: expansion and validation, without keras-tuner or training."""
 
 import pytest
-from conftest import CONFIGS
+from helpers import CONFIGS
 
 from dlexp.core.errors import ConfigError
 from dlexp.search import spec as grid

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import CONFIGS
+from helpers import CONFIGS
 
 from dlexp import config
 from dlexp.model import build as models

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from conftest import SMALL
+from helpers import SMALL
 
 from dlexp.cli import cli
 from dlexp.core.errors import ConfigError

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 import yaml
-from conftest import TINY
+from helpers import TINY
 
 from dlexp import config
 from dlexp.runs import folder as runs
