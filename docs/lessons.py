@@ -1,4 +1,4 @@
-"""Run every lesson in configs/lessons/ and draw the picture the README shows for it
+"""Run every lesson in configs/lessons/ and draw the picture the docs show for it
 into docs/images/lesson-*.png (with dlexp's own commands and report pictures).
 
     python docs/lessons.py            # about a minute on 2 cores
