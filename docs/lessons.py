@@ -36,7 +36,7 @@ def setting(run: Path, key: str) -> str:
 
 
 def main() -> None:
-    from dlexp.report import learning_plots, plots
+    from dlexp.report import plots
     from dlexp.runs.folder import read_run
 
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -51,7 +51,7 @@ def main() -> None:
 
         pictures = {}
         search("gradient_descent")
-        pictures["gradient-descent"] = learning_plots.batch_loss(
+        pictures["gradient-descent"] = plots.batch_loss(
             [
                 (f"batch_size={setting(t, 'train.batch_size')}", dict(np.load(t / "learning.npz")))
                 for t in trials(runs, "lesson_gradient_descent")
@@ -72,7 +72,7 @@ def main() -> None:
             l1, l2 = setting(t, "model.l1"), setting(t, "model.l2")
             if {l1, l2} == {"0.0", "0.001"}:  # L1 alone, L2 alone
                 name = "l1" if l1 == "0.001" else "l2"
-                pictures[f"regularization-{name}"] = learning_plots.weights(
+                pictures[f"regularization-{name}"] = plots.weights(
                     dict(np.load(t / "learning.npz")), title=f"weights with {name.upper()} 0.001"
                 )
         search("dropout")

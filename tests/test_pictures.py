@@ -14,7 +14,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.text import Text
 
 from dlexp import report
-from dlexp.report import learning_plots, plots
+from dlexp.report import plots
+from dlexp.report.plots import style
 from dlexp.runs import folder as runs
 
 PLAIN = "20260101-000000-plain-aaaaaa"
@@ -35,14 +36,13 @@ OPTIMIZERS = [
 def drawn(monkeypatch):
     """The figures the plotting functions save, in order (each still drawable)."""
     figures = []
-    original = plots._png
+    original = style.png
 
     def keep(fig):
         figures.append(fig)
         return original(fig)
 
-    monkeypatch.setattr(plots, "_png", keep)
-    monkeypatch.setattr(learning_plots, "_png", keep)
+    monkeypatch.setattr(style, "png", keep)  # every picture is saved through style.png
     return figures
 
 

@@ -17,6 +17,7 @@ from dlexp import report
 from dlexp.cli import cli
 from dlexp.core import labels
 from dlexp.report import plots
+from dlexp.report.plots import style
 from dlexp.runs import folder as runs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
@@ -450,9 +451,9 @@ def test_table_fits_the_terminal(runs_dir, width):
 
 
 def test_long_plot_titles_are_shortened_to_fit():
-    assert plots._fit("short", 3.0, 10) == "short"
+    assert style.fit("short", 3.0, 10) == "short"
     title = "decision boundary: 20260101-000001-a-very-long-regularized-run-name-bbbbbb"
-    fitted = plots._fit(title, 2.9, 9)
+    fitted = style.fit(title, 2.9, 9)
     assert len(fitted) <= int(2.9 * 72 / (9 * 0.6)) and "…" in fitted
     assert fitted.startswith("decision boundary") and fitted.endswith("bbbbbb")
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from dlexp import report
 from dlexp.cli import cli
-from dlexp.report import learning_plots, plots
+from dlexp.report import plots
 from dlexp.report.images import LEARNING, load_npz
 
 FIXTURES = Path(__file__).parent / "fixtures" / "runs"
@@ -44,17 +44,17 @@ def test_the_strip_has_a_panel_per_snapshot_epoch_in_order():
     points = load_npz(str(FIXTURES / PLAIN / "boundary.npz"), LEARNING["learning_strip"])
     epochs = arrays["snapshot_epochs"].tolist()
     assert epochs == [1, 2, 3, 5, 6, 8, 11, 15]  # the fixture's 15 epochs, 10 asked for
-    fig = learning_plots.learning_strip_figure(arrays, points, title="t")
+    fig = plots.learning_strip_figure(arrays, points, title="t")
     panels = [t for t in _texts(fig) if t.startswith("epoch ")]
     assert panels == [f"epoch {e}" for e in epochs]
     assert "diverged" not in _texts(fig)
-    assert _is_png(learning_plots.learning_strip(arrays, points))
+    assert _is_png(plots.learning_strip(arrays, points))
 
 
 def test_a_long_strip_shows_thirty_frames_with_the_first_and_last():
-    assert learning_plots.strip_frames(list(range(1, 11))) == list(range(10))
-    shown = learning_plots.strip_frames(list(range(1, 101)))
-    assert len(shown) == learning_plots.MOST_FRAMES and shown[0] == 0 and shown[-1] == 99
+    assert plots.strip_frames(list(range(1, 11))) == list(range(10))
+    shown = plots.strip_frames(list(range(1, 101)))
+    assert len(shown) == plots.MOST_FRAMES and shown[0] == 0 and shown[-1] == 99
     assert shown == sorted(set(shown))
 
 
@@ -63,37 +63,37 @@ def test_a_diverged_frame_is_blank_with_a_word_not_a_crash():
     frames = arrays["snapshot_proba"].copy()
     frames[-2:] = np.nan  # the run diverged near its end
     arrays["snapshot_proba"] = frames
-    fig = learning_plots.learning_strip_figure(arrays)
+    fig = plots.learning_strip_figure(arrays)
     assert _texts(fig).count("diverged") == 2
-    assert _is_png(learning_plots.learning_strip(arrays))
+    assert _is_png(plots.learning_strip(arrays))
     # the network's output is the last frame: diverged too; NaN weights draw no line
     arrays["kernel_2"] = np.full_like(arrays["kernel_2"], np.nan)
     arrays["hidden_2"] = np.full_like(arrays["hidden_2"], np.nan)
-    fig, drawn = learning_plots.network_figure(arrays)
+    fig, drawn = plots.network_figure(arrays)
     assert "diverged" in _texts(fig)
     n1 = len(drawn["units"][0]) * len(drawn["units"][1])
     n2 = len(drawn["units"][1]) * len(drawn["units"][2])
     assert (drawn["widths"][n1 : n1 + n2] == 0).all()
-    assert _is_png(learning_plots.network(arrays)) and _is_png(learning_plots.weights(arrays))
+    assert _is_png(plots.network(arrays)) and _is_png(plots.weights(arrays))
     for key in ("kernel_1", "kernel_3"):
         arrays[key] = np.full_like(arrays[key], np.nan)
-    assert "diverged" in _texts(learning_plots.weights_figure(arrays))
+    assert "diverged" in _texts(plots.weights_figure(arrays))
 
 
 # --- the network, as TensorFlow Playground draws it -----------------------------------
 
 
 def test_link_styles_width_follows_abs_weight_and_colour_its_sign():
-    widths, colours = learning_plots.link_styles(np.array([0.5, -1.0, 0.25, np.nan, 0.0]))
+    widths, colours = plots.link_styles(np.array([0.5, -1.0, 0.25, np.nan, 0.0]))
     assert widths.tolist() == pytest.approx([2.0, 4.0, 1.0, 0.0, 0.0])
     assert colours[:3] == [plots.BLUE, plots.ORANGE, plots.BLUE]
-    widths, _ = learning_plots.link_styles(np.array([0.5, -1.0]), largest=2.0)
+    widths, _ = plots.link_styles(np.array([0.5, -1.0]), largest=2.0)
     assert widths.tolist() == pytest.approx([1.0, 2.0])
 
 
 def test_the_network_draws_every_link_as_wide_as_its_weight():
     arrays = learning(kind="network")
-    fig, drawn = learning_plots.network_figure(arrays)
+    fig, drawn = plots.network_figure(arrays)
     assert drawn["units"] == [[0, 1], list(range(8)), list(range(8)), [0]]
     assert drawn["more"] == [0, 0, 0, 0]
     expected = np.concatenate(
@@ -104,7 +104,7 @@ def test_the_network_draws_every_link_as_wide_as_its_weight():
     )
     widths, colours = drawn["widths"], drawn["colours"]
     assert len(widths) == len(expected) == 2 * 8 + 8 * 8 + 8
-    ratio = learning_plots.LINK_WIDTH / np.abs(expected).max()
+    ratio = plots.LINK_WIDTH / np.abs(expected).max()
     assert widths / np.abs(expected) == pytest.approx(ratio)
     assert colours == [plots.BLUE if w > 0 else plots.ORANGE for w in expected]
     # the picture's lines are those links
@@ -112,15 +112,15 @@ def test_the_network_draws_every_link_as_wide_as_its_weight():
     assert lines.get_linewidths() == pytest.approx(widths)
     assert "x1" in _texts(fig) and "x2" in _texts(fig)
     assert any("2 → 8 → 8 → 1" in t for t in _texts(fig))
-    assert _is_png(learning_plots.network(arrays))
+    assert _is_png(plots.network(arrays))
 
 
 def test_a_wide_layer_shows_its_strongest_units_and_how_many_more():
     rng = np.random.RandomState(0)
     into, out = rng.normal(size=(8, 32)) * 0.01, rng.normal(size=(32, 4)) * 0.01
     into[:, [3, 30]] = 5.0  # two strong units
-    shown = learning_plots.shown_units(into, out)
-    assert len(shown) == learning_plots.MOST_UNITS
+    shown = plots.shown_units(into, out)
+    assert len(shown) == plots.MOST_UNITS
     assert {3, 30} <= set(shown) and shown == sorted(shown)
     arrays = learning(kind="network")
     wide = {k: v for k, v in arrays.items() if not k.startswith(("kernel_", "hidden_"))}
@@ -131,7 +131,7 @@ def test_a_wide_layer_shows_its_strongest_units_and_how_many_more():
         hidden_1=rng.normal(size=(60, 60, 32)).astype(np.float16),
         hidden_2=rng.normal(size=(60, 60, 20)).astype(np.float16),
     )
-    fig, drawn = learning_plots.network_figure(wide)
+    fig, drawn = plots.network_figure(wide)
     assert drawn["more"] == [0, 16, 4, 0]
     assert "+16 more" in _texts(fig) and "+4 more" in _texts(fig)
     assert len(drawn["widths"]) == 2 * 16 + 16 * 16 + 16
@@ -142,19 +142,19 @@ def test_a_wide_layer_shows_its_strongest_units_and_how_many_more():
 
 def test_the_weight_histogram_counts_the_weights_near_zero():
     arrays = learning(REGULARIZED, kind="weights")
-    assert learning_plots.near_zero(np.array([0.0, 5e-4, -9e-4, 1e-3, -0.5, np.nan])) == 3
+    assert plots.near_zero(np.array([0.0, 5e-4, -9e-4, 1e-3, -0.5, np.nan])) == 3
     total = sum(arrays[f"kernel_{i}"].size for i in (1, 2, 3))
-    before = sum(learning_plots.near_zero(arrays[f"kernel_{i}"]) for i in (1, 2, 3))
-    fig = learning_plots.weights_figure(arrays)
+    before = sum(plots.near_zero(arrays[f"kernel_{i}"]) for i in (1, 2, 3))
+    fig = plots.weights_figure(arrays)
     assert f"{before} of {total} with |w| < 0.001" in fig.axes[0].get_title(loc="left")
     sparse = dict(arrays)
     kernel = arrays["kernel_2"].copy()
     kernel[:4] = 1e-5  # L1's doing: half of layer 2 switched off
     sparse["kernel_2"] = kernel
-    zeros = learning_plots.near_zero(kernel)
+    zeros = plots.near_zero(kernel)
     assert zeros >= 32
-    fig = learning_plots.weights_figure(sparse)
-    after = before - learning_plots.near_zero(arrays["kernel_2"]) + zeros
+    fig = plots.weights_figure(sparse)
+    after = before - plots.near_zero(arrays["kernel_2"]) + zeros
     assert f"{after} of {total} with |w| < 0.001" in fig.axes[0].get_title(loc="left")
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend[1] == f"hidden 2 (8×8): {zeros} near 0" and legend[2].startswith("output (8×1)")
@@ -182,14 +182,14 @@ def test_learning_curves_mark_the_best_epoch_and_the_stop():
 
 
 def test_batches_fall_within_their_epoch():
-    x = learning_plots.batch_x([1, 1, 1, 2, 2, 3])
+    x = plots.batch_x([1, 1, 1, 2, 2, 3])
     assert x.tolist() == pytest.approx([1 / 3, 2 / 3, 1.0, 1.5, 2.0, 3.0])
     arrays = learning(kind="batch_loss")
-    x = learning_plots.batch_x(arrays["batch_epoch"])
+    x = plots.batch_x(arrays["batch_epoch"])
     assert len(x) == len(arrays["batch_loss"]) == 15 * 6  # 180 points, batches of 32
     assert x.max() == 15 and x.min() == pytest.approx(1 / 6) and (np.diff(x) > 0).all()
-    one = learning_plots.batch_loss([("plain, batch 32", arrays)])
-    both = learning_plots.batch_loss([("a", arrays), ("b", learning(REGULARIZED, "batch_loss"))])
+    one = plots.batch_loss([("plain, batch 32", arrays)])
+    both = plots.batch_loss([("a", arrays), ("b", learning(REGULARIZED, "batch_loss"))])
     assert _is_png(one) and _is_png(both)
 
 

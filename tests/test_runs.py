@@ -1,6 +1,8 @@
 """The run store's files: atomic writes, strict JSON, CSV."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,7 +38,20 @@ def test_csv_columns_and_cells(tmp_path):
 
 
 def test_versions_are_read_without_importing():
-    v = runs.versions("jax")
+    """versions() reads the installed distributions' metadata, never the libraries: a
+    fresh process that reads them has imported none of TensorFlow, Keras, JAX or
+    keras-tuner (this process has, through other tests, so it cannot tell)."""
+    code = (
+        "import json, sys\n"
+        "from dlexp.runs import folder as runs\n"
+        "v = runs.versions('jax')\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'jax', 'keras_tuner') if m in sys.modules]\n"
+        "print(json.dumps({'versions': v, 'heavy': heavy}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    found = json.loads(out.stdout)
+    assert found["heavy"] == [], found["heavy"]
+    v = found["versions"]
     assert v["python"] and v["keras"] and v["dlexp"] and v["keras_backend"] == "jax"
 
 

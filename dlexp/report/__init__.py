@@ -2,8 +2,9 @@
 
 - :mod:`dlexp.runs.index` reads run and search folders into rows (:func:`build`);
 - :mod:`dlexp.report.text` shows them as a rich table, JSON records or CSV;
-- :mod:`dlexp.report.html` writes the HTML page (a Jinja2 template) and
-  :mod:`dlexp.report.images` its pictures.
+- :mod:`dlexp.report.html` writes the HTML page (a Jinja2 template), its parts described
+  by :mod:`dlexp.report.sections` and :mod:`dlexp.report.search_section`;
+  :mod:`dlexp.report.images` names and draws its pictures with :mod:`dlexp.report.plots`.
 
 Reads run folders only (``dlexp.runs.folder``): never TensorFlow, Keras or keras-tuner.
 """

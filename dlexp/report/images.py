@@ -60,7 +60,7 @@ def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None, bool]:
         cannot be drawn: a damaged boundary.npz costs its picture, not the report; a full
         disk costs the report (it is the machine's fault, not the data's).
     """
-    from dlexp.report import learning_plots, plots
+    from dlexp.report import plots
 
     kind, args, kwargs, path = job
     try:
@@ -68,10 +68,10 @@ def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None, bool]:
             data = getattr(plots, kind)(load_npz(args[0]), **kwargs)
         elif kind == "batch_loss":  # one or several runs' learning.npz
             curves = [(name, load_npz(a, LEARNING[kind])) for name, a in args[0]]
-            data = learning_plots.batch_loss(curves, **kwargs)
+            data = plots.batch_loss(curves, **kwargs)
         elif kind in LEARNING:  # learning.npz (and boundary.npz's points for the strip)
             arrays = [None if a is None else load_npz(a, LEARNING[kind]) for a in args]
-            data = getattr(learning_plots, kind)(*arrays, **kwargs)
+            data = getattr(plots, kind)(*arrays, **kwargs)
         elif kind == "curves":
             data = plots.learning_curves(runs_mod.read_run(args[0]).history, **kwargs)
         else:
@@ -180,7 +180,7 @@ class Images:
 def shown_size(path: Path) -> tuple[int, int] | None:
     """A PNG's size on the page: its pixels at plots.SAVE_DPI shown at plots.DPI (None
     when its header cannot be read)."""
-    from dlexp.report.plots import DPI, SAVE_DPI
+    from dlexp.report.plots.style import DPI, SAVE_DPI
 
     try:
         with open(path, "rb") as f:

@@ -1,1 +1,3 @@
-"""Run folders: their schema, reading them back, the index of a runs folder, choosing the best."""
+"""Run folders: their schema (``schema``), writing them (``folder``, which re-exports the
+rest), reading them back (``read``), the index of a runs folder (``index``), choosing the
+best (``select``) and what differs between two (``diff``)."""
