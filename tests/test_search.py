@@ -444,15 +444,15 @@ def test_json_stdout_holds_only_json_when_runs_diverge(write, tmp_path):
 
 
 def test_a_chief_refuses_a_port_in_use(monkeypatch):
-    from dlexp.search import distributed
+    from dlexp.search import chief
 
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "0")
-    first, _, port = distributed.bind()
+    first, _, port = chief.bind()
     try:
         monkeypatch.setenv("KERASTUNER_ORACLE_PORT", port)
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port} \\(in use"):
-            distributed.bind()
+            chief.bind()
     finally:
         first.stop(grace=None)
 
@@ -469,7 +469,12 @@ def test_a_worker_refuses_a_trial_of_another_search(small, write, tmp_path):
     from dlexp.search.tuner import TrialRunner
 
     runner = TrialRunner(
-        oracles.make_oracle(ours.spec, ours.space, ours.plan, set(), ours.hooks), ours, ours.trainer
+        oracles.make_oracle(ours.spec, ours.space, ours.plan, set(), ours.hooks),
+        spec=ours.spec,
+        store=ours.store,
+        space=ours.space,
+        names=ours.names,
+        trainer=ours.trainer,
     )
     with pytest.raises(ConfigError, match="the chief's search .* is not this worker's"):
         runner._train([trial], report=False)
@@ -504,11 +509,11 @@ def test_workers_are_capped_by_cores_and_memory(small, tmp_path):
 
 
 def test_a_worker_without_a_chief_gives_up(small, tmp_path, monkeypatch):
-    from dlexp.search import distributed
+    from dlexp.search import chief
 
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "0")
-    server, _, port = distributed.bind()  # a free port, then nobody listens on it
+    server, _, port = chief.bind()  # a free port, then nobody listens on it
     server.stop(grace=None)
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", port)
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "worker1")
