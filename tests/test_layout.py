@@ -5,9 +5,11 @@ module only.
 
 The import graph has an edge a -> b for every ``dlexp.*`` import anywhere in module a:
 at module level, inside a function, under ``if TYPE_CHECKING:`` (a cycle of type names
-is still two modules that each need the other to be read), and a literal
-``importlib.import_module("dlexp...")``. ``from dlexp.x import y`` is an edge to the
-module ``dlexp.x.y`` when there is one, else to ``dlexp.x``.
+is still two modules that each need the other to be read), a literal
+``importlib.import_module("dlexp...")``, and an entry-point string ``"dlexp.x:name"``
+(a lazily loaded command); ``"-m", "dlexp.cli"`` starts a process, and is no import.
+``from dlexp.x import y`` is an edge to the module ``dlexp.x.y`` when there is one,
+else to ``dlexp.x``.
 
 Package ``__init__`` files are modules like any other, with one rule: importing
 ``dlexp.a.b`` is an edge to ``dlexp.a.b`` alone, not to the packages above it, although
@@ -94,6 +96,10 @@ def imported(name: str, path: Path, tree: ast.Module, modules=()) -> set[str]:
             and isinstance(node.args[0].value, str)
         ):
             found.add(node.args[0].value)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            target, colon, attr = node.value.partition(":")  # "dlexp.cli.train:train"
+            if colon and target in modules and attr.isidentifier():
+                found.add(target)
     return found
 
 
@@ -168,6 +174,11 @@ def test_the_graph_sees_every_kind_of_import():
     assert "dlexp.search.space" in edges["dlexp.search.plan"]
     # a name in a module: from dlexp.search.spec import SearchSpec
     assert "dlexp.search.spec" in edges["dlexp.search.store"]
+    # a worker process started with python -m dlexp.cli is no import
+    assert "dlexp.cli" not in edges["dlexp.search.chief"]
+    # an entry-point string is one (click's lazy loading of a command)
+    tree = ast.parse('COMMANDS = {"train": "dlexp.search.plan:dry_run"}')
+    assert imported("m", PACKAGE / "m.py", tree, sources()) == {"dlexp.search.plan"}
     assert not any(m in edges["dlexp.search.plan"] for m in ("dlexp", "dlexp.search"))
 
 
