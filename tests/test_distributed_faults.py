@@ -340,7 +340,7 @@ def test_a_reopened_search_keeps_live_owners_staged_folders(small, tmp_path):
 
 
 def test_a_dead_workers_folders_are_recovered_before_they_are_cleaned(small, tmp_path):
-    from dlexp.search import distributed
+    from dlexp.search import chief
 
     search = engine.Search(grid.load(small), tmp_path, trainer=lambda jobs: [], stack=1)
     search.store.open(overwrite=False)
@@ -349,7 +349,7 @@ def test_a_dead_workers_folders_are_recovered_before_they_are_cleaned(small, tmp
         staged.mkdir()
         seen = []
         search.store.recover = lambda: seen.append(staged.exists())
-        distributed.worker_gone(search.store, 4194303)
+        chief.worker_gone(search.store, 4194303)
         assert seen == [True] and not staged.exists()
     finally:
         search.store.close()

@@ -140,6 +140,39 @@ def test_planned_oracle_keeps_every_worker_busy_and_never_idles(small, tmp_path)
     assert again.status == "RUNNING" and again.trial_id == trials[0].trial_id
 
 
+def test_trials_are_named_by_their_point_or_id(small, tmp_path):
+    s = engine.Search(grid.load(small), tmp_path)
+    oracle = oracles.make_oracle(s.spec, s.space, s.plan, {0}, s.hooks, tmp_path / "tuner")
+    trial = oracle.create_trial("worker0")  # point 0 is done: point 1 comes first
+    assert s.names(trial) == s.plan.name(1) == "t001"
+    assert s.names("4") == "t004"  # Hyperband's tuner/trial_id
+
+
+def _fields(protocol) -> set[str]:
+    return {k for k in vars(protocol) if not k.startswith("_")} | set(
+        getattr(protocol, "__annotations__", {})
+    )
+
+
+def test_the_parts_a_search_is_handed_match_its_protocols():
+    """Nothing type-checks the Protocols: each implementation has their every name."""
+    import dataclasses
+    import inspect
+
+    from dlexp.cli.display import SearchView
+    from dlexp.search import protocols
+    from dlexp.train.stack import StackTrainer
+
+    job_fields = {f.name for f in dataclasses.fields(training.TrialJob)} | {"ended"}
+    assert _fields(protocols.Job) <= job_fields
+    assert _fields(protocols.Outcome) <= {f.name for f in dataclasses.fields(training.Outcome)}
+    for view in (SearchView, engine.NullView):
+        assert _fields(protocols.LiveView) <= set(dir(view)), view
+    assert _fields(protocols.TrialSpace) <= set(dir(space.Space))
+    for trainer in (training.TrialTrainer, StackTrainer):  # trainer(jobs) -> outcomes
+        assert list(inspect.signature(trainer.__call__).parameters) == ["self", "jobs"]
+
+
 @pytest.mark.parametrize("seed", [0, 5])
 def test_random_points_are_keras_tuners_draws_fixed_by_the_seed(write, seed):
     g = write(
@@ -444,15 +477,15 @@ def test_json_stdout_holds_only_json_when_runs_diverge(write, tmp_path):
 
 
 def test_a_chief_refuses_a_port_in_use(monkeypatch):
-    from dlexp.search import distributed
+    from dlexp.search import chief
 
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "0")
-    first, _, port = distributed.bind()
+    first, _, port = chief.bind()
     try:
         monkeypatch.setenv("KERASTUNER_ORACLE_PORT", port)
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port} \\(in use"):
-            distributed.bind()
+            chief.bind()
     finally:
         first.stop(grace=None)
 
@@ -469,7 +502,12 @@ def test_a_worker_refuses_a_trial_of_another_search(small, write, tmp_path):
     from dlexp.search.tuner import TrialRunner
 
     runner = TrialRunner(
-        oracles.make_oracle(ours.spec, ours.space, ours.plan, set(), ours.hooks), ours, ours.trainer
+        oracles.make_oracle(ours.spec, ours.space, ours.plan, set(), ours.hooks),
+        spec=ours.spec,
+        store=ours.store,
+        space=ours.space,
+        names=ours.names,
+        trainer=ours.trainer,
     )
     with pytest.raises(ConfigError, match="the chief's search .* is not this worker's"):
         runner._train([trial], report=False)
@@ -504,11 +542,11 @@ def test_workers_are_capped_by_cores_and_memory(small, tmp_path):
 
 
 def test_a_worker_without_a_chief_gives_up(small, tmp_path, monkeypatch):
-    from dlexp.search import distributed
+    from dlexp.search import chief
 
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "0")
-    server, _, port = distributed.bind()  # a free port, then nobody listens on it
+    server, _, port = chief.bind()  # a free port, then nobody listens on it
     server.stop(grace=None)
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", port)
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "worker1")

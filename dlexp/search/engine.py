@@ -9,13 +9,15 @@ from pathlib import Path
 
 from dlexp.core.errors import MachineFault, describe, machine_fault
 from dlexp.runs import folder as runs
-from dlexp.search import distributed
+from dlexp.search import chief, distributed, worker
+from dlexp.search.naming import TrialNames
 from dlexp.search.oracles import Hooks, make_oracle
 from dlexp.search.plan import Plan
+from dlexp.search.protocols import LiveView, Trainer
 from dlexp.search.space import Space
 from dlexp.search.spec import SearchSpec
 from dlexp.search.store import SearchStatus, SearchStore
-from dlexp.search.tuner import Trainer, TrialRunner
+from dlexp.search.tuner import TrialRunner
 
 RESULTS_EVERY_S = 0.5  # results.csv is rewritten at most this often while trials end
 BAYESIAN_STACK = 4  # trials asked for at once by a Bayesian search with no --stack
@@ -38,7 +40,7 @@ class SearchOutcome:
 
 
 class NullView:
-    """The search's live view: these calls are all the search makes of one."""
+    """A live view (``protocols.LiveView``) that shows nothing."""
 
     def start(self, total: int | None, done: int) -> None: ...
     def trial_started(self, trial: str, worker: str) -> None: ...
@@ -65,22 +67,22 @@ class Search:
         view: the live view (``NullView`` shows nothing).
         stack: the most runs trained together (None: as many as fit in memory; 1: one
             at a time, each a Keras fit exactly as ``dlexp train`` runs it).
-        trainer: trains trial runs (``stack.StackTrainer``, or ``training.TrialTrainer``
-            for a stack of 1): the seam through which trials can be trained another
-            way, or faked in tests.
+        trainer: trains trial runs (``protocols.Trainer``: ``stack.StackTrainer``, or
+            ``fit.TrialTrainer`` for a stack of 1): the seam through which trials can be
+            trained another way, or faked in tests.
     """
 
     def __init__(
         self,
         spec: SearchSpec,
         runs_dir: str | Path,
-        view=None,
+        view: LiveView | None = None,
         trainer: Trainer | None = None,
         stack: int | None = None,
     ):
         self.spec = spec
         self.store = SearchStore(Path(runs_dir) / spec.name, spec)
-        self.view = view or NullView()
+        self.view: LiveView = view or NullView()
         if trainer is None:
             if stack == 1:
                 from dlexp.train.fit import TrialTrainer
@@ -95,7 +97,8 @@ class Search:
         self.plan = Plan(spec)
         self.stack_given = stack
         self.stack = stack if stack is not None else self._default_stack()
-        self.hooks = Hooks(self.name_of)
+        self.names = TrialNames(self.plan, self.space)
+        self.hooks = Hooks(self.names)
         self._rows: list[dict] = []
         self._results_at = -RESULTS_EVERY_S
         self.oracle = None
@@ -110,15 +113,6 @@ class Search:
         if self.spec.tuner == "bayesian":
             return BAYESIAN_STACK * self.spec.runs_per_point
         return HYPERBAND_STACK
-
-    def name_of(self, trial_or_id) -> str:
-        """A trial's folder name: its point's index for a planned search (so it is the
-        same on every resume), keras-tuner's trial id otherwise."""
-        if isinstance(trial_or_id, str):  # Hyperband's tuner/trial_id
-            return self.plan.name(int(trial_or_id))
-        if self.spec.planned:
-            return self.plan.name_of(self.space.decode(trial_or_id.hyperparameters.values))
-        return self.plan.name(int(trial_or_id.trial_id))
 
     def _first_error(self, rows: list[dict]) -> str:
         """Why no trial completed: the first trial's status and error."""
@@ -161,7 +155,7 @@ class Search:
         if who == "worker":
             return self._run_worker()
         parallel = who == "chief" or (workers or 1) > 1
-        server = distributed.bind() if parallel else None  # a port problem leaves no folder
+        server = chief.bind() if parallel else None  # a port problem leaves no folder
         try:
             self.store.open(overwrite)
             return self._run(server, (workers or 0) if parallel else 1)
@@ -197,11 +191,10 @@ class Search:
             self.view.start(total, len(before))
             if server is not None:
                 args = () if self.stack_given is None else ("--stack", str(self.stack_given))
-                message = distributed.serve(self.oracle, self.store, server, workers, args)
+                message = chief.serve(self.oracle, self.store, server, workers, args)
                 status = SearchStatus.FAILED if message else SearchStatus.FINISHED
             else:
-                runner = TrialRunner(self.oracle, self, self.trainer, self.view.epoch, self.stack)
-                runner.search(verbose=0)
+                self._runner(self.view.epoch).search(verbose=0)
         except KeyboardInterrupt:
             status = SearchStatus.INTERRUPTED
         except Exception as exc:  # a full disk, no memory: the search fails, and says why
@@ -224,7 +217,7 @@ class Search:
             if status != SearchStatus.FAILED:
                 status, message = SearchStatus.FAILED, f"{describe(exc)}; {AGAIN}"
         failed = self.store.machine_failed() if status == SearchStatus.FINISHED else []
-        if failed:  # a worker's: each stops at the first (runner.MachineStop)
+        if failed:  # a worker's: each stops at the first (tuner.MachineStop)
             status = SearchStatus.FAILED
             message = (
                 f"{len(failed)} trial runs failed for lack of disk or memory ({failed[0]}: "
@@ -247,6 +240,13 @@ class Search:
             status, self.store, rows, time.perf_counter() - started, message, trained
         )
 
+    def _runner(self, on_epoch=None) -> TrialRunner:
+        """The keras-tuner loop that trains this search's trials, handed what it uses."""
+        return TrialRunner(
+            self.oracle, spec=self.spec, store=self.store, space=self.space, names=self.names,
+            trainer=self.trainer, on_epoch=on_epoch, stack=self.stack,
+        )  # fmt: skip
+
     def _end_failed(self) -> None:
         """search.json says failed when the search ends with an error (a bug)."""
         try:
@@ -258,12 +258,12 @@ class Search:
         """A worker: take trials from the chief until it says stop. It hands its
         trials back as it gives up, and fails (exit 1) when the chief stops answering
         for DLEXP_CHIEF_TIMEOUT seconds."""
-        distributed.exit_with_parent()
-        distributed.wait_for_chief()
+        worker.exit_with_parent()
+        worker.wait_for_chief()
         started = time.perf_counter()
         self.oracle = make_oracle(self.spec, self.space, self.plan, set(), self.hooks)
-        runner = TrialRunner(self.oracle, self, self.trainer, stack=self.stack)
-        client = runner.oracle  # distributed.ChiefClient
+        runner = self._runner()
+        client = runner.oracle  # worker.ChiefClient
         status, message = SearchStatus.FINISHED, None
         try:
             client.hello()  # a worker restarted under this id: its old trials go back
@@ -275,7 +275,7 @@ class Search:
             status = SearchStatus.INTERRUPTED
             if not client.lost:
                 client.goodbye()  # Ctrl-C or SIGTERM: its trials go to another worker
-        except distributed.ChiefLost as exc:
+        except worker.ChiefLost as exc:
             status, message = SearchStatus.FAILED, str(exc)
         except BaseException:
             client.goodbye()  # a trial of another search, say: it goes to another worker

@@ -1,8 +1,7 @@
 """Grid files: a config plus a ``search`` section, validated and expanded.
 
 Plain Python (no keras-tuner, no Keras): a bad grid is refused and ``--dry-run``
-prints its plan in milliseconds. ``dlexp/search.py`` runs what this module plans.
-"""
+prints its plan in milliseconds; ``engine`` runs what this module plans."""
 
 from __future__ import annotations
 
@@ -24,7 +23,6 @@ from dlexp.core.errors import (
     unknown_key,
 )
 from dlexp.runs import folder as runs
-from dlexp.runs.folder import slug
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 PLANNED_TUNERS = ("grid", "random")  # points known up front: exact resume, any number of workers
@@ -419,7 +417,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Searc
     raw = dict(raw)
     base_ref = raw.pop("base", None)
     section = raw.pop("search", None)
-    name = slug(str(raw.get("name") or path.stem))
+    name = runs.slug(str(raw.get("name") or path.stem))
     if base_ref is not None:
         if not isinstance(base_ref, str):
             raise ConfigError(

@@ -1,12 +1,16 @@
 """The trial runner: keras-tuner's BaseTuner, each trial trained by a trainer handed to
-the search (``training.TrialTrainer`` one run at a time, ``stack.StackTrainer`` many
-together, or a test's stand-in).
+the search (``dlexp.train.fit.TrialTrainer`` one run at a time,
+``dlexp.train.stack.StackTrainer`` many together, or a test's stand-in; see
+``protocols.Trainer``).
 
 With a stack of 1 the loop is keras-tuner's own: one trial asked for, trained and
 reported at a time. With a larger stack, ``search`` asks the oracle for up to that
 many trials at once, as that many workers would (each under its own tuner id),
 trains all their runs in one call to the trainer, and reports each trial to the
 oracle as soon as its runs have ended.
+
+The runner is handed what it uses of the search: its spec, its folder (the store), the
+searched space and the trial names; it knows nothing of ``engine.Search``.
 """
 
 from __future__ import annotations
@@ -18,22 +22,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import keras_tuner as kt
 
 from dlexp.core.errors import ConfigError, MachineFault, describe, machine_fault
 from dlexp.runs import folder as runs
 from dlexp.search import compat
-from dlexp.train.fit import Outcome, TrialJob
-
-if TYPE_CHECKING:
-    from dlexp.search.engine import Search
-
-Trainer = Callable[[Sequence[TrialJob]], list[Outcome]]
-"""Trains a list of runs, each into its ``job.run`` folder, calls ``job.ended`` for
-each as soon as its folder is complete, and returns their outcomes. It stops early
-(fewer outcomes, or an interrupted one) on Ctrl-C. A run Keras refuses is a failed run."""
+from dlexp.search.naming import TrialNames
+from dlexp.search.protocols import Job, Outcome, Trainer, TrialSpace
+from dlexp.search.spec import SearchSpec
+from dlexp.search.store import SearchStore
+from dlexp.train.fit import TrialJob
 
 
 class MachineStop(MachineFault, kt.errors.FatalError):
@@ -54,17 +53,18 @@ class _Pending:
 class TrialRunner(kt.engine.base_tuner.BaseTuner):
     """Runs keras-tuner trials as dlexp runs (one per repeat) in the search folder."""
 
-    def __init__(self, oracle, owner: Search, trainer: Trainer,
+    def __init__(self, oracle, *, spec: SearchSpec, store: SearchStore, space: TrialSpace,
+                 names: TrialNames, trainer: Trainer,
                  on_epoch: Callable[[str, int, int], None] | None = None,
                  stack: int = 1):  # fmt: skip
         with contextlib.redirect_stdout(sys.stderr):  # keras-tuner prints "Reloading ..."
-            super().__init__(oracle, directory=str(owner.store.root), project_name="tuner",
+            super().__init__(oracle, directory=str(store.root), project_name="tuner",
                              overwrite=False)  # fmt: skip
-        self.owner, self.spec, self.store = owner, owner.spec, owner.store
+        self.spec, self.store, self.space, self.names = spec, store, space, names
         self.trainer, self.on_epoch, self.stack = trainer, on_epoch, stack
         self._idle = False
         if compat.role() == "worker":  # keras-tuner's OracleClient, with leases and deadlines
-            from dlexp.search.distributed import ChiefClient
+            from dlexp.search.worker import ChiefClient
 
             self.oracle = ChiefClient(oracle, self.tuner_id)
         compat.watch_create_trial(self.oracle, self._created)
@@ -87,7 +87,7 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
 
     def run_trial(self, trial, *args, **kwargs):
         self._train([trial], report=False)
-        return {self.spec.objective: self._score(self.owner.name_of(trial))}
+        return {self.spec.objective: self._score(self.names(trial))}
 
     # -- many trials at a time ------------------------------------------------------------
 
@@ -124,7 +124,7 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
 
     def _report(self, trial) -> None:
         """Tell the oracle a trial has ended, as keras-tuner's own loop does."""
-        score = self._score(self.owner.name_of(trial))
+        score = self._score(self.names(trial))
         self.oracle.update_trial(trial.trial_id, {self.spec.objective: score})
         trial.status = "COMPLETED"
         self.on_trial_end(trial)
@@ -154,8 +154,8 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         ended. A run the machine failed stops the search (``MachineStop``)."""
         jobs, pending = [], []
         for trial in trials:
-            self.owner.space.check(trial)
-            names = self.spec.run_names(self.owner.name_of(trial))
+            self.space.check(trial)
+            names = self.spec.run_names(self.names(trial))
             item = _Pending(trial, names)
             pending.append(item)
             for repeat, name in enumerate(names):
@@ -178,7 +178,7 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
 
         holds = getattr(self.oracle, "holds", None)  # a worker's: is the trial still its?
 
-        def lost(job: TrialJob) -> bool:
+        def lost(job: Job) -> bool:
             """Whether the trial's lease went (another worker trains it): its folder is
             discarded, never published twice."""
             item = by_name[job.name]
@@ -186,14 +186,14 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
                 item.lost = True
             return item.lost
 
-        def publish(together: Sequence[tuple[TrialJob, Outcome]]) -> None:
+        def publish(together: Sequence[tuple[Job, Outcome]]) -> None:
             """A stack the machine cut short is not published: all of it is trained
             again, in the same stack, so that its numbers are an undisturbed run's."""
             if not any(outcome.machine for _, outcome in together):
                 self.store.publish_all([job.run for job, _ in together if not lost(job)])
             committed.update(job.name for job, _ in together)
 
-        def ended(job: TrialJob, outcome: Outcome) -> None:
+        def ended(job: Job, outcome: Outcome) -> None:
             item = by_name[job.name]
             item.waiting.discard(job.name)
             if item.lost if job.name in committed else lost(job):
@@ -228,12 +228,12 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         if len(outcomes) < len(jobs) or any(o.status == runs.Status.INTERRUPTED for o in outcomes):
             raise KeyboardInterrupt
 
-    def _job(self, trial, name: str, repeat: int) -> TrialJob | None:
+    def _job(self, trial, name: str, repeat: int) -> Job | None:
         """The job of one run of a trial, or None when its config cannot be made (a
         failed run is written instead)."""
         hp = trial.hyperparameters.values
         try:
-            cfg = self.spec.point_config(self.owner.space.decode(hp), repeat)
+            cfg = self.spec.point_config(self.space.decode(hp), repeat)
         except ConfigError as exc:  # a point dlexp refuses: a failed trial
             self.store.write_failed(name, None, str(exc))
             return None
@@ -241,7 +241,7 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         if "tuner/epochs" in hp:  # Hyperband: this many epochs, maybe continuing a trial
             cfg["train"]["epochs"] = int(hp["tuner/epochs"])
             if hp.get("tuner/trial_id"):
-                previous = self.store.trials / self.owner.name_of(hp["tuner/trial_id"])
+                previous = self.store.trials / self.names(hp["tuner/trial_id"])
                 if (previous / "model.keras").exists():
                     weights = previous / "model.keras"
                     initial_epoch = int(hp["tuner/initial_epoch"])
