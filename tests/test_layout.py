@@ -39,13 +39,6 @@ LONG_TABLES: dict[str, str] = {}
 TEMPORARY_LONG: set[str] = {
     "dlexp.cli.display",
     "dlexp.cli.main",
-    "dlexp.config",
-    "dlexp.explain.backprop",
-    "dlexp.explain.optimizers",
-    "dlexp.report.html",
-    "dlexp.report.learning_plots",
-    "dlexp.report.plots",
-    "dlexp.runs.folder",
     "dlexp.train.fit",
     "dlexp.train.stack.trainer",
 }

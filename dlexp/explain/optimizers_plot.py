@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from dlexp.explain.optimizers import Result
 
 # Draw a path until it first leaves this far from the origin (the rest is off the
 # picture anyway, and matplotlib draws nothing sensible with coordinates near 1e38).
 FAR = 1e4
 
 
-def draw(result: Result) -> bytes:
-    """The paths over the surface's contours, each ending in a dot (a cross where it
+def draw(result) -> bytes:
+    """The paths of ``result`` (an ``optimizers.Result``, not imported here: optimizers
+    re-exports this function) over the surface's contours, each ending in a dot (a cross where it
     diverged), and the legend outside the axes. PNG bytes."""
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
