@@ -126,7 +126,7 @@ class SearchStore:
         except OSError:
             raise ConfigError(
                 f"{self.root}: another dlexp search is running on this folder; "
-                "add workers to it with KERASTUNER_* (see README)"
+                "add workers to it with KERASTUNER_* (see dlexp search --help)"
             ) from None
 
     def close(self) -> None:
