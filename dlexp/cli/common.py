@@ -117,12 +117,24 @@ def echo_json(document, **options) -> None:
     click.echo(json.dumps(document, indent=2, **options))
 
 
-def table_console(**options):
-    """The console a command prints its results to: the terminal's width, else $COLUMNS,
-    else wide enough to keep a table's rows whole (core.terminal says why)."""
+def table_console():
+    """The console results are printed to, for tables that fit themselves to a width
+    (report, search, compare): the terminal's, else $COLUMNS, else wide enough to keep
+    rows whole (core.terminal says why)."""
     from dlexp.core.terminal import stdout_console
 
-    return stdout_console(**options)
+    return stdout_console()
+
+
+def wide_console():
+    """The console for tables that do not fold their columns (explain's): the
+    terminal's width, else PIPED_WIDTH (a table piped to a file keeps its rows whole,
+    whatever $COLUMNS says)."""
+    from rich.console import Console
+
+    from dlexp.core.terminal import PIPED_WIDTH
+
+    return Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 
 def warn(message: str | None) -> None:

@@ -13,7 +13,7 @@ from dlexp.cli.common import (
     echo_json,
     format_option,
     json_stdout_only,
-    table_console,
+    wide_console,
     write_out,
 )
 
@@ -69,7 +69,7 @@ def explain_activations(names, out, fmt):
     if fmt == "json":
         echo_json(jsonable(act.records(curves)))
     else:
-        table_console().print(act.table(curves))
+        wide_console().print(act.table(curves))
     click.echo(f"wrote {out}", err=True)
 
 
@@ -138,7 +138,7 @@ def explain_optimizers(surface, optimizer_names, steps, lr, out, fmt):
     if fmt == "json":
         echo_json(jsonable({**opt.records(result), "out": str(out)}))
     else:
-        table_console().print(opt.table(result))
+        wide_console().print(opt.table(result))
     click.echo(f"wrote {out}", err=True)
 
 
