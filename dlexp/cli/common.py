@@ -143,9 +143,11 @@ def warn(message: str | None) -> None:
         click.echo(f"warning: {message}", err=True)
 
 
-def cannot_write(target: Path, exc: OSError, option: str) -> ConfigError:
-    """The one message for a file or folder an option names that cannot be written."""
-    return ConfigError(f"cannot write {str(target)!r} ({exc.strerror})", option)
+def cannot_write(target: Path, exc: OSError, option: str, folder: bool = False) -> ConfigError:
+    """The one message for a file (or, with ``folder``, a folder to write in) that an
+    option names and that cannot be written: exit 2, naming the option and the reason."""
+    where = "in " if folder else ""
+    return ConfigError(f"cannot write {where}{str(target)!r} ({exc.strerror})", option)
 
 
 def check_out(out: Path) -> None:
@@ -177,9 +179,7 @@ def check_tensorboard(logdir: Path | None) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise ConfigError(
-            f"cannot write in {str(logdir)!r} ({exc.strerror})", "--tensorboard"
-        ) from None
+        raise cannot_write(logdir, exc, "--tensorboard", folder=True) from None
 
 
 def write_tensorboard(logdir: Path | None, runs_=(), search=None) -> None:
@@ -195,6 +195,4 @@ def write_tensorboard(logdir: Path | None, runs_=(), search=None) -> None:
         for run in runs_:
             tensorboard.write_run(read_run(run.path), logdir, run.id)
     except OSError as exc:
-        raise ConfigError(
-            f"cannot write in {str(logdir)!r} ({exc.strerror})", "--tensorboard"
-        ) from None
+        raise cannot_write(logdir, exc, "--tensorboard", folder=True) from None
