@@ -42,6 +42,16 @@ def test_help_does_not_import_tensorflow_or_keras():
     assert "HEAVY []" in out.stdout
 
 
+def test_a_mistyped_command_is_told_the_closest_one():
+    import click
+
+    if not hasattr(click.exceptions, "NoSuchCommand"):  # click < 8.2 suggests nothing
+        pytest.skip("click suggests commands from 8.2")
+    result = CliRunner().invoke(cli, ["trian"])
+    assert result.exit_code == 2
+    assert "No such command 'trian'. Did you mean 'train'?" in result.output
+
+
 @pytest.mark.parametrize(
     "text, sets, message",
     [

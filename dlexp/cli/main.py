@@ -44,6 +44,16 @@ class LazyGroup(DlexpGroup):
             return self._lazy_load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:  # "did you mean" reads self.commands: none yet
+            no_such = getattr(click.exceptions, "NoSuchCommand", None)  # click >= 8.2
+            if no_such is None or not isinstance(exc, no_such):
+                raise
+            names = self.list_commands(ctx)
+            raise no_such(exc.command_name, possibilities=names, ctx=ctx) from None
+
     def _lazy_load(self, cmd_name: str) -> click.Command:
         module_name, attribute = self.lazy_subcommands[cmd_name].split(":")
         command = getattr(importlib.import_module(f"dlexp.cli.{module_name}"), attribute)
