@@ -17,7 +17,10 @@ def invoke(*args):
 
 
 def commands():
-    return sorted(cli.commands)
+    """Every command's name: the group loads its commands lazily (cli.commands is empty)."""
+    import click
+
+    return cli.list_commands(click.Context(cli))
 
 
 @pytest.mark.parametrize("command", [None, *commands()])
@@ -38,6 +41,16 @@ def test_help_does_not_import_tensorflow_or_keras():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout
+
+
+def test_a_mistyped_command_is_told_the_closest_one():
+    import click
+
+    if not hasattr(click.exceptions, "NoSuchCommand"):  # click < 8.2 suggests nothing
+        pytest.skip("click suggests commands from 8.2")
+    result = CliRunner().invoke(cli, ["trian"])
+    assert result.exit_code == 2
+    assert "No such command 'trian'. Did you mean 'train'?" in result.output
 
 
 @pytest.mark.parametrize(

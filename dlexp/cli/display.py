@@ -355,36 +355,6 @@ def search_summary(
         console.print(f"best: [bold]{ranked[0]['trial']}[/]  results: {store.root / 'results.csv'}")
 
 
-def repeats_summary(outcomes, kind: str = "repeats") -> dict:
-    """How repeats (or cross-validation folds, ``kind`` "folds") of one config ended:
-    their status (the first that did not complete), and each split's metrics as mean
-    and standard deviation."""
-    import statistics
-
-    from dlexp.runs.folder import group_status
-
-    status = group_status([o.status for o in outcomes]) if outcomes else Status.INTERRUPTED
-    mean: dict[str, dict] = {}
-    std: dict[str, dict] = {}
-    for split in ("train", "val", "test"):
-        names = list(dict.fromkeys(k for o in outcomes for k in (getattr(o.metrics, split) or {})))
-        for name in names:
-            values = [(getattr(o.metrics, split) or {}).get(name) for o in outcomes]
-            values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-            if values:
-                mean.setdefault(split, {})[name] = statistics.fmean(values)
-                std.setdefault(split, {})[name] = (
-                    statistics.stdev(values) if len(values) > 1 else None
-                )
-    return {
-        "status": str(status),
-        "exit_code": status.exit_code if isinstance(status, Status) else 1,
-        kind: len(outcomes),
-        "mean": mean,
-        "std": std,
-    }
-
-
 def print_repeats(console: Console, outcomes, summary: dict) -> None:
     """After dlexp train --repeats or --cv: each run's status, the mean ± std table, the
     folders."""

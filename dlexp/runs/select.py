@@ -187,3 +187,18 @@ def refit(cfg: dict, run_folders: list[Path]) -> dict:
         schedule["monitor"] = schedule["monitor"][4:]  # no validation: watch training
     out["name"] = f"{cfg.get('name') or 'run'}-refit"
     return config_mod.resolve(out)
+
+
+def as_yaml(chosen: list[dict]) -> str:
+    """``best``'s trials as YAML documents `dlexp train` accepts, separated by ``---``,
+    each headed by a comment: the trial, its score and over how many runs."""
+    from dlexp.core import yamlio
+
+    docs = []
+    for c in chosen:
+        repeats = f", mean of {c['repeats']} repeats" if c["repeats"] > 1 else ""
+        if c["folds"]:
+            repeats = f", mean of {c['folds']} cross-validation folds"
+        head = f"# {c['trial']}: {c['objective']} {c['score']:.6g} ({c['direction']}{repeats})\n"
+        docs.append(head + yamlio.dump(c["config"]))
+    return "---\n".join(docs)

@@ -4,6 +4,7 @@ folders, is :mod:`dlexp.runs.diff`; its names are re-exported here.)"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from dlexp.core.errors import ConfigError
@@ -140,3 +141,62 @@ def verdict(rows: list[dict], n: int) -> str:
         f"{abs(main['diff']):.3f} ± {half:.3f} (95% CI, paired t-test p = {main['p']:.2g}, "
         f"{n} seeds)"
     )
+
+
+def sides(side_a: str | Path, side_b: str | Path) -> tuple[dict, dict]:
+    """A's and B's configs (config files or run folders), each checked to have
+    validation data; named NAME-A and NAME-B when their names are the same, so that
+    their run folders tell them apart.
+
+    Raises:
+        ConfigError: a bad config or run folder, or a side without validation data.
+    """
+    a, b = load_side(side_a), load_side(side_b)
+    check_validates(a, side_a)
+    check_validates(b, side_b)
+    if a.get("name") == b.get("name"):
+        a["name"], b["name"] = f"{a.get('name') or 'run'}-A", f"{b.get('name') or 'run'}-B"
+    return a, b
+
+
+def epochs(a: dict, b: dict, repeats: int) -> int:
+    """The epochs ``paired`` trains in all (a progress bar's total)."""
+    return repeats * (a["train"]["epochs"] + b["train"]["epochs"])
+
+
+@dataclass
+class Comparison:
+    """What ``paired`` trained, and what it says: each metric's statistics and a verdict."""
+
+    repeats: int
+    a: list  # A's outcomes, one per seed
+    b: list
+    rows: list[dict]  # statistics_of's
+    verdict: str
+
+    @classmethod
+    def of(cls, a_outcomes: list, b_outcomes: list, repeats: int) -> Comparison:
+        rows = statistics_of(a_outcomes, b_outcomes)
+        return cls(repeats, a_outcomes, b_outcomes, rows, verdict(rows, repeats))
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every run of both sides completed, else 1."""
+        done = sum(o.status == "completed" for o in self.a + self.b)
+        return 0 if done == 2 * self.repeats else 1
+
+    def to_json(self) -> dict:
+        """``dlexp compare --format json`` (JSON-ready)."""
+        from dlexp.core.files import jsonable
+
+        return jsonable(
+            {
+                "verdict": self.verdict,
+                "metrics": self.rows,
+                "repeats": self.repeats,
+                "runs": {
+                    "a": [str(o.run.path) for o in self.a],
+                    "b": [str(o.run.path) for o in self.b],
+                },
+            }
+        )
