@@ -575,8 +575,7 @@ def repeat(cfg: dict, r: int) -> dict:
         )
     out = copy.deepcopy(cfg)
     out["seed"] = cfg["seed"] + r
-    if out["data"]["seed"] is None:
-        out["data"]["seed"] = cfg["seed"]
+    out["data"]["seed"] = data_seed(cfg)
     return out
 
 
@@ -585,8 +584,7 @@ def fold(cfg: dict, k: int, folds: int) -> dict:
     fold k of the train+validation data and trained on the others."""
     out = copy.deepcopy(cfg)
     out["data"]["cv"] = {"folds": folds, "fold": k}
-    if out["data"]["seed"] is None:
-        out["data"]["seed"] = cfg["seed"]
+    out["data"]["seed"] = data_seed(cfg)
     return out
 
 
@@ -691,3 +689,9 @@ def resolve_paths(cfg: dict, config_file: Path) -> dict:
     if cfg["data"]["path"] is not None:
         cfg["data"]["path"] = str((Path(config_file).parent / cfg["data"]["path"]).resolve())
     return cfg
+
+
+def data_seed(cfg: dict) -> int:
+    """The seed a resolved config's data is generated and split on: ``data.seed``, else
+    the run's ``seed`` (so that repeats, which vary ``seed``, keep their data)."""
+    return cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]
