@@ -1,5 +1,6 @@
-"""Training a stack: the epochs, each member's callbacks (as Keras' would decide
-them), and each member's run folder in the format ``dlexp train`` writes."""
+"""Training a stack: the epochs, each member's callbacks (``callbacks``, decided as
+Keras' would decide them), and each member's run folder, written by the same
+``writer.RunWriter`` as a run that ``dlexp train`` trains alone."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ class Stack:
     def train(self, on_end: Callable[[Member, Outcome], None]) -> list[Outcome]:
         """Train every member, write its run folder, and call ``on_end`` for each once
         its folder is complete. The search publishes the folders afterwards, all
-        together (``training.commit``)."""
+        together (``fit.commit``)."""
         with interrupt.guarded():  # after a first Ctrl-C, more are noted only
             started = time.time()
             self._write_start()
