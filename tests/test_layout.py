@@ -33,18 +33,8 @@ MAX_LINES = 450
 # Each entry says which table. Empty for now.
 LONG_TABLES: dict[str, str] = {}
 
-# TEMPORARY (issue 16): modules that other parts of issue 16 are splitting while this
-# test is written, and the import cycles they are in. The lead empties both once every
-# part is merged; an entry that no longer applies fails the test, so that it is removed.
-TEMPORARY_LONG: set[str] = {
-    "dlexp.train.fit",
-    "dlexp.train.stack.trainer",
-}
-TEMPORARY_CYCLES: list[set[str]] = []
-
 # Private names of Keras and keras-tuner: where each may be imported.
-KERAS_PRIVATE_MODULES = 1  # at most this many modules import keras.src (the train part's
-# compatibility module; until it is merged, dlexp.train.fit)
+KERAS_PRIVATE = {"dlexp.backend"}  # the one module that may import keras.src (why: its docstring)
 KERAS_TUNER_PRIVATE = {"dlexp.search.compat"}
 
 
@@ -183,15 +173,12 @@ def test_cycles_are_found():
 def test_no_import_cycle():
     edges = graph()
     found = cycles(edges)
-    new = [c for c in found if c not in TEMPORARY_CYCLES]
-    assert not new, "import cycles:\n" + "\n".join(" -> ".join(_path_in(c, edges)) for c in new)
-    stale = [c for c in TEMPORARY_CYCLES if c not in found]
-    assert not stale, f"no longer cycles; remove from TEMPORARY_CYCLES: {stale}"
+    assert not found, "import cycles:\n" + "\n".join(" -> ".join(_path_in(c, edges)) for c in found)
 
 
 def test_no_long_module():
     lengths = {name: len(path.read_text().splitlines()) for name, (path, _) in sources().items()}
-    allowed = set(LONG_TABLES) | TEMPORARY_LONG
+    allowed = set(LONG_TABLES)
     long = {n: k for n, k in lengths.items() if k > MAX_LINES and n not in allowed}
     assert not long, f"modules over {MAX_LINES} lines (split them): {long}"
     stale = sorted(n for n in allowed if lengths.get(n, 0) <= MAX_LINES)
@@ -209,7 +196,7 @@ def _private_users(prefix: str) -> set[str]:
 
 def test_keras_private_names_in_one_module():
     users = _private_users("keras.src")
-    assert len(users) <= KERAS_PRIVATE_MODULES, f"keras.src imported in {sorted(users)}"
+    assert users <= KERAS_PRIVATE, f"keras.src imported in {sorted(users)}"
 
 
 def test_keras_tuner_private_names_only_in_compat():

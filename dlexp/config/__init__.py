@@ -42,7 +42,15 @@ from dlexp.config.names import (
     SHAPES,
     TWO_CLASS_DATASETS,
 )
-from dlexp.config.resolve import defaults, fold, logged_metrics, repeat, resolve, validates
+from dlexp.config.resolve import (
+    data_seed,
+    defaults,
+    fold,
+    logged_metrics,
+    repeat,
+    resolve,
+    validates,
+)
 from dlexp.config.schema import (
     CLASS_DEFAULTS,
     DEFAULT_LAYERS,
@@ -121,6 +129,7 @@ __all__ = [
     "optimizer_name",
     "parse_override",
     "read_yaml",
+    "data_seed",
     "repeat",
     "resolve",
     "resolve_paths",

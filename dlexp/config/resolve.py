@@ -112,8 +112,7 @@ def repeat(cfg: dict, r: int) -> dict:
         )
     out = copy.deepcopy(cfg)
     out["seed"] = cfg["seed"] + r
-    if out["data"]["seed"] is None:
-        out["data"]["seed"] = cfg["seed"]
+    out["data"]["seed"] = data_seed(cfg)
     return out
 
 
@@ -122,8 +121,7 @@ def fold(cfg: dict, k: int, folds: int) -> dict:
     fold k of the train+validation data and trained on the others."""
     out = copy.deepcopy(cfg)
     out["data"]["cv"] = {"folds": folds, "fold": k}
-    if out["data"]["seed"] is None:
-        out["data"]["seed"] = cfg["seed"]
+    out["data"]["seed"] = data_seed(cfg)
     return out
 
 
@@ -132,5 +130,7 @@ def defaults() -> dict:
     return resolve({})
 
 
-# (issue 16) config.data_seed(cfg), "data.seed, else seed", goes here, beside repeat() and
-# fold(), which set it; add its name to __init__'s re-exports.
+def data_seed(cfg: dict) -> int:
+    """The seed a resolved config's data is generated and split on: ``data.seed``, else
+    the run's ``seed`` (so that repeats, which vary ``seed``, keep their data)."""
+    return cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]

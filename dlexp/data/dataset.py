@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dlexp.config.resolve import data_seed
 from dlexp.core.errors import ConfigError
 from dlexp.data.csv import read_csv
 from dlexp.data.features import expand
@@ -57,7 +58,7 @@ def load(data_cfg: dict, seed: int) -> Dataset:
     Raises:
         ConfigError: an unreadable CSV, or too few samples for the splits.
     """
-    seed = data_cfg["seed"] if data_cfg["seed"] is not None else seed
+    seed = data_seed({"data": data_cfg, "seed": seed})
     kind = data_cfg["kind"]
     if kind == "csv":
         x, y, feature_names, class_names = read_csv(

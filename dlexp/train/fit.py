@@ -1,44 +1,40 @@
 """Training one config into one run folder.
 
 This module imports Keras; the CLI imports it only when something trains. The
-Keras backend defaults to JAX (set in ``dlexp/__init__.py``; ``KERAS_BACKEND``
-overrides it), which fits these small networks about three times faster than the
-TensorFlow backend (README, "Speed").
+Keras backend defaults to JAX (``dlexp.backend``; ``KERAS_BACKEND`` overrides it),
+which fits these small networks about three times faster than the TensorFlow backend
+(README, "Speed"). Its folder is written by ``writer.RunWriter``, as a stack's are.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import socket
-import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from dlexp import backend
 from dlexp.core import interrupt
-from dlexp.core.errors import ConfigError, describe, machine_fault
+from dlexp.core.errors import ConfigError
 from dlexp.data import Dataset
 from dlexp.model import build as models
-from dlexp.runs.folder import (
-    Metrics,
-    Run,
-    RunInfo,
-    Status,
-    direction,
-    now_iso,
-    versions,
-    write_failed,
+from dlexp.runs.folder import Metrics, Run, Status, write_failed
+from dlexp.train.writer import (  # noqa: F401 - Outcome, best_epoch: importers use them from here
+    BoundaryGrid,
+    Outcome,
+    RunWriter,
+    best_epoch,
+    divergence,
+    epoch_row,
+    f32,
+    ordered,
 )
-from dlexp.train import learning
 
-BOUNDARY_RESOLUTION = 120
 EVAL_BATCH = 4096
 
 EpochHook = Callable[[int, dict], None]
@@ -60,83 +56,19 @@ class Experiment:
         return int(self.model.count_params())
 
 
-@dataclass
-class Outcome:
-    """How a run ended: its status, metrics and folder."""
-
-    run: Run
-    status: Status
-    metrics: Metrics = field(default_factory=Metrics)
-    error: str | None = None
-    machine: bool = False  # failed for lack of disk or memory: a search retries it
-
-    @property
-    def exit_code(self) -> int:
-        return self.status.exit_code
-
-
-def _skip_tensorflow_on_other_backends() -> None:
-    """On JAX, let Keras behave as it does where TensorFlow is not installed.
-
-    Keras checks ``module_utils.tensorflow.available`` in set_random_seed and in model
-    serialisation, which imports all of TensorFlow (3.5 s) only to seed tf.data or to
-    recognise tf.TensorShape, neither of which dlexp uses. That check is one shared
-    lazy module; answering "not available" for it keeps TensorFlow out of the process.
-    """
-    if keras.backend.backend() == "tensorflow":
-        return
-    try:
-        from keras.src.utils import module_utils
-    except ImportError:  # a Keras without that module: nothing to skip
-        return
-    lazy = getattr(module_utils, "tensorflow", None)
-    if lazy is not None and getattr(lazy, "module", None) is None:
-        lazy._available = False
-
-
-_skip_tensorflow_on_other_backends()
-
-
-def cache_dir() -> Path | None:
-    """Where compiled XLA programs are kept between runs; None when turned off.
-
-    ``$DLEXP_CACHE_DIR`` sets it (empty turns it off); the default is
-    ``$XDG_CACHE_HOME/dlexp/xla`` (``~/.cache/dlexp/xla``).
-    """
-    if "DLEXP_CACHE_DIR" in os.environ:
-        value = os.environ["DLEXP_CACHE_DIR"].strip()
-        return Path(value) if value else None
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dlexp" / "xla"
-
-
-def _enable_compilation_cache() -> None:
-    """Reuse compiled train/test steps across runs and processes (JAX backend).
-
-    Compiling takes 2-3 s of a 100-epoch run of a small network; the same model
-    compiled once is then loaded from disk in milliseconds (measured on the moons
-    config: 3.5 s -> 1.1 s from fit to saved run). The compiled program is the same,
-    so results do not change.
-    """
-    path = cache_dir()
-    if keras.backend.backend() != "jax" or path is None:
-        return
-    import jax
-
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return  # a read-only home: run without the cache
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-_enable_compilation_cache()
+def batch_size(cfg: dict, n_train: int) -> int:
+    """The rows of one batch: ``train.batch_size``, at most the training rows (all of
+    them for ``full``). A run alone and a stack batch alike."""
+    bs = cfg["train"]["batch_size"]
+    return n_train if bs == "full" else min(bs, n_train)
 
 
 def seed_everything(seed: int) -> None:
-    """Python, NumPy and the backend's seeds; TensorFlow also gets deterministic ops."""
+    """Python, NumPy and the backend's seeds; TensorFlow also gets deterministic ops.
+
+    First, ``backend.setup()``: every run, alone or in a stack, seeds before it builds
+    its model, so Keras is set up before it trains."""
+    backend.setup()
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -184,9 +116,8 @@ def prepare(cfg: dict, data: Dataset, weights: str | Path | None = None) -> Expe
     seed_everything(cfg["seed"])
     layout = models.output_layout(cfg, data.n_classes)
     n_train = len(data.x_train)
-    bs = cfg["train"]["batch_size"]
-    batch_size = n_train if bs == "full" else min(bs, n_train)
-    steps = math.ceil(n_train / batch_size)
+    size = batch_size(cfg, n_train)
+    steps = math.ceil(n_train / size)
     try:
         models.check_fits(cfg, data.n_features, data.n_classes, min(EVAL_BATCH, n_train))
         model = models.build(cfg, data.n_features, data.n_classes, data.standardize)
@@ -198,23 +129,7 @@ def prepare(cfg: dict, data: Dataset, weights: str | Path | None = None) -> Expe
             model.load_weights(weights)
     except (ValueError, TypeError) as exc:
         raise models.refused(exc) from None
-    return Experiment(cfg, data, model, layout, batch_size, steps)
-
-
-def f32(value) -> float:
-    """A float32 metric as the shortest decimal that reads back to it (0.01, not
-    0.009999999776482582): the files stay readable and lose nothing."""
-    return float(str(np.float32(value)))
-
-
-def ordered(logs: dict) -> dict:
-    """Loss first, then the metrics, then their validation twins (Keras sorts by name)."""
-
-    def key(name: str):
-        base = name[4:] if name.startswith("val_") else name
-        return (name.startswith("val_"), base != "loss")
-
-    return {k: logs[k] for k in sorted(logs, key=key)}
+    return Experiment(cfg, data, model, layout, size, steps)
 
 
 def host_state(model) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -229,9 +144,9 @@ class _Recorder(keras.callbacks.Callback):
     keeps a host copy of the weights each epoch ended with (``kept``), which an
     interrupted run saves whatever Keras was doing with its own."""
 
-    def __init__(self, run: Run | None, on_epoch: EpochHook | None):
+    def __init__(self, writer: RunWriter, on_epoch: EpochHook | None):
         super().__init__()
-        self.run, self.on_epoch, self.rows = run, on_epoch, []
+        self.writer, self.on_epoch = writer, on_epoch
         self.kept: tuple[list, list] | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -242,13 +157,9 @@ class _Recorder(keras.callbacks.Callback):
         lr = logs.pop("learning_rate", None)
         if lr is None:
             lr = keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-        row = {"epoch": epoch + 1, **{k: f32(v) for k, v in ordered(logs).items()}}
-        row["learning_rate"] = f32(lr)
-        row["seconds"] = round(time.perf_counter() - self._t0, 4)
+        row = epoch_row(epoch + 1, logs, lr, time.perf_counter() - self._t0)
         self.kept = host_state(self.model)  # before the row: a row has its weights kept
-        self.rows.append(row)
-        if self.run is not None:
-            self.run.write_csv("history.csv", self.rows)
+        self.writer.epoch(row)
         if self.on_epoch is not None:
             self.on_epoch(epoch + 1, row)
         interrupt.check()  # a Ctrl-C that Keras or JAX swallowed stops the run here
@@ -326,77 +237,10 @@ def evaluate(exp: Experiment) -> dict[str, dict[str, float]]:
     return out
 
 
-class BoundaryGrid(learning.Grid):
-    """The plane boundary.npz is drawn on (``learning.Grid`` at 120 x 120), in the data's
-    own units: the model takes them as they are (it standardizes its inputs itself)."""
-
-    def __init__(self, d: Dataset):
-        super().__init__(d, BOUNDARY_RESOLUTION)
-        self.data = d
-
-    def arrays(self, proba: np.ndarray) -> dict[str, np.ndarray]:
-        """What boundary.npz holds, given the model's predictions on ``points``."""
-        d = self.data
-        arrays = {
-            "xs": self.xs,
-            "ys": self.ys,
-            "proba": proba.reshape(len(self.ys), len(self.xs), -1).astype(np.float32),
-            "class_names": np.array(d.class_names),
-        }
-        for split, (x, y) in d.splits().items():
-            arrays[f"x_{split}"] = x.astype(np.float32)
-            arrays[f"y_{split}"] = y.astype(np.int16)
-        return arrays
-
-
 def boundary(exp: Experiment) -> dict[str, np.ndarray]:
     """Predictions on a grid over the data's bounding box, for drawing without TensorFlow."""
     grid = BoundaryGrid(exp.data)
     return grid.arrays(exp.model.predict(grid.points, batch_size=EVAL_BATCH, verbose=0))
-
-
-def best_epoch(rows: list[dict], cfg: dict) -> int | None:
-    """1-based epoch with the best monitored value: early stopping's monitor, else
-    val_loss. None without validation (and without early stopping): the training loss
-    chooses nothing, and the model kept is the last epoch's."""
-    es = cfg["train"]["early_stopping"]
-    if not es and not (rows and "val_loss" in rows[0]):
-        return None
-    monitor = es["monitor"] if es else "val_loss"
-    values = [(r.get(monitor), r["epoch"]) for r in rows if r.get(monitor) is not None]
-    values = [(v, e) for v, e in values if math.isfinite(v)]
-    if not values:
-        return None
-    return (min if direction(monitor) == "min" else max)(values)[1]
-
-
-def start_info(run: Run, cfg: dict, params: int, layout, d: Dataset, **extra) -> RunInfo:
-    """run.json as a run starts: what runs, who runs it, its model and its data."""
-    return RunInfo(
-        id=run.id,
-        name=cfg.get("name"),
-        status=Status.RUNNING,
-        started=now_iso(),
-        seed=cfg["seed"],
-        command=sys.argv,
-        worker=os.environ.get("KERASTUNER_TUNER_ID"),  # the search worker, if any
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        versions=versions(keras.backend.backend()),
-        params=params,
-        widths=models.hidden_widths(cfg["model"], layout.units),
-        output={"units": layout.units, "activation": layout.activation, "loss": layout.loss},
-        data={
-            "n_train": len(d.x_train),
-            "n_val": 0 if d.x_val is None else len(d.x_val),
-            "n_test": len(d.x_test),
-            "n_features": d.n_features,
-            "n_classes": d.n_classes,
-            "feature_names": d.feature_names,
-            "class_names": d.class_names,
-        },
-        **extra,
-    )
 
 
 def fit(
@@ -416,15 +260,12 @@ def fit(
 
 def _fit(exp: Experiment, run: Run, on_epoch: EpochHook | None, initial_epoch: int) -> Outcome:
     cfg, d = exp.cfg, exp.data
-    started = time.time()
-    info = start_info(run, cfg, exp.params, exp.layout, d)
+    writer = RunWriter(run, cfg, exp.params, exp.layout, d)
     try:
-        run.write_config(cfg)
-        run.write_info(info)
+        writer.start()
     except KeyboardInterrupt:  # run.json may say running: it says interrupted now
-        return end_run(run, info, Status.INTERRUPTED, None, started, Metrics(params=exp.params))
-    recorder = _Recorder(run, on_epoch)
-    record = learning.Record(cfg, d)
+        return _end(writer, Status.INTERRUPTED, None, Metrics(params=exp.params))
+    recorder = _Recorder(writer, on_epoch)
     val = None
     if d.x_val is not None:
         val = (d.x_val, exp.layout.targets(d.y_val))
@@ -441,7 +282,7 @@ def _fit(exp: Experiment, run: Run, on_epoch: EpochHook | None, initial_epoch: i
                 validation_batch_size=EVAL_BATCH,
                 shuffle=True,
                 verbose=0,
-                callbacks=_callbacks(exp, recorder, record),
+                callbacks=_callbacks(exp, recorder, writer.record),
                 initial_epoch=initial_epoch,
             )
         finally:
@@ -449,52 +290,43 @@ def _fit(exp: Experiment, run: Run, on_epoch: EpochHook | None, initial_epoch: i
     except KeyboardInterrupt:
         status = Status.INTERRUPTED
     except Exception as exc:  # a bug or a resource failure, not the user's input
-        status, error = Status.FAILED, describe(exc)
-        info.traceback = traceback.format_exc()
-        info.fault = "machine" if machine_fault(exc) else None
+        status, error = writer.failed(exc)
     fit_seconds = time.perf_counter() - fit_start
-    rows = recorder.rows
-    if status == Status.COMPLETED and rows and not math.isfinite(rows[-1].get("loss", 0.0)):
-        status = Status.DIVERGED
-        error = f"the loss became {rows[-1]['loss']} at epoch {rows[-1]['epoch']}"
-    es = cfg["train"]["early_stopping"]
-    metrics = Metrics(
-        params=exp.params,
-        epochs_run=len(rows),
-        best_epoch=best_epoch(rows, cfg),
-        stopped_early=bool(es)
-        and status == Status.COMPLETED
-        and len(rows) < cfg["train"]["epochs"] - initial_epoch,
-        monitor=es["monitor"] if es else None,
-        fit_seconds=round(fit_seconds, 3),
-    )
+    rows = writer.rows
+    if status == Status.COMPLETED and rows and divergence(rows[-1]):
+        status, error = Status.DIVERGED, divergence(rows[-1])
+    stopped = len(rows) < cfg["train"]["epochs"] - initial_epoch
+    metrics = writer.metrics(status, stopped, fit_seconds)
     try:
         if status in (Status.COMPLETED, Status.DIVERGED):
             for split, values in evaluate(exp).items():
                 setattr(metrics, split, values)
-            run.save_model(exp.model)
             proba = exp.model.predict(d.x_test, batch_size=EVAL_BATCH, verbose=0)
-            save_predictions(run, d, proba)
-            if d.n_features == 2 and status == Status.COMPLETED:
-                run.save_npz("boundary.npz", **boundary(exp))
-            if record.active:
-                run.save_npz("learning.npz", **record.arrays(learning.dense_weights(exp.model)))
+            plane = (lambda: boundary(exp)) if d.n_features == 2 else None
+            writer.save(status, exp.model, proba, plane)
         elif status == Status.INTERRUPTED and rows:  # what it had: its last weights
-            last_metrics(metrics, rows)
-            keep_last_weights(exp.model, run, recorder.kept)
-        run.write_metrics(metrics)
+            restore(exp.model, recorder.kept)
+            writer.keep_last(metrics, exp.model)
+        writer.write_metrics(metrics)
     except Exception as exc:  # out of memory, a full disk: the run fails, and says why
-        status, error = Status.FAILED, describe(exc)
-        info.traceback = traceback.format_exc()
-        info.fault = "machine" if machine_fault(exc) else None
-    return end_run(run, info, status, error, started, metrics)
+        status, error = writer.failed(exc)
+    return _end(writer, status, error, metrics)
 
 
-def keep_last_weights(model, run: Run, kept: tuple[list, list]) -> None:
-    """An interrupted run's model.keras: the weights (and optimizer state) of the last
-    epoch that ended, from the host copy ``_Recorder`` took then.
+def _end(writer: RunWriter, status: Status, error, metrics: Metrics) -> Outcome:
+    """run.json as a run ends. A run.json that cannot be written (a full disk) leaves the
+    one that says running, which readers call stale once its process is gone."""
+    try:
+        return writer.end(status, error, metrics)
+    except OSError as exc:
+        return writer.unwritten(error, metrics, exc)
 
-    Never from the model as the interrupt left it: on JAX, Keras' fit holds the weights
+
+def restore(model, kept: tuple[list, list]) -> None:
+    """An interrupted run's weights (and optimizer state): those of the last epoch that
+    ended, from the host copy ``_Recorder`` took then.
+
+    Never the model's as the interrupt left them: on JAX, Keras' fit holds the weights
     in its own state while it trains, emptying the model's variables, and an interrupt
     as an epoch begins (or during validation) leaves them empty or halfway through an
     epoch."""
@@ -502,40 +334,12 @@ def keep_last_weights(model, run: Run, kept: tuple[list, list]) -> None:
     model.set_weights(weights)
     for variable, value in zip(model.optimizer.variables, slots, strict=True):
         variable.assign(value)
+
+
+def keep_last_weights(model, run: Run, kept: tuple[list, list]) -> None:
+    """model.keras with the weights ``restore`` gives back."""
+    restore(model, kept)
     run.save_model(model)
-
-
-def save_predictions(run: Run, d: Dataset, proba: np.ndarray) -> None:
-    """predictions.npz: the test split's labels and the model's probabilities, for the
-    report's confusion matrix and ROC curve."""
-    run.save_npz(
-        "predictions.npz",
-        y_true=d.y_test.astype(np.int16),
-        proba=np.asarray(proba, np.float32),
-        class_names=np.array(d.class_names),
-    )
-
-
-def end_run(run: Run, info: RunInfo, status: Status, error, started: float, metrics) -> Outcome:
-    """run.json as a run ends. A run.json that cannot be written (a full disk) leaves the
-    one that says running, which readers call stale once its process is gone."""
-    info.status, info.error = status, error
-    info.ended, info.duration_s = now_iso(), round(time.time() - started, 3)
-    try:
-        run.write_info(info)
-    except OSError as exc:
-        status, error = Status.FAILED, f"{error + '; ' if error else ''}{describe(exc)}"
-        info.fault = "machine" if machine_fault(exc) else info.fault
-    return Outcome(run, status, metrics, error, info.fault == "machine")
-
-
-def last_metrics(metrics: Metrics, rows: list[dict]) -> None:
-    """An interrupted run's metrics: its last epoch's, from its history (no test split)."""
-    last = rows[-1]
-    skip = ("epoch", "learning_rate", "seconds")
-    metrics.train = {k: v for k, v in last.items() if k not in skip and not k.startswith("val_")}
-    val = {k[4:]: v for k, v in last.items() if k.startswith("val_")}
-    metrics.val = val or None
 
 
 def train_config(
@@ -626,9 +430,10 @@ class TrialTrainer:
     def dataset(self, cfg: dict, loaded: Dataset | None = None) -> Dataset:
         """The config's dataset, loaded once for every run with the same data (or
         ``loaded``, when the caller has it already)."""
+        from dlexp import config
         from dlexp import data as data_mod
 
-        data_seed = cfg["data"]["seed"] if cfg["data"]["seed"] is not None else cfg["seed"]
+        data_seed = config.data_seed(cfg)
         key = json.dumps({**cfg["data"], "seed": data_seed}, sort_keys=True)
         if key not in self._data:
             base = json.dumps({**cfg["data"], "seed": data_seed, "cv": None}, sort_keys=True)

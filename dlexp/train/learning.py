@@ -44,7 +44,7 @@ def snapshot_epochs(epochs: int, frames: int) -> list[int]:
 class Grid:
     """A grid over the plane of 2D data: its bounding box (every split) with a 10%
     margin, ``resolution`` points a side. The frames are drawn on one of 60 x 60, the
-    final boundary (``training.BoundaryGrid``) on one of 120 x 120."""
+    final boundary (``writer.BoundaryGrid``) on one of 120 x 120."""
 
     def __init__(self, d: Dataset, resolution: int = RESOLUTION):
         allx = np.concatenate([x for x, _ in d.splits().values()])

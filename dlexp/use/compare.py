@@ -63,8 +63,8 @@ def paired(a: dict, b: dict, repeats: int, runs_dir, on_epoch=None) -> tuple[lis
     seed = a["seed"]
     jobs = {"a": [], "b": []}
     for side, cfg in (("a", a), ("b", b)):
-        data_seed = seed if cfg["data"]["seed"] is None else cfg["data"]["seed"]
-        base = {**cfg, "seed": seed, "data": {**cfg["data"], "seed": data_seed}}
+        own = {**cfg, "seed": seed}  # the data on A's seed, unless it names its own
+        base = {**own, "data": {**cfg["data"], "seed": config_mod.data_seed(own)}}
         for r in range(repeats):
             c = config_mod.repeat(base, r)
             run = runs.create_run(runs_dir, f"{c.get('name') or side}-r{r}")

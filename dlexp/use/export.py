@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from dlexp import data as data_mod
+from dlexp.config import data_seed
 from dlexp.core.errors import ConfigError
 from dlexp.model import build as models
 
@@ -54,7 +55,7 @@ keras.utils.set_random_seed(SEED)
 
 def _data_code(cfg: dict) -> str:
     d = cfg["data"]
-    seed = d["seed"] if d["seed"] is not None else cfg["seed"]
+    seed = data_seed(cfg)
     if d["kind"] == "csv":
         target, features = d["target"], d["features"]
         lines = [
@@ -90,7 +91,7 @@ def _data_code(cfg: dict) -> str:
 
 def _split_code(cfg: dict) -> str:
     d = cfg["data"]
-    seed = d["seed"] if d["seed"] is not None else cfg["seed"]
+    seed = data_seed(cfg)
     lines = [
         "",
         "",

@@ -132,10 +132,12 @@ def load_model(run: str | Path):
     path = run / "model.keras"
     if not path.is_file():
         raise ConfigError(f"{run}: has no model.keras (the run did not finish training)")
+    from dlexp import backend
+
+    backend.setup()  # first: Keras on dlexp's backend, no TensorFlow
     import keras
 
     import dlexp.model.layers  # noqa: F401 - registers dlexp's layers for load_model
-    from dlexp.train import fit as training  # noqa: F401 - first: Keras on dlexp's backend, no TensorFlow
 
     try:
         return keras.models.load_model(path)

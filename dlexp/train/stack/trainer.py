@@ -1,115 +1,63 @@
-"""Training a stack: the epochs, each member's callbacks (as Keras' would decide
-them), and each member's run folder in the format ``dlexp train`` writes."""
+"""Training a stack: the epochs, each member's callbacks (``callbacks``, decided as
+Keras' would decide them), and each member's run folder, written by the same
+``writer.RunWriter`` as a run that ``dlexp train`` trains alone."""
 
 from __future__ import annotations
 
-import math
-import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from dlexp.core import interrupt
-from dlexp.core.errors import machine_fault
-from dlexp.core.files import atomic_write, csv_text
+from dlexp.core.errors import describe, machine_fault
 from dlexp.data import Dataset
 from dlexp.model import build as models
 from dlexp.runs import folder as runs
-from dlexp.runs.folder import Metrics, RunInfo, Status
-from dlexp.train import learning
-from dlexp.train.fit import (
-    EVAL_BATCH,
+from dlexp.runs.folder import Metrics, Status
+from dlexp.train.fit import EVAL_BATCH, TrialJob, batch_size
+from dlexp.train.stack.callbacks import EarlyStopping, Plateau, diverged
+from dlexp.train.stack.program import Program
+from dlexp.train.writer import (
+    Background,
     BoundaryGrid,
     Outcome,
-    TrialJob,
-    best_epoch,
-    describe,
+    RunWriter,
+    divergence,
+    epoch_row,
     f32,
-    last_metrics,
-    ordered,
-    save_predictions,
-    start_info,
 )
-from dlexp.train.stack.program import Program
 
 
 @dataclass
 class Member:
-    """One run in a stack: its job, its own model, and what its callbacks remember."""
+    """One run in a stack: its job, its own model, its run folder's writer, and what
+    its callbacks remember."""
 
     job: TrialJob
     model: object
     data: Dataset  # its own (a cross-validation fold's), or the one the stack shares
-    rows: list[dict] = field(default_factory=list)
-    history: str = ""  # history.csv as written so far
+    writer: RunWriter
     status: Status = Status.COMPLETED
     error: str | None = None
     stopped_early: bool = False
-    es_best: float | None = None
-    es_wait: int = 0
-    lr_best: float | None = None
-    lr_wait: int = 0
+    early: EarlyStopping | None = None
+    plateau: Plateau | None = None
     outcome: Outcome | None = None  # once its run folder is complete
-    record: learning.Record | None = None  # learning.npz, kept while it trains
 
     @property
     def cfg(self) -> dict:
         return self.job.cfg
 
+    @property
+    def rows(self) -> list[dict]:
+        return self.writer.rows
 
-def improved(current: float, best: float | None, direction: str, min_delta: float) -> bool:
-    """Keras' MonitorCallback._is_improvement (NaN is never an improvement)."""
-    if best is None:
-        return True
-    if direction == "min":
-        return bool(current + min_delta < best)
-    return bool(current - min_delta > best)
-
-
-class Writer:
-    """Writes files atomically on a thread of its own, so that the next epoch runs
-    while the last one's history is written; only the newest text of a file waits."""
-
-    def __init__(self):
-        self._pending: dict = {}
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._closing = False
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="dlexp-writer", daemon=True)
-        self._thread.start()
-
-    def put(self, path, text: str) -> None:
-        if self.error is not None:
-            raise self.error
-        with self._lock:
-            self._pending[path] = text
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while True:
-            self._wake.wait()
-            with self._lock:
-                items, self._pending = self._pending, {}
-                self._wake.clear()
-            for path, text in items.items():
-                try:
-                    atomic_write(path, text)
-                except BaseException as exc:  # noqa: BLE001 - raised on the main thread
-                    self.error = exc
-            if self._closing and not self._pending:
-                return
-
-    def close(self) -> None:
-        """Write what is pending, and raise what failed."""
-        self._closing = True
-        self._wake.set()
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
+    @property
+    def record(self):
+        return self.writer.record
 
 
 class Stack:
@@ -126,35 +74,39 @@ class Stack:
         the same test split, train and validation rows of the same sizes)."""
         datas = [data] * len(members) if isinstance(data, Dataset) else list(data)
         self.data, self.group = datas[0], group
-        cfg0 = members[0][0].cfg
-        n_train = len(self.data.x_train)
-        bs = cfg0["train"]["batch_size"]
-        batch_size = n_train if bs == "full" else min(bs, n_train)
-        self.members = [
-            Member(job, model, d, record=learning.Record(job.cfg, d))
-            for (job, model), d in zip(members, datas, strict=True)
-        ]
+        self.background: Background | None = None  # history.csv, written as epochs end
+        size = batch_size(members[0][0].cfg, len(self.data.x_train))
         try:
-            self.program = Program([(m.cfg, m.model) for m in self.members], datas, batch_size)
+            self.program = Program([(job.cfg, model) for job, model in members], datas, size)
         except (ValueError, TypeError) as exc:
             raise models.refused(exc) from None
         self.layout = self.program.layout
         self._last = None
+        self.members = []
+        for i, ((job, model), d) in enumerate(zip(members, datas, strict=True)):
+            stack = {"group": group, "size": len(members), "position": i}
+            params = int(model.count_params())
+            writer = RunWriter(job.run, job.cfg, params, self.layout, d, self._put, stack)
+            early, plateau = EarlyStopping.of(job.cfg), Plateau.of(job.cfg)
+            self.members.append(Member(job, model, d, writer, early=early, plateau=plateau))
+
+    def _put(self, path, text: str) -> None:
+        self.background.put(path, text)
 
     def train(self, on_end: Callable[[Member, Outcome], None]) -> list[Outcome]:
         """Train every member, write its run folder, and call ``on_end`` for each once
         its folder is complete. The search publishes the folders afterwards, all
-        together (``training.commit``)."""
+        together (``fit.commit``)."""
         with interrupt.guarded():  # after a first Ctrl-C, more are noted only
             started = time.time()
             self._write_start()
-            self.writer = Writer()
+            self.background = Background()
             try:
                 try:
                     tv, ntv, hp = self._fit()
                 finally:
                     interrupt.defer()  # from here the runs' files are written whole
-                self.writer.close()
+                self.background.close()
                 return self._finish(tv, ntv, hp, started, on_end)
             except KeyboardInterrupt:
                 return self._abort(Status.INTERRUPTED, None, started, on_end)
@@ -279,26 +231,18 @@ class Stack:
             if not active[i]:
                 continue
             values = {k: float(v[i]) for k, v in logs.items()}
-            row = {"epoch": epoch + 1, **{k: f32(v) for k, v in ordered(values).items()}}
-            row["learning_rate"] = f32(lrs[i])
-            row["seconds"] = round(seconds, 4)
-            self._record(m, row)
-            if not math.isfinite(values["loss"]):
-                m.status, active[i] = Status.DIVERGED, False
-                m.error = f"the loss became {row['loss']} at epoch {row['epoch']}"
+            row = epoch_row(epoch + 1, values, lrs[i], seconds)
+            m.writer.epoch(row)  # history.csv rewritten (on the background thread)
+            if diverged(values["loss"]):
+                m.status, m.error, active[i] = Status.DIVERGED, divergence(row), False
                 continue
-            es = m.cfg["train"]["early_stopping"]
-            if es:
-                m.es_wait += 1
-                current = values[es["monitor"]]
-                if improved(current, m.es_best, runs.direction(es["monitor"]), es["min_delta"]):
-                    m.es_best, better[i], m.es_wait = current, True, 0
-                elif m.es_wait >= es["patience"] and epoch > 0:
+            if m.early is not None:
+                better[i], stop = m.early.update(epoch, values)
+                if stop:
                     m.stopped_early, active[i] = True, False
                     continue
-            schedule = m.cfg["train"]["lr_schedule"]
-            if schedule and schedule["kind"] == "plateau":
-                new = self._plateau(m, values[schedule["monitor"]], schedule, float(lrs[i]))
+            if m.plateau is not None:
+                new = m.plateau.update(values, float(lrs[i]))
                 if new is not None:
                     if reduced is None:
                         reduced = self.program.base_learning_rates(ov)
@@ -310,44 +254,12 @@ class Stack:
                 m.job.on_epoch(m.rows[-1]["epoch"], m.rows[-1])
         return better, reduced
 
-    def _plateau(self, m: Member, current: float, schedule: dict, lr: float) -> float | None:
-        """Keras' ReduceLROnPlateau (min_delta 1e-4, no cooldown): the new learning rate,
-        or None."""
-        if improved(current, m.lr_best, runs.direction(schedule["monitor"]), 1e-4):
-            m.lr_best, m.lr_wait = current, 0
-            return None
-        m.lr_wait += 1
-        if m.lr_wait < schedule["patience"] or not lr > np.float32(schedule["min_lr"]):
-            return None
-        m.lr_wait = 0
-        return max(lr * schedule["rate"], schedule["min_lr"])
-
-    def _record(self, m: Member, row: dict) -> None:
-        """history.csv rewritten with the new row (on the writer's thread)."""
-        m.rows.append(row)
-        text = csv_text([row])
-        m.history += text if not m.history else text.split("\n", 1)[1]
-        self.writer.put(m.job.run.file("history.csv"), m.history)
-
     # -- run folders -------------------------------------------------------------------------
 
-    def _info(self, m: Member, i: int, status: Status) -> RunInfo:
-        info = start_info(
-            m.job.run,
-            m.cfg,
-            int(m.model.count_params()),
-            self.layout,
-            m.data,
-            stack={"group": self.group, "size": len(self.members), "position": i},
-        )
-        info.started, info.status = self._started_iso, status
-        return info
-
     def _write_start(self) -> None:
-        self._started_iso = runs.now_iso()
-        for i, m in enumerate(self.members):
-            m.job.run.write_config(m.cfg)
-            m.job.run.write_info(self._info(m, i, Status.RUNNING))
+        started = runs.now_iso()  # one time for every member
+        for m in self.members:
+            m.writer.start(started)
 
     def _finish(self, tv, ntv, hp, started: float, on_end) -> list[Outcome]:
         """Final metrics on every split, each member's model and boundary, its files."""
@@ -368,16 +280,13 @@ class Stack:
                 for split, named in finals.items():
                     setattr(metrics, split, {k: f32(v[i]) for k, v in named.items()})
                 m.model.set_weights(self.program.unpadded(i, host_tv))
-                m.job.run.save_model(m.model)
-                save_predictions(m.job.run, m.data, test_proba[i])
-                if m.record.active:
-                    own = self.program.unpadded(i, host_tv)
-                    m.job.run.save_npz("learning.npz", **m.record.arrays(own))
-                if proba is not None and m.status == Status.COMPLETED:
+                boundary = None
+                if proba is not None:
                     own = grid if m.data is self.data else BoundaryGrid(m.data)  # its splits
-                    m.job.run.save_npz("boundary.npz", **own.arrays(proba[i]))
-            m.job.run.write_metrics(metrics)
-            outcomes.append(self._end(m, i, m.status, m.error, metrics, seconds, on_end))
+                    boundary = lambda own=own, i=i: own.arrays(proba[i])  # noqa: E731
+                m.writer.save(m.status, m.model, test_proba[i], boundary)
+            m.writer.write_metrics(metrics)
+            outcomes.append(self._end(m, m.status, m.error, metrics, seconds, on_end))
         return outcomes
 
     def _predict_all(self, tv, ntv, points: np.ndarray) -> np.ndarray:
@@ -392,25 +301,12 @@ class Stack:
         return np.concatenate(chunks, axis=1)
 
     def _metrics(self, m: Member, seconds: float) -> Metrics:
-        es = m.cfg["train"]["early_stopping"]
-        return Metrics(
-            params=int(m.model.count_params()),
-            epochs_run=len(m.rows),
-            best_epoch=best_epoch(m.rows, m.cfg),
-            stopped_early=bool(es) and m.status == Status.COMPLETED and m.stopped_early,
-            monitor=es["monitor"] if es else None,
-            fit_seconds=round(seconds / len(self.members), 3),
-        )
+        return m.writer.metrics(m.status, m.stopped_early, seconds / len(self.members))
 
-    def _end(self, m, i, status, error, metrics, seconds, on_end, tb=None, machine=False):
-        info = self._info(m, i, status)
-        info.error, info.traceback = error, tb
-        info.fault = "machine" if machine else None
-        info.ended = runs.now_iso()
-        info.duration_s = round(seconds / len(self.members), 3)  # its share of the stack
-        info.stack["seconds"] = round(seconds, 3)
-        m.job.run.write_info(info)
-        m.outcome = Outcome(m.job.run, status, metrics, error, machine)
+    def _end(self, m: Member, status, error, metrics, seconds, on_end) -> Outcome:
+        m.writer.info.stack["seconds"] = round(seconds, 3)
+        # its share of the stack's time
+        m.outcome = m.writer.end(status, error, metrics, seconds / len(self.members))
         on_end(m, m.outcome)
         return m.outcome
 
@@ -420,7 +316,7 @@ class Stack:
         kept. A member whose files cannot be written (a full disk) ends failed all
         the same: its run.json still says running, so no one counts it as done."""
         try:
-            self.writer.close()
+            self.background.close()
         except Exception:  # noqa: BLE001 - the first error is the one to report
             pass
         seconds = time.time() - started
@@ -432,20 +328,18 @@ class Stack:
             m.status = status
             metrics = self._metrics(m, seconds)
             try:
-                if m.history:  # the writer may have lost a race with the interrupt
-                    atomic_write(m.job.run.file("history.csv"), m.history)
+                m.writer.flush_history()  # the background may have lost a race with the interrupt
                 if status == Status.INTERRUPTED and m.rows and self._last is not None:
-                    last_metrics(metrics, m.rows)  # what it had: its last epoch and weights
-                    tv = [np.asarray(v) for v in self._last["tv"]]
+                    tv = [np.asarray(v) for v in self._last["tv"]]  # its last epoch's weights
                     m.model.set_weights(self.program.unpadded(i, tv))
-                    m.job.run.save_model(m.model)
-                m.job.run.write_metrics(metrics)
-                outcome = self._end(m, i, status, error, metrics, seconds, on_end, tb, machine)
+                    m.writer.keep_last(metrics, m.model)
+                m.writer.write_metrics(metrics)
+                m.writer.fault(tb, machine)
+                outcome = self._end(m, status, error, metrics, seconds, on_end)
             except OSError as exc:
                 if not machine_fault(exc):
                     raise
-                why = describe(exc) if error is None else f"{error}; {describe(exc)}"
-                m.outcome = Outcome(m.job.run, Status.FAILED, metrics, why, machine=True)
+                m.outcome = m.writer.unwritten(error, metrics, exc)
                 on_end(m, m.outcome)
                 outcome = m.outcome
             outcomes.append(outcome)
@@ -458,5 +352,4 @@ def _expand(mask, like):
 
 
 def _restores(m: Member) -> bool:
-    es = m.cfg["train"]["early_stopping"]
-    return bool(es) and es["restore_best_weights"] and m.es_best is not None
+    return m.early is not None and m.early.restores
