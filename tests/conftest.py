@@ -8,7 +8,10 @@ import pytest
 # cache private to this test session (the user's own cache is left alone).
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-from helpers import ROOT, SMALL, TINY  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+
+from helpers import ROOT, SMALL, TINY, invoke  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,6 +36,24 @@ def write(tmp_path):
 def tiny(write):
     """A config that trains in well under a second."""
     return write("tiny.yaml", TINY)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> Path:
+    """One tiny real run (3 epochs, moons), trained once for the session; tests copy it."""
+    root = tmp_path_factory.mktemp("trained")
+    (root / "tiny.yaml").write_text(TINY)
+    result = invoke(
+        "train", root / "tiny.yaml", "--runs-dir", root / "runs", "-q", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    return root / "runs" / json.loads(result.stdout)["id"]
+
+
+@pytest.fixture
+def run(trained, tmp_path) -> Path:
+    """A fresh copy of the trained run, free to damage."""
+    return Path(shutil.copytree(trained, tmp_path / trained.name))
 
 
 @pytest.fixture

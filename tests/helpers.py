@@ -6,8 +6,26 @@ conftest.py itself, and importing it again as a module makes a second copy.
 
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from dlexp.cli import cli
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
+FIXTURES = ROOT / "tests" / "fixtures" / "runs"  # real runs and searches, made by make_fixtures.py
+
+
+def invoke(*args):
+    """``dlexp ARGS`` in this process; exceptions become the result's exit code."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def one_line(result) -> str:
+    """stderr of a refused command: one line, no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
 
 TINY = """
 seed: 1

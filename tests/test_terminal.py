@@ -212,32 +212,6 @@ def test_noise_marks_are_monotone_in_the_mean(runs_dir, tmp_path):
     assert not matters.told_apart(spread)  # though alone, the t-test would call it noise
 
 
-def test_compare_refuses_to_choose_on_the_test_split(write, tmp_path):
-    cfg = write(
-        "noval.yaml",
-        "seed: 1\ndata: {kind: moons, n_samples: 200, val_size: 0.0}\n"
-        "model: {layers: [4]}\ntrain: {epochs: 2, early_stopping: false}\n",
-    )
-    result = CliRunner().invoke(
-        cli, ["compare", str(cfg), str(cfg), "--repeats", "2", "--runs-dir", str(tmp_path / "r")]
-    )
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "data.val_size" in lines[0] and "test" in lines[0]
-    assert not (tmp_path / "r").exists()  # refused before training anything
-
-
-def test_compare_verdict_never_picks_on_test():
-    from dlexp.use import compare
-
-    rows = [
-        {"metric": "test_accuracy", "diff": 0.1, "ci95": [0.05, 0.15], "p": 0.01},
-        {"metric": "train_accuracy", "diff": 0.1, "ci95": [0.05, 0.15], "p": 0.01},
-    ]
-    line = compare.verdict(rows, 5)
-    assert "better" not in line and line.startswith("no verdict")
-
-
 def test_search_accepts_quiet(write, tmp_path):
     grid_file = write("g.yaml", TINYGRID)
     for flag in ("-q", "--quiet"):
@@ -272,21 +246,3 @@ def test_no_best_epoch_without_validation(tmp_path):
     text = console.export_text()
     assert ", best epoch" not in text
     assert "no best epoch (no validation split: the last epoch's model is kept)" in text
-
-
-@pytest.mark.slow
-def test_compare_shows_progress_on_stderr_and_only_json_on_stdout(write, tmp_path, monkeypatch):
-    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws its bar as on a terminal
-    cfg = write(
-        "c.yaml",
-        "seed: 1\ndata: {kind: moons, n_samples: 200}\n"
-        "model: {layers: [4]}\ntrain: {epochs: 3, batch_size: 64, early_stopping: false}\n",
-    )
-    result = CliRunner().invoke(
-        cli,
-        ["compare", str(cfg), str(cfg), "--repeats", "2", "--runs-dir", str(tmp_path / "r")]
-        + ["--format", "json"],
-    )
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["repeats"] == 2
-    assert "compare" in result.stderr and "12/12" in result.stderr  # 2 x 2 runs x 3 epochs

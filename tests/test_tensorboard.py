@@ -1,6 +1,6 @@
 """`--tensorboard`: the logs as TensorBoard itself reads them (its EventAccumulator,
 its event-file inspector and the HParams plugin's protos), written from fake search
-folders (the fixtures' tinygrid), so nothing trains here."""
+folders (the fixtures' tinygrid), and `--tensorboard` on a real tiny train."""
 
 import json
 import shutil
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import invoke
 
 from dlexp.use import tensorboard
 
@@ -157,3 +158,68 @@ def test_a_plain_run_has_no_session(tmp_path):
     tensorboard.write_run(read_run(run), tmp_path, "plain")
     assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == ["train", "validation"]
     assert _hparams(tmp_path / "plain" / "train") == {}
+
+
+def _events(folder: Path) -> list:
+    """The events of a folder's event file (TFRecord framing, read by hand)."""
+    import struct
+
+    from tensorboard.compat.proto import event_pb2
+
+    out = []
+    for path in folder.glob("events.out.tfevents.*"):
+        data = path.read_bytes()
+        i = 0
+        while i < len(data):
+            (length,) = struct.unpack("<Q", data[i : i + 8])
+            out.append(event_pb2.Event.FromString(data[i + 12 : i + 12 + length]))
+            i += 12 + length + 4
+    return out
+
+
+def test_tensorboard_logs_with_hparams_without_tensorflow(runs_dir, tmp_path):
+    import subprocess
+    import sys
+
+    logdir = tmp_path / "tb"
+    search = str(runs_dir / "tinygrid")
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom dlexp.use import tensorboard\n"
+        f"n = tensorboard.write_search(Path({search!r}), Path({str(logdir)!r}))\n"
+        "print('RUNS', n, 'TF', 'tensorflow' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "RUNS 8 TF False" in out.stdout
+    session = _events(logdir / "tinygrid" / "t000-r0")
+    train = _events(logdir / "tinygrid" / "t000-r0" / "train")
+    scalars = {v.tag for e in train for v in e.summary.value if v.HasField("simple_value")}
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= scalars
+    finals = {v.tag for e in session for v in e.summary.value if v.HasField("simple_value")}
+    assert "final/val_accuracy" in finals
+    steps = sorted(e.step for e in train for v in e.summary.value if v.tag == "epoch_loss")
+    assert steps == list(range(8))  # one per epoch, from 0 as Keras' callback
+    plugins = {v.metadata.plugin_data.plugin_name for e in session for v in e.summary.value}
+    assert "hparams" in plugins
+    config = _events(logdir / "tinygrid")
+    assert any(v.tag == "_hparams_/experiment" for e in config for v in e.summary.value)
+
+
+def test_train_with_tensorboard(tiny, tmp_path):
+    result = invoke(
+        "train",
+        tiny,
+        "--runs-dir",
+        tmp_path / "r",
+        "--tensorboard",
+        tmp_path / "tb",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    run_id = json.loads(result.stdout)["id"]
+    for split in ("train", "validation"):
+        tags = {v.tag for e in _events(tmp_path / "tb" / run_id / split) for v in e.summary.value}
+        assert "epoch_loss" in tags
+    result = invoke("train", tiny, "--runs-dir", tmp_path / "r2", "--tensorboard", "/sys/tb")
+    assert result.exit_code == 2 and "--tensorboard: cannot write in '/sys/tb'" in result.stderr
+    assert not (tmp_path / "r2").exists()

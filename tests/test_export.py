@@ -1,0 +1,111 @@
+"""dlexp export: a standalone Keras script that trains as the run did, SavedModel and
+TFLite that predict as model.keras does, and destinations checked before any work."""
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import invoke, one_line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", ["20260101-000000-plain-aaaaaa", "20260101-000002-blobs-cccccc"])
+def test_an_exported_script_trains_as_the_run_did(runs_dir, tmp_path, run):
+    import ast
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    result = invoke("export", runs_dir / run, "--format", "python", "--out", script)
+    assert result.exit_code == 0, result.output
+    assert "dlexp" not in script.read_text().split('"""', 2)[2]  # no dlexp import or use
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    test = ast.literal_eval(out.stdout.strip().splitlines()[-1].removeprefix("test: "))
+    metrics = json.loads((runs_dir / run / "metrics.json").read_text())
+    assert test["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+    assert test["loss"] == pytest.approx(metrics["test"]["loss"], rel=1e-4)
+    quick = subprocess.run(
+        [sys.executable, str(script), "2"], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    assert "Epoch 2/2" in quick.stdout
+
+
+def test_export_bad_input(runs_dir, tmp_path):
+    result = invoke("export", runs_dir / "tinygrid")
+    assert result.exit_code == 2 and "not a run folder" in result.stderr
+
+
+@pytest.mark.slow
+def test_savedmodel_and_tflite_exports_predict_as_the_model_does(tiny, tmp_path):
+    import subprocess
+    import sys
+
+    result = invoke("train", tiny, "--runs-dir", tmp_path / "r", "--format", "json", "-q")
+    run = tmp_path / "r" / json.loads(result.stdout)["id"]
+    for fmt, out in (("savedmodel", tmp_path / "sm"), ("tflite", tmp_path / "m.tflite")):
+        result = invoke("export", run, "--format", fmt, "--out", out)
+        assert result.exit_code == 0, result.output
+    assert invoke("export", run, "--format", "tflite").exit_code == 2  # --out is needed
+    check = f"""
+import numpy as np, dlexp.train.fit, keras
+x = np.array([[0.5, -0.2], [1, 0], [-1, 0.5]], np.float32)
+want = keras.models.load_model({str(run / "model.keras")!r}).predict(x, verbose=0)
+import tensorflow as tf
+saved = tf.saved_model.load({str(tmp_path / "sm")!r})  # held: serve uses its variables
+got = np.asarray(saved.serve(x))
+interp = tf.lite.Interpreter(model_path={str(tmp_path / "m.tflite")!r})
+i, o = interp.get_input_details()[0], interp.get_output_details()[0]
+interp.resize_tensor_input(i["index"], x.shape)
+interp.allocate_tensors()
+interp.set_tensor(i["index"], x)
+interp.invoke()
+lite = interp.get_tensor(o["index"])
+print("OK", np.abs(got - want).max() < 1e-5, np.abs(lite - want).max() < 1e-5)
+"""
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert "OK True True" in out.stdout
+
+
+@pytest.mark.parametrize("fmt", ["python", "savedmodel", "tflite"])
+def test_every_export_format_checks_its_destination_before_any_work(run, tmp_path, fmt):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    readonly = Path("/proc/dlexp-export")  # a file system nobody writes, root included
+    name = {"python": "x.py", "savedmodel": "sm", "tflite": "x.tflite"}[fmt]
+    model = run / "model.keras"
+    model.write_bytes(b"not reached: the destination is checked first")
+    for out in (afile / name, readonly / name):
+        result = invoke("export", run, "--format", fmt, "--out", out)
+        assert result.exit_code == 2, result.output
+        line = one_line(result)
+        assert (
+            line.startswith(f"Error: --out: cannot write '{out}' (") and "model.keras" not in line
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["afile", run.name])
+
+
+def test_the_exported_script_names_itself_in_its_docstring(run, tmp_path):
+    out = tmp_path / "my_model.py"
+    assert invoke("export", run, "--out", out).exit_code == 0
+    doc = out.read_text().split('"""')[1]
+    assert "`python my_model.py [EPOCHS]`" in doc and f"{run.name}.py" not in doc
+    printed = invoke("export", run).stdout
+    assert "`python FILE.py [EPOCHS]`" in printed.split('"""')[1]
+
+
+@pytest.mark.slow
+def test_the_exported_script_runs_without_tensorflow_chatter(run, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "my_model.py"
+    assert invoke("export", run, "--out", out).exit_code == 0
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TF_")}
+    done = subprocess.run(
+        [sys.executable, str(out), "2"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Epoch 2/2" in done.stdout and done.stdout.splitlines()[-1].startswith("test: ")
+    assert done.stderr == ""  # no "I0000 ... cudart_stub.cc", no absl::InitializeLog warning
