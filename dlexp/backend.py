@@ -34,7 +34,7 @@ def defaults() -> None:
     """Environment defaults, before anything imports Keras; imports nothing."""
     # Keras reads KERAS_BACKEND once, at its first import. dlexp defaults to JAX, which
     # trains these small networks about three times faster than TensorFlow on a CPU
-    # (README, "Speed"); a user's own KERAS_BACKEND wins.
+    # (docs/performance.md); a user's own KERAS_BACKEND wins.
     os.environ.setdefault("KERAS_BACKEND", "jax")
     # TensorFlow (when it is the backend) and XLA log chatter on import; keep it quiet.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

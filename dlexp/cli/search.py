@@ -87,7 +87,7 @@ def search(
       dlexp search big_grid.yaml --yes              # more than 5,000 runs
       dlexp search configs/optimizers.yaml --set train.epochs=20 --format json
       KERASTUNER_TUNER_ID=chief KERASTUNER_ORACLE_IP=0.0.0.0 \\
-        KERASTUNER_ORACLE_PORT=8000 dlexp search configs/grid.yaml   # see README
+        KERASTUNER_ORACLE_PORT=8000 dlexp search configs/grid.yaml   # see docs/search.md
     """
     from rich.console import Console
 

@@ -3,7 +3,7 @@
 This module imports Keras; the CLI imports it only when something trains. The
 Keras backend defaults to JAX (``dlexp.backend``; ``KERAS_BACKEND`` overrides it),
 which fits these small networks about three times faster than the TensorFlow backend
-(README, "Speed"). Its folder is written by ``writer.RunWriter``, as a stack's are.
+(docs/performance.md). Its folder is written by ``writer.RunWriter``, as a stack's are.
 """
 
 from __future__ import annotations
