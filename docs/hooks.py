@@ -96,8 +96,6 @@ def described(path: Path, where: str) -> str:
     """The first sentence of a Python file's docstring (a warning where it has none)."""
     docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     if not docstring:
-        if path.name == "__main__.py":
-            return "`python -m` runs this."
         log.warning("%s: %s has no docstring to describe it", where, path.relative_to(ROOT))
         return ""
     return first_sentence(docstring).replace("|", "\\|")
