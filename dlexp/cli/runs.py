@@ -76,9 +76,9 @@ def diff(run_a, run_b, fmt):
       dlexp diff runs/notebook_grid/trials/t044 runs/notebook_grid/trials/t046 --format json
     """
     from dlexp.core.files import jsonable
-    from dlexp.use import compare
+    from dlexp.runs.diff import diff as diff_runs
 
-    result = compare.diff(run_a, run_b)
+    result = diff_runs(run_a, run_b)
     if fmt == "json":
         echo_json(jsonable(result))
     else:

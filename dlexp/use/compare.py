@@ -1,6 +1,6 @@
 """Comparing configs: `dlexp compare` trains two sides on the same seeds and says
 which is better, with a paired t-test. (`dlexp diff`, which only reads two run
-folders, is :mod:`dlexp.runs.diff`; its names are re-exported here.)"""
+folders, is :mod:`dlexp.runs.diff`.)"""
 
 from __future__ import annotations
 
@@ -9,16 +9,11 @@ from pathlib import Path
 
 from dlexp.core.errors import ConfigError
 from dlexp.runs import folder as runs
-from dlexp.runs.diff import READS, SECTIONS, diff, resolved
 
 __all__ = [
-    "READS",
-    "SECTIONS",
     "check_validates",
-    "diff",
     "load_side",
     "paired",
-    "resolved",
     "statistics_of",
     "verdict",
 ]
