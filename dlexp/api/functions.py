@@ -75,8 +75,9 @@ def train(
     Raises:
         ConfigError: a bad config, override or data file (before any run folder), with
             the one line ``dlexp train`` prints and the key path in ``.path``.
-        KeyboardInterrupt: never for an interrupted run: the run ends ``interrupted``
-            and is returned.
+        KeyboardInterrupt: only for Ctrl-C before training starts (reading the data,
+            importing Keras); once it trains, the run ends ``interrupted`` and is
+            returned, and the interpreter (a notebook's kernel) stays usable.
     """
     from dlexp.train import command, plan
 
