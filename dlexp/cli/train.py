@@ -94,30 +94,17 @@ def train(
     from rich.console import Console
 
     from dlexp.cli import display
-    from dlexp.core import interrupt
-    from dlexp.train import plan, summary
+    from dlexp.train import command, plan, summary
 
     plan.check_together(folds, repeats, refit)
     cfg, search_status = plan.config_for_train(config_file, source, refit, overrides, name, warn)
     check_tensorboard(tensorboard_dir)
-    from dlexp import data as data_mod
-
-    dataset = data_mod.load(cfg["data"], cfg["seed"])  # a bad CSV is refused before Keras
-    from dlexp.train import fit as training  # imports Keras: only once the config and data are good
-
+    dataset = command.load_data(cfg)  # a bad CSV is refused before Keras
     err = Console(stderr=True)
     progress = None if quiet else display.TrainProgress(err, cfg["train"]["epochs"], cfg["name"])
-    with interrupt.handled(), json_stdout_only(fmt), progress or contextlib.nullcontext():
-        if folds:
-            from dlexp.train.stack import train_folds
-
-            outcomes = train_folds(cfg, runs_dir, folds, progress)
-        elif repeats > 1:
-            from dlexp.train.stack import train_repeats
-
-            outcomes = train_repeats(cfg, runs_dir, repeats, progress, dataset)
-        else:
-            outcome = training.train_config(cfg, runs_dir, progress, dataset)
+    with json_stdout_only(fmt), progress or contextlib.nullcontext():
+        outcomes = command.train(cfg, runs_dir, repeats, folds, progress, dataset)
+    outcome = outcomes[0]
     together = folds or repeats > 1
     write_tensorboard(tensorboard_dir, [o.run for o in outcomes] if together else [outcome.run])
     if together:

@@ -12,8 +12,11 @@ class DlexpError(Exception):
     """Base class of every error dlexp raises on purpose."""
 
 
-class ConfigError(DlexpError):
+class ConfigError(DlexpError, ValueError):
     """Bad input: a config, grid, data file or argument a user can fix (exit code 2).
+
+    A ``ValueError``, so Python code may catch it as one; ``str(error)`` is the one line
+    the command line prints.
 
     The message reads ``[where]path: problem``. The key path is kept as data, so code
     that moves an error (a grid value checked as a config key, an error that came from

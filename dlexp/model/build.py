@@ -97,9 +97,12 @@ def check_fits(cfg: dict, n_features: int, n_classes: int, rows: int) -> None:
 
 
 def refused(exc: Exception):
-    """A Keras error about a config (ValueError, TypeError) as the user's mistake."""
+    """A Keras error about a config (ValueError, TypeError) as the user's mistake (a
+    ConfigError, itself a ValueError, as it came)."""
     from dlexp.core.errors import ConfigError
 
+    if isinstance(exc, ConfigError):
+        return exc
     return ConfigError(f"Keras refused this config: {exc}", "model")
 
 

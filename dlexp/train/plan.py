@@ -78,3 +78,47 @@ def config_for_train(
         raise exc.located("--set ") from None
     cfg["name"] = name or cfg["name"]
     return cfg, search_status
+
+
+def overrides_of(values) -> list[str]:
+    """``set=`` as the command line's ``--set KEY=VALUE`` strings: a mapping of dotted
+    keys to values (``{"train.epochs": 20}``; each value written as YAML reads it back),
+    or ``KEY=VALUE`` strings already."""
+    import json
+
+    if values is None:
+        return []
+    if isinstance(values, str):
+        return [values]
+    if isinstance(values, dict):
+        return [f"{k}={json.dumps(v, default=str)}" for k, v in values.items()]
+    return [str(v) for v in values]
+
+
+def config_from_dict(raw: dict, overrides=(), name: str | None = None) -> dict:
+    """A config given as a mapping (as a YAML file would hold it), checked and resolved
+    exactly as a file is, with the overrides applied and named ``name``, else its own
+    name. A CSV path in it is read from the current folder.
+
+    Raises:
+        ConfigError: a bad key or value (its message names the key), name or override.
+    """
+    import copy
+
+    from dlexp import config as config_mod
+
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"expected a mapping with sections seed, data, model, train; got {type(raw).__name__}"
+        )
+    if name is not None:
+        config_mod.Name().check(name, "--name")
+    parsed = [config_mod.parse_override(o) for o in overrides]
+    try:
+        cfg = config_mod.resolve(config_mod.apply_overrides(copy.deepcopy(raw), parsed))
+    except ConfigError as exc:  # from --set, said so; else the key path alone
+        located = config_mod.located(exc, Path("config"), parsed)
+        raise (located if located.where == "--set " else exc) from None
+    cfg = config_mod.resolve_paths(cfg, Path.cwd() / "config")
+    cfg["name"] = name or cfg["name"]
+    return cfg

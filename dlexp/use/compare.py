@@ -138,17 +138,17 @@ def verdict(rows: list[dict], n: int) -> str:
     )
 
 
-def sides(side_a: str | Path, side_b: str | Path) -> tuple[dict, dict]:
-    """A's and B's configs (config files or run folders), each checked to have
+def sides(side_a: str | Path | dict, side_b: str | Path | dict) -> tuple[dict, dict]:
+    """A's and B's configs (config files, run folders or resolved configs), each checked to have
     validation data; named NAME-A and NAME-B when their names are the same, so that
     their run folders tell them apart.
 
     Raises:
         ConfigError: a bad config or run folder, or a side without validation data.
     """
-    a, b = load_side(side_a), load_side(side_b)
-    check_validates(a, side_a)
-    check_validates(b, side_b)
+    a, b = (s if isinstance(s, dict) else load_side(s) for s in (side_a, side_b))
+    check_validates(a, "A" if isinstance(side_a, dict) else side_a)
+    check_validates(b, "B" if isinstance(side_b, dict) else side_b)
     if a.get("name") == b.get("name"):
         a["name"], b["name"] = f"{a.get('name') or 'run'}-A", f"{b.get('name') or 'run'}-B"
     return a, b

@@ -105,7 +105,28 @@ def predict(run: str | Path, points: str | None = None, input_csv: str | None = 
     if (points is None) == (input_csv is None):
         raise ConfigError("give either --points or --input", "predict")
     x = parse_points(points, len(names)) if points is not None else read_points(input_csv, names)
-    model = load_model(run)
+    return predict_points(run, x, names, classes)
+
+
+def features(run: str | Path) -> tuple[list[str], list[str]]:
+    """The run's feature names and class names, as its run.json says them.
+
+    Raises:
+        ConfigError: not a run folder, or one whose run.json does not say them.
+    """
+    run = Path(run)
+    if not (run / "run.json").is_file():
+        raise ConfigError(f"{run}: not a run folder (it holds no run.json)")
+    return _features(run)
+
+
+def predict_points(
+    run: str | Path, x: np.ndarray, names: list[str], classes: list[str], model=None
+) -> list[dict]:
+    """:func:`predict` for points already read (one row of ``names`` features each),
+    with the run's ``model`` when it is loaded already."""
+    run = Path(run)
+    model = load_model(run) if model is None else model
     proba = np.asarray(model.predict(x.astype(np.float32), verbose=0), np.float64)
     if not np.isfinite(proba).all():
         raise ConfigError(_not_finite(run, int(np.argmin(np.isfinite(proba).all(axis=1))) + 1))

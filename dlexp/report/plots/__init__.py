@@ -1,6 +1,7 @@
 """The report's pictures, drawn with matplotlib from run folders (no TensorFlow).
 
-Each drawing function returns PNG bytes. Figures use matplotlib's object API with the
+Each drawing function returns PNG bytes, drawn from a ``..._figure`` twin that returns
+the matplotlib Figure (the Python API's ``Run.plot``). Figures use matplotlib's object API with the
 Agg canvas (no pyplot, no global state), so they can be drawn in worker processes.
 ``dlexp.report.images`` draws a picture of kind ``k`` as ``plots.k(...)``:
 
@@ -17,6 +18,7 @@ Agg canvas (no pyplot, no global state), so they can be drawn in worker processe
 
 from dlexp.report.plots.curves import (
     batch_loss,
+    batch_loss_figure,
     batch_x,
     learning_curves,
     learning_curves_figure,
@@ -36,7 +38,12 @@ from dlexp.report.plots.network import (
     weights,
     weights_figure,
 )
-from dlexp.report.plots.predictions import boundary, evaluation
+from dlexp.report.plots.predictions import (
+    boundary,
+    boundary_figure,
+    evaluation,
+    evaluation_figure,
+)
 from dlexp.report.plots.search import heatmap, importance, objective_vs_params, parallel
 from dlexp.report.plots.strip import (
     MOST_FRAMES,
@@ -70,6 +77,7 @@ __all__ = [
     "category_ticks",
     # one run's curves, runs overlaid, every batch's loss (curves)
     "batch_loss",
+    "batch_loss_figure",
     "batch_x",
     "learning_curves",
     "learning_curves_figure",
@@ -77,7 +85,9 @@ __all__ = [
     "overlay",
     # what a model predicts (predictions)
     "boundary",
+    "boundary_figure",
     "evaluation",
+    "evaluation_figure",
     # a search (search)
     "heatmap",
     "importance",

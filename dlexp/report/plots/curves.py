@@ -155,6 +155,11 @@ def _moving_mean(y: np.ndarray, window: int) -> np.ndarray:
 
 
 def batch_loss(curves: Sequence[tuple[str, dict]], title: str = "") -> bytes:
+    """:func:`batch_loss_figure` as PNG."""
+    return style.png(batch_loss_figure(curves, title))
+
+
+def batch_loss_figure(curves: Sequence[tuple[str, dict]], title: str = "") -> Figure:
     """The loss of every batch against the epoch (faint), with a moving mean (solid;
     dots for a run of few steps): one run, or several overlaid (stochastic, mini-batch
     and full-batch gradient descent side by side, the legend below). The y axis ends
@@ -205,4 +210,4 @@ def batch_loss(curves: Sequence[tuple[str, dict]], title: str = "") -> bytes:
     ax.set_title(
         style.fit(f"{head} (solid: moving mean)", fig.get_size_inches()[0] - 0.6, 9), fontsize=9
     )
-    return style.png(fig)
+    return fig

@@ -12,6 +12,11 @@ from dlexp.report.plots.style import CLASS_COLOURS, PLAYGROUND, SMALL
 
 
 def boundary(arrays: dict, title: str = "") -> bytes:
+    """:func:`boundary_figure` as PNG."""
+    return style.png(boundary_figure(arrays, title))
+
+
+def boundary_figure(arrays: dict, title: str = "") -> Figure:
     """The decision boundary over the data, as TensorFlow Playground draws it: the
     predicted class's colour, paler where the model is less sure, and the points."""
     xs, ys, proba = arrays["xs"], arrays["ys"], arrays["proba"]
@@ -59,10 +64,15 @@ def boundary(arrays: dict, title: str = "") -> bytes:
     ax.tick_params(labelsize=SMALL)
     ax.legend(fontsize=SMALL, loc="upper right", framealpha=0.7)
     ax.set_title(style.fit(title or "decision boundary", 3.4 - 0.5, 9), fontsize=9)
-    return style.png(fig)
+    return fig
 
 
 def evaluation(arrays: dict, title: str = "") -> bytes:
+    """:func:`evaluation_figure` as PNG."""
+    return style.png(evaluation_figure(arrays, title))
+
+
+def evaluation_figure(arrays: dict, title: str = "") -> Figure:
     """The test split's confusion matrix and ROC curve (one-vs-rest for several
     classes), computed by scikit-learn from the run's predictions.npz."""
     from sklearn.metrics import auc, confusion_matrix, roc_curve
@@ -102,4 +112,4 @@ def evaluation(arrays: dict, title: str = "") -> bytes:
     if title:
         fig.suptitle(style.fit(title, 6.4, 9), fontsize=9)
     style.category_ticks(fig, ticks)
-    return style.png(fig)
+    return fig
