@@ -27,7 +27,13 @@ NOTEBOOKS = {"quickstart": QUICKSTART, "perceptron_to_mlp": SEED}
 
 def formatted(code: str) -> str:
     """``code`` as ``ruff format`` leaves a notebook cell (the project's lint checks the
-    notebooks too), so that the saved notebooks pass ``ruff format --check``."""
+    notebooks too), so that the saved notebooks pass ``ruff format --check``. A cell's
+    leading IPython magics (``%matplotlib inline``) are kept as they are."""
+    lines = code.split("\n")
+    magics = 0
+    while magics < len(lines) and lines[magics].startswith("%"):
+        magics += 1
+    head, code = lines[:magics], "\n".join(lines[magics:])
     done = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(HERE / "cell.py"), "-"],
         input=code,
@@ -35,7 +41,7 @@ def formatted(code: str) -> str:
         text=True,
         check=True,
     )
-    return done.stdout.rstrip("\n")
+    return "\n".join([*head, done.stdout.rstrip("\n")])
 
 
 def notebook(name: str, cells: list[tuple[str, str]]) -> nbformat.NotebookNode:

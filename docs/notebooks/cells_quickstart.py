@@ -19,6 +19,7 @@ CELLS = [
     (
         "code",
         """
+        %matplotlib inline
         import dlexp
 
         config = {

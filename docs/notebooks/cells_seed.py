@@ -33,6 +33,7 @@ CELLS = [
     (
         "code",
         """
+        %matplotlib inline
         import numpy as np
         import pandas as pd
         from matplotlib.figure import Figure
@@ -74,9 +75,10 @@ CELLS = [
         line = dlexp.train(
             {
                 "name": "logreg",
-                "data": {**MOONS, "val_size": 0.0},
+                "data": MOONS,
                 "model": {"layers": []},
-                "train": {"optimizer": "adam", "learning_rate": 0.05, "epochs": 60},
+                "train": {"optimizer": "adam", "learning_rate": 0.05, "epochs": 60,
+                          "early_stopping": False},
             }
         )
         line
@@ -114,26 +116,15 @@ CELLS = [
         | sigmoid | $\frac{1}{1 + e^{-x}}$ | $f(x)\,(1 - f(x))$, at most 0.25 | (0, 1) |
         | tanh | $\frac{e^x - e^{-x}}{e^x + e^{-x}}$ | $1 - f(x)^2$ | (-1, 1) |
         | ReLU | $\max(0, x)$ | 0 for $x < 0$, 1 for $x > 0$ | [0, ∞) |
+
+        `dlexp.explain.activations` draws Keras' own functions with their derivatives
+        (by JAX's autodiff):
         """,
     ),
     (
         "code",
         """
-        x = np.linspace(-5, 5, 201)
-        sigmoid = 1 / (1 + np.exp(-x))
-        curves = {
-            "sigmoid": (sigmoid, sigmoid * (1 - sigmoid)),
-            "tanh": (np.tanh(x), 1 - np.tanh(x) ** 2),
-            "relu": (np.maximum(0, x), (x > 0).astype(float)),
-        }
-        fig = Figure(figsize=(9, 2.6), layout="constrained")
-        for ax, (name, (f, df)) in zip(fig.subplots(1, 3), curves.items(), strict=True):
-            ax.plot(x, f, label="f(x)")
-            ax.plot(x, df, "--", label="f'(x)")
-            ax.set_title(name)
-            ax.axhline(0, color="grey", lw=0.5)
-        ax.legend()
-        fig
+        dlexp.explain.activations("sigmoid", "tanh", "relu", "elu")
         """,
     ),
     (
@@ -232,10 +223,9 @@ CELLS = [
         "code",
         """
         long = dlexp.explain.backprop(steps=10000)
-        curve = pd.DataFrame(long.loss_curve)
         fig = Figure(figsize=(6, 3), layout="constrained")
         ax = fig.subplots()
-        ax.loglog(curve["step"], curve["loss"], marker="o")
+        ax.loglog(np.arange(1, len(long.losses) + 1), long.losses)
         ax.set(xlabel="step", ylabel="E", title="backpropagation, 10,000 steps")
         fig
         """,
@@ -348,6 +338,14 @@ CELLS = [
         """,
     ),
     ("code", 'overlay(optimizers, "train.optimizer", title="validation loss by optimizer")'),
+    (
+        "md",
+        """
+        The same optimizers on a function of two variables, Rosenbrock's banana-shaped
+        valley, from the same start (`dlexp explain optimizers`):
+        """,
+    ),
+    ("code", 'dlexp.explain.optimizers("rosenbrock")'),
     (
         "md",
         """
