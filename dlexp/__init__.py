@@ -31,18 +31,18 @@ _backend.defaults()
 # ``train`` and ``search`` share their names with the subpackages dlexp/train/ and
 # dlexp/search/: those are imported first (their __init__s import nothing), so that
 # Python binds the names once, here, to functions that also give the subpackages'
-# attributes (``dlexp.train.fit``; see dlexp.api.entry).
+# attributes (``dlexp.train.fit``; see dlexp.core.package_function).
 import dlexp.search  # noqa: E402, F401 - bound before the function of the same name
 import dlexp.train  # noqa: E402, F401
-from dlexp.api import entry as _entry  # noqa: E402
 from dlexp.api import functions as _functions  # noqa: E402
 from dlexp.api.collection import Runs  # noqa: E402
 from dlexp.api.compare import ComparisonResult  # noqa: E402
 from dlexp.api.run import Run  # noqa: E402
 from dlexp.api.search import Search  # noqa: E402
+from dlexp.core.package_function import PackageFunction as _PackageFunction  # noqa: E402
 
-train = _entry.PackageFunction(_functions.train, "dlexp.train")
-search = _entry.PackageFunction(_functions.search, "dlexp.search")
+train = _PackageFunction(_functions.train, "dlexp.train")
+search = _PackageFunction(_functions.search, "dlexp.search")
 load = _functions.load
 compare = _functions.compare
 

@@ -28,15 +28,18 @@ class Run:
     """One run folder (as ``dlexp train`` or a search's trial writes it).
 
     Args:
-        path: the run folder (it holds run.json).
+        path: the run folder (it holds run.json; an older dlexp's, config.yaml and
+            metrics.json).
 
     Raises:
         ConfigError: ``path`` is not a run folder.
     """
 
     def __init__(self, path: str | Path):
+        from dlexp.runs.index import is_run_folder
+
         self.path = Path(path)
-        if not (self.path / "run.json").is_file():
+        if not self.path.is_dir() or not is_run_folder(self.path):
             raise ConfigError(f"{self.path}: not a run folder (it holds no run.json)")
         self._model = None
 

@@ -1,0 +1,370 @@
+"""The Python API (dlexp.train, search, load, compare, explain): a test per line of issue
+17's example, and the equalities with the commands (the same run folder as `dlexp
+train`, results.csv, `dlexp report --format json`, `dlexp predict`, `dlexp best`)."""
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, SMALL, TINY, invoke
+
+import dlexp
+
+
+def _py(code: str, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+    env_code = textwrap.dedent(code)
+    return subprocess.run(
+        [sys.executable, "-c", env_code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+# ------------------------------------------------------------------ import dlexp
+
+
+def test_import_dlexp_is_light_and_imports_no_keras_tensorflow_jax_or_pandas():
+    heavy = ("keras", "tensorflow", "jax", "pandas")
+    times = []
+    for _ in range(5):
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import dlexp"],
+            capture_output=True,
+            text=True,
+            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert out.returncode == 0, out.stderr
+        modules = {}
+        for line in out.stderr.splitlines():
+            m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+            if m:
+                modules[m.group(4)] = int(m.group(2))
+        assert not [m for m in modules if m.split(".")[0] in heavy], sorted(modules)
+        times.append(modules["dlexp"] / 1e6)
+    assert statistics.median(times) < 0.3, times
+
+
+def test_every_public_name_resolves_and_has_a_docstring():
+    for name in dlexp.__all__:
+        obj = getattr(dlexp, name)
+        if name != "__version__":
+            assert (obj.__doc__ or "").strip(), name
+        assert name in dir(dlexp)
+    for cls in (dlexp.Run, dlexp.Search, dlexp.Runs, dlexp.ComparisonResult):
+        for attr, value in vars(cls).items():
+            if not attr.startswith("_"):
+                assert (value.__doc__ or "").strip(), f"{cls.__name__}.{attr}"
+    for name in dlexp.explain.__all__:
+        assert getattr(dlexp.explain, name).__doc__.strip()
+    with pytest.raises(AttributeError):
+        dlexp.no_such_name  # noqa: B018
+
+
+def test_the_functions_named_like_subpackages_still_reach_the_subpackages():
+    import dlexp.search.spec
+    import dlexp.train.plan
+
+    assert callable(dlexp.train) and callable(dlexp.search)
+    assert dlexp.train.plan.load_config is not None and dlexp.search.spec.load is not None
+    assert callable(dlexp.explain.backprop) and dlexp.explain.backprop.MAZUR
+
+
+# ------------------------------------------------------------------------ train
+
+
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory):
+    """run = dlexp.train(<tiny config file>, set={"train.epochs": 4})"""
+    root = tmp_path_factory.mktemp("api")
+    (root / "tiny.yaml").write_text(TINY)
+    run = dlexp.train(root / "tiny.yaml", set={"train.epochs": 4}, runs_dir=root / "runs")
+    return run
+
+
+def test_train_a_path_with_set(api_run):
+    assert isinstance(api_run, dlexp.Run)
+    assert api_run.config["train"]["epochs"] == 4
+
+
+def test_train_a_dict_config(tmp_path):
+    cfg = {"data": {"kind": "circles", "n_samples": 200}, "model": {"layers": [8]}}
+    run = dlexp.train({**cfg, "train": {"epochs": 2}}, runs_dir=tmp_path, verbose=False)
+    assert run.status == "completed" and run.path.parent == tmp_path
+    assert run.config["data"]["kind"] == "circles"
+
+
+def test_status_path_config(api_run):
+    assert api_run.status == "completed"
+    assert isinstance(api_run.path, Path) and (api_run.path / "run.json").is_file()
+    assert isinstance(api_run.config, dict) and api_run.config["model"]["layers"] == [8]
+
+
+def test_metrics(api_run):
+    metrics = api_run.metrics
+    assert set(metrics) == {"train", "val", "test"}
+    on_disk = json.loads((api_run.path / "metrics.json").read_text())
+    assert all(metrics[s] == on_disk[s] for s in metrics)
+
+
+def test_history_is_history_csv(api_run):
+    import csv
+
+    df = api_run.history
+    rows = list(csv.DictReader(open(api_run.path / "history.csv")))
+    assert len(df) == len(rows) == 4 and list(df.columns) == list(rows[0])
+    assert [float(r["loss"]) for r in rows] == list(df["loss"])
+
+
+def test_model_is_loaded_on_request(api_run):
+    import keras
+
+    model = api_run.model()
+    assert isinstance(model, keras.Model) and api_run.model() is model
+
+
+def test_predict_gives_the_numbers_dlexp_predict_prints(api_run):
+    df = api_run.predict([[0.5, -0.2], [1, 0]])
+    assert list(df.columns) == ["x1", "x2", "proba_0", "proba_1", "predicted"]
+    result = invoke("predict", api_run.path, "--points", "0.5,-0.2;1,0", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert df.to_dict("records") == json.loads(result.stdout)
+    assert api_run.predict(df[["x1", "x2"]]).equals(df)
+    with pytest.raises(dlexp.ConfigError) as err:
+        api_run.predict([[1, 2, 3]])
+    assert err.value.path == "points"
+
+
+def test_plot_returns_figures(api_run):
+    from matplotlib.figure import Figure
+
+    for kind in ("boundary", "curves", "evaluation", "learning", "network", "weights"):
+        assert isinstance(api_run.plot(kind), Figure), kind
+    with pytest.raises(dlexp.ConfigError, match="did you mean 'curves'"):
+        api_run.plot("curve")
+    with pytest.raises(dlexp.ConfigError, match="batch"):
+        api_run.plot("batches")  # train.log_every was epoch
+
+
+def test_run_shows_a_table_and_its_boundary_in_a_notebook(api_run):
+    page = api_run._repr_html_()
+    assert "<table" in page and "data:image/png;base64," in page and "accuracy" in page
+
+
+def test_verbose_false_says_one_line(tmp_path, capsys):
+    dlexp.train({"data": {"kind": "moons", "n_samples": 200}, "train": {"epochs": 2}},
+                runs_dir=tmp_path, verbose=False)  # fmt: skip
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "-run-" in out[0] and ": completed, 2 epochs" in out[0]
+
+
+def test_train_writes_the_run_folder_dlexp_train_writes(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    result = invoke("train", tmp_path / "tiny.yaml", "--runs-dir", tmp_path / "cli", "-q")
+    assert result.exit_code == 0, result.output
+    dlexp.train(tmp_path / "tiny.yaml", runs_dir=tmp_path / "api", verbose=False)
+    same = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "same_runs.py"), tmp_path / "cli", tmp_path / "api"],
+        capture_output=True,
+        text=True,
+    )
+    assert same.returncode == 0, same.stdout + same.stderr
+
+
+# ------------------------------------------------------------------------ errors
+
+
+def test_a_mistake_is_a_config_error_with_the_line_the_cli_prints(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    cli = invoke(
+        "train", tmp_path / "tiny.yaml", "--set", "train.epochs=-1", "--runs-dir", tmp_path
+    )
+    with pytest.raises(dlexp.ConfigError) as err:
+        dlexp.train(tmp_path / "tiny.yaml", set={"train.epochs": -1}, runs_dir=tmp_path)
+    assert isinstance(err.value, ValueError) and err.value.path == "train.epochs"
+    assert cli.exit_code == 2 and cli.stderr.strip() == f"Error: {err.value}"
+    with pytest.raises(dlexp.ConfigError) as err:
+        dlexp.train({"model": {"layers": [8]}, "train": {"epocs": 3}}, runs_dir=tmp_path)
+    assert err.value.path == "train.epocs" and "did you mean 'epochs'" in str(err.value)
+    assert not any(tmp_path.iterdir()) or [p.name for p in tmp_path.iterdir()] == ["tiny.yaml"]
+
+
+# ------------------------------------------------------------------------ search
+
+
+@pytest.fixture(scope="module")
+def api_search(tmp_path_factory):
+    """s = dlexp.search(<the SMALL grid>)"""
+    root = tmp_path_factory.mktemp("api-search")
+    (root / "small.yaml").write_text(SMALL)
+    return dlexp.search(root / "small.yaml", runs_dir=root / "runs", verbose=False)
+
+
+def test_search_is_stacked_and_resumes(api_search, capsys):
+    assert isinstance(api_search, dlexp.Search) and api_search.status == "finished"
+    again = dlexp.search(api_search.path.parents[1] / "small.yaml",
+                         runs_dir=api_search.path.parent, verbose=False)  # fmt: skip
+    assert again.path == api_search.path and "already finished" in capsys.readouterr().out
+
+
+def test_results_equal_results_csv(api_search):
+    import pandas as pd
+
+    df = api_search.results
+    assert len(df) == 6 and df.equals(pd.read_csv(api_search.path / "results.csv"))
+
+
+def test_best_is_a_run_and_best_config_is_what_dlexp_best_gives(api_search):
+    best = api_search.best
+    assert isinstance(best, dlexp.Run) and best.status == "completed"
+    top = json.loads((api_search.path / "best.json").read_text())
+    assert best.id == top["trial"]
+    result = invoke("best", api_search.path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["config"] == api_search.best_config
+
+
+def test_importance_is_the_reports(api_search):
+    result = invoke("report", api_search.path, "--format", "json")
+    record = [r for r in json.loads(result.stdout) if r["kind"] == "search"][0]
+    assert api_search.importance == record["importances"]
+    assert "<table" in api_search._repr_html_()
+
+
+# -------------------------------------------------------------------------- load
+
+
+def test_load_a_run_or_a_search(api_run, api_search):
+    assert dlexp.load(api_run.path) == api_run
+    assert isinstance(dlexp.load(api_search.path), dlexp.Search)
+    assert isinstance(dlexp.load(api_search.path / "trials" / "t000"), dlexp.Run)
+
+
+def test_load_a_runs_folder_has_the_rows_report_json_prints(runs_dir):
+    runs = dlexp.load(runs_dir)
+    assert isinstance(runs, dlexp.Runs)
+    result = invoke("report", runs_dir, "--format", "json", "--no-html")
+    printed = [r for r in json.loads(result.stdout) if r["kind"] != "search"]
+    assert runs.records == json.loads(result.stdout)
+    df = runs.df
+    assert list(df["id"]) == [r["id"] for r in printed] and len(runs) == len(printed)
+    for (_, row), record in zip(df.iterrows(), printed, strict=True):
+        assert row["status"] == record["status"]
+        for key, value in record["metrics"].items():
+            assert row[key] == value or (row[key] != row[key] and value != value), key
+    assert [r.path for r in runs] == [Path(r["runs"][0]) for r in printed]
+    assert "<table" in runs._repr_html_()
+
+
+def test_filter_is_the_reports_filter(runs_dir):
+    runs = dlexp.load(runs_dir).filter("kind=trial")
+    result = invoke("report", runs_dir, "--format", "json", "--filter", "kind=trial")
+    assert list(runs.df["id"]) == [
+        r["id"] for r in json.loads(result.stdout) if r["kind"] == "trial"
+    ]
+    assert list(dlexp.load(runs_dir).filter(kind="trial").df["id"]) == list(runs.df["id"])
+    with pytest.raises(dlexp.ConfigError, match="unknown key"):
+        dlexp.load(runs_dir).filter("modle.layers=[8]")
+
+
+# ----------------------------------------------------------------------- compare
+
+
+def test_compare_gives_the_verdict_and_statistics(tmp_path):
+    a = {"seed": 1, "data": {"kind": "moons", "n_samples": 200}, "model": {"layers": [4]},
+         "train": {"epochs": 2}}  # fmt: skip
+    b = {**a, "model": {"layers": [16]}}
+    result = dlexp.compare(a, b, repeats=2, runs_dir=tmp_path, verbose=False)
+    assert isinstance(result.verdict, str) and result.verdict
+    assert result.df.to_dict("records") == result.to_json()["metrics"]
+    assert len(result.a) == len(result.b) == 2 and "<table" in result._repr_html_()
+
+
+# ----------------------------------------------------------------------- explain
+
+
+def test_explain_backprop_is_the_worked_example_as_data():
+    worked = dlexp.explain.backprop(steps=1)
+    cli = invoke("explain", "backprop", "--format", "json")
+    assert worked.data == json.loads(cli.stdout)
+    assert worked.steps[0]["layers"][0]["net"][0] == pytest.approx(0.3775)
+    page = worked._repr_html_()
+    assert "0.3775" in page and "<table" in page
+    assert list(worked.layer(1, 1)["net"]) == worked.steps[0]["layers"][0]["net"]
+
+
+# -------------------------------------------------------------- interrupting
+
+
+INTERRUPTED = """
+import os, signal, sys, threading, time
+from pathlib import Path
+import dlexp
+
+def interrupt_when(path_glob, n):
+    def watch():
+        while len(list(Path("runs").glob(path_glob))) < n:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=watch, daemon=True).start()
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_train_leaves_the_run_interrupted_and_python_usable(tmp_path):
+    code = INTERRUPTED + textwrap.dedent("""
+        cfg = {"data": {"kind": "moons", "n_samples": 4000}, "model": {"layers": [32]},
+               "train": {"epochs": 3000, "batch_size": 8, "early_stopping": False}}
+        def watch():
+            while not list(Path("runs").glob("*/history.csv")):
+                time.sleep(0.05)
+            time.sleep(1.0)
+            os.kill(os.getpid(), signal.SIGINT)
+        threading.Thread(target=watch, daemon=True).start()
+        run = dlexp.train(cfg, verbose=False)
+        print("STATUS", run.status, len(run.history))
+        print("AFTER", dlexp.load(run.path).status)
+    """)
+    out = _py(code, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "STATUS interrupted" in out.stdout and "AFTER interrupted" in out.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_search_then_a_rerun_resumes(tmp_path):
+    (tmp_path / "small.yaml").write_text(SMALL.replace("epochs: 2", "epochs: 40"))
+    code = INTERRUPTED + textwrap.dedent("""
+        interrupt_when("small/trials/*/metrics.json", 1)
+        try:
+            s = dlexp.search("small.yaml", stack=1, verbose=False)
+            print("STATUS", s.status)
+        except KeyboardInterrupt:
+            print("RAISED")
+        print("DONE", len(dlexp.load("runs/small").results))
+    """)
+    out = _py(code, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "STATUS interrupted" in out.stdout or "RAISED" in out.stdout, out.stdout
+    done = int(re.search(r"DONE (\d+)", out.stdout).group(1))
+    assert 1 <= done < 6
+    before = {
+        p.name: p.stat().st_mtime
+        for p in (tmp_path / "runs/small/trials").iterdir()
+        if '"completed"' in (p / "run.json").read_text()
+    }
+    again = _py(
+        'import dlexp; s = dlexp.search("small.yaml", stack=1, verbose=False); '
+        "print(s.status, len(s.results))",
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "finished 6" in again.stdout
+    for name, mtime in before.items():
+        assert (tmp_path / "runs/small/trials" / name).stat().st_mtime == mtime
