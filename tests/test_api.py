@@ -368,3 +368,71 @@ def test_ctrl_c_during_search_then_a_rerun_resumes(tmp_path):
     assert "finished 6" in again.stdout
     for name, mtime in before.items():
         assert (tmp_path / "runs/small/trials" / name).stat().st_mtime == mtime
+
+
+# ----------------------------------------------------------- more of the same paths
+
+
+def test_repeats_give_the_runs_trained_together(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    runs = dlexp.train(tmp_path / "tiny.yaml", runs_dir=tmp_path / "runs", repeats=2, verbose=False)
+    assert isinstance(runs, dlexp.Runs) and len(runs) == 2
+    assert sorted(r.config["seed"] for r in runs) == [1, 2]
+    with pytest.raises(dlexp.ConfigError, match="--repeats"):
+        dlexp.train(tmp_path / "tiny.yaml", repeats=0)
+
+
+def test_best_config_trains_and_training_works_outside_the_main_thread(api_search, tmp_path):
+    import threading
+
+    out = {}
+    thread = threading.Thread(
+        target=lambda: out.update(run=dlexp.train(api_search.best_config, runs_dir=tmp_path))
+    )
+    thread.start()
+    thread.join()
+    assert out["run"].status == "completed"
+    assert out["run"].config["model"] == api_search.best.config["model"]
+
+
+def test_a_search_being_written_reads_as_its_finished_trials(api_search, tmp_path):
+    import os
+    import shutil
+
+    folder = Path(shutil.copytree(api_search.path, tmp_path / "small"))
+    trial = Path(shutil.copytree(folder / "trials" / "t000", folder / "trials" / "t006"))
+    info = json.loads((trial / "run.json").read_text())
+    info.update(status="running", pid=os.getpid(), host=__import__("socket").gethostname())
+    (trial / "run.json").write_text(json.dumps(info))
+    (trial / "metrics.json").unlink()
+    (trial / "model.keras").unlink()
+    s = dlexp.load(folder)
+    assert len(s.results) == 6 and s.best.id != "t006"
+    assert s.importance == api_search.importance
+    assert {t.id: t.status for t in s.trials()}["t006"] == "running"
+
+
+@pytest.mark.slow
+def test_loading_a_search_another_process_is_writing(tmp_path):
+    import time
+
+    (tmp_path / "small.yaml").write_text(SMALL.replace("epochs: 2", "epochs: 15"))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", 'import dlexp; dlexp.search("small.yaml", stack=1, verbose=False)'],
+        cwd=tmp_path,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
+    seen = []
+    try:
+        while proc.poll() is None:
+            if (tmp_path / "runs" / "small" / "search.yaml").is_file():
+                s = dlexp.load(tmp_path / "runs" / "small")
+                df = s.results
+                if len(df):
+                    assert set(df["status"]) <= {"completed", "diverged", "failed"}
+                    assert s.best.status == "completed"
+                seen.append(len(df))
+            time.sleep(0.3)
+    finally:
+        proc.wait(timeout=300)
+    assert proc.returncode == 0 and seen == sorted(seen) and len(set(seen)) > 2, seen

@@ -236,14 +236,8 @@ def compare(
             side = side.path
         sides.append(plan.config_from_dict(side) if isinstance(side, dict) else side)
     cfg_a, cfg_b = compare_mod.sides(*sides)
-    out = bars.console() if verbose else None
-    progress = None
-    if out is not None:
-        from dlexp.cli import display
-
-        progress = display.CompareProgress(
-            out, compare_mod.epochs(cfg_a, cfg_b, repeats), 2 * repeats
-        )
+    epochs = compare_mod.epochs(cfg_a, cfg_b, repeats)
+    progress = bars.compare_bar(verbose, epochs, 2 * repeats)
     with interrupt.handled(), bars.entered(progress):
         hook = progress.job_hook if progress is not None else None
         outcomes = compare_mod.paired(cfg_a, cfg_b, repeats, _runs_dir(runs_dir), hook)

@@ -8,6 +8,7 @@ import base64
 import html
 import io
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -67,3 +68,27 @@ def side_by_side(*parts: str) -> str:
     """HTML blocks next to each other, top-aligned."""
     cells = "".join(f'<td style="vertical-align:top;padding-right:16px">{p}</td>' for p in parts)
     return f"<table><tr>{cells}</tr></table>"
+
+
+def _figure_png(fig) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()
+
+
+def inline(fig):
+    """``fig``, shown as a picture when a notebook displays it: dlexp's figures are
+    drawn without pyplot, so IPython has no picture of a Figure until one is
+    registered here (where pyplot's inline backend has registered none)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        from matplotlib.figure import Figure
+
+        formatter = shell.display_formatter.formatters["image/png"]
+        if Figure not in formatter.type_printers:
+            formatter.for_type(Figure, _figure_png)
+    return fig

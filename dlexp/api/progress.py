@@ -15,10 +15,15 @@ def console():
 
     out = Console(stderr=True)
     if out.is_jupyter:
-        if importlib.util.find_spec("ipywidgets") is None:
-            return None
-        return Console(force_terminal=True, force_jupyter=True)
+        return out if importlib.util.find_spec("ipywidgets") is not None else None
     return out if out.is_terminal else None
+
+
+def _shown(view):
+    """The command line's bars are drawn on a terminal only: in Jupyter, too (rich draws
+    them in a widget there; a terminal's control codes are never written)."""
+    view.progress.disable = False
+    return view
 
 
 def train_bar(verbose: bool, epochs: int, label: str):
@@ -29,7 +34,7 @@ def train_bar(verbose: bool, epochs: int, label: str):
         return None
     from dlexp.cli import display
 
-    return display.TrainProgress(out, epochs, label)
+    return _shown(display.TrainProgress(out, epochs, label))
 
 
 def search_view(verbose: bool, objective: str):
@@ -39,7 +44,17 @@ def search_view(verbose: bool, objective: str):
         return None
     from dlexp.cli import display
 
-    return display.SearchView(out, objective)
+    return _shown(display.SearchView(out, objective))
+
+
+def compare_bar(verbose: bool, epochs: int, runs: int):
+    """The bar over a comparison's epochs (``cli.display.CompareProgress``), or None."""
+    out = console() if verbose else None
+    if out is None:
+        return None
+    from dlexp.cli import display
+
+    return _shown(display.CompareProgress(out, epochs, runs))
 
 
 def entered(bar):

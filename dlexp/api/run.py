@@ -169,6 +169,10 @@ class Run:
         Raises:
             ConfigError: an unknown kind, or one the run has no data for.
         """
+        return show.inline(self._figure(kind))
+
+    def _figure(self, kind: str):
+        """The Figure of ``kind`` (see :meth:`plot`)."""
         from dlexp.core.errors import unknown_name
         from dlexp.report import plots
         from dlexp.report.images import LEARNING, load_npz

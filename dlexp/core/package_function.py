@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 
 
 class PackageFunction:
@@ -42,6 +41,8 @@ class PackageFunction:
 
     @property
     def __signature__(self):
+        import inspect  # here: ``import dlexp`` does not pay for it
+
         return inspect.signature(self._function)
 
     def __repr__(self) -> str:
