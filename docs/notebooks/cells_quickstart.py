@@ -19,7 +19,6 @@ CELLS = [
     (
         "code",
         """
-        %matplotlib inline
         import dlexp
 
         config = {
