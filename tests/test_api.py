@@ -436,3 +436,27 @@ def test_loading_a_search_another_process_is_writing(tmp_path):
     finally:
         proc.wait(timeout=300)
     assert proc.returncode == 0 and seen == sorted(seen) and len(set(seen)) > 2, seen
+
+
+def test_reading_runs_imports_no_keras(runs_dir):
+    out = _py(
+        f"""
+        import sys, dlexp
+        runs = dlexp.load({str(runs_dir)!r})
+        runs.df, [r.history for r in runs], runs[0].plot("boundary"), runs[0]._repr_html_()
+        s = dlexp.load({str(runs_dir / "tinygrid")!r})
+        s.results, s.best.metrics, s.best_config, s._repr_html_()
+        print(sorted(m for m in ("keras", "tensorflow", "jax") if m in sys.modules))
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_search_plots_are_the_reports_pictures(api_search):
+    from matplotlib.figure import Figure
+
+    for kind in ("params", "heatmap", "importance", "parallel"):
+        assert isinstance(api_search.plot(kind), Figure), kind
+    with pytest.raises(dlexp.ConfigError, match="did you mean 'params'"):
+        api_search.plot("param")

@@ -114,6 +114,54 @@ class Search:
         ]
         return importances(info, keys) if info.objective else {}
 
+    def _scored(self) -> tuple:
+        from dlexp.core.labels import label
+
+        info = self._info()
+        keys = [
+            k for k in info.keys if len({label(e.hyperparameters.get(k)) for e in info.entries}) > 1
+        ]
+        rows = [
+            {**{k: e.hyperparameters.get(k) for k in keys}, "score": info.score(e)}
+            for e in info.ranked()
+        ]
+        return info, keys, rows
+
+    def plot(self, kind: str = "params"):
+        """One of the report's pictures of this search, as a ``matplotlib.figure.Figure``
+        (shown inline in a notebook): ``params`` (the objective against each searched
+        value), ``heatmap`` (the two keys with the most values), ``importance`` or
+        ``parallel`` (every trial across the searched keys).
+
+        Raises:
+            ConfigError: an unknown kind, no scored trial yet, or too few varying keys.
+        """
+        from dlexp.core.errors import unknown_name
+        from dlexp.core.labels import label
+        from dlexp.report import plots
+
+        kinds = ("params", "heatmap", "importance", "parallel")
+        if kind not in kinds:
+            raise unknown_name("kind", kind, list(kinds))
+        info, keys, rows = self._scored()
+        if not rows or not keys:
+            raise ConfigError(f"{self.path}: no scored trial over a varying key yet", "kind")
+        if kind == "params":
+            fig = plots.objective_vs_params_figure(rows, keys, info.objective)
+        elif kind == "parallel":
+            fig = plots.parallel_figure(rows, keys, info.objective)
+        elif len(keys) < 2:
+            raise ConfigError(f"{self.path}: {kind} needs two searched keys that vary", "kind")
+        elif kind == "heatmap":
+            by_size = sorted(keys, key=lambda k: -len({label(r[k]) for r in rows}))
+            fig = plots.heatmap_figure(rows, by_size[0], by_size[1], info.objective)
+        else:
+            weights = self.importance
+            if not weights:
+                raise ConfigError(f"{self.path}: too few scored trials for importance", "kind")
+            fig = plots.importance_figure(weights, info.objective)
+        return show.inline(fig)
+
     def _repr_html_(self) -> str:
         info = self._info()
         ranked = info.ranked()

@@ -44,7 +44,16 @@ from dlexp.report.plots.predictions import (
     evaluation,
     evaluation_figure,
 )
-from dlexp.report.plots.search import heatmap, importance, objective_vs_params, parallel
+from dlexp.report.plots.search import (
+    heatmap,
+    heatmap_figure,
+    importance,
+    importance_figure,
+    objective_vs_params,
+    objective_vs_params_figure,
+    parallel,
+    parallel_figure,
+)
 from dlexp.report.plots.strip import (
     MOST_FRAMES,
     learning_strip,
@@ -90,9 +99,13 @@ __all__ = [
     "evaluation_figure",
     # a search (search)
     "heatmap",
+    "heatmap_figure",
     "importance",
+    "importance_figure",
     "objective_vs_params",
+    "objective_vs_params_figure",
     "parallel",
+    "parallel_figure",
     # the boundary epoch by epoch (strip)
     "MOST_FRAMES",
     "learning_strip",

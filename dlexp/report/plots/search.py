@@ -20,6 +20,11 @@ def _ordered(values: list) -> list:
 
 
 def objective_vs_params(rows: list[dict], keys: list[str], objective: str) -> bytes:
+    """:func:`objective_vs_params_figure` as PNG."""
+    return style.png(objective_vs_params_figure(rows, keys, objective))
+
+
+def objective_vs_params_figure(rows: list[dict], keys: list[str], objective: str) -> Figure:
     """The objective of every trial against each searched value (a dot per trial)."""
     orders = [_ordered([r.get(key) for r in rows]) for key in keys]
     widths = [max(2.6, 0.45 * len(order) + 0.8) for order in orders]
@@ -41,10 +46,15 @@ def objective_vs_params(rows: list[dict], keys: list[str], objective: str) -> by
         if i == 0:
             ax.set_ylabel(objective, fontsize=8)
     style.category_ticks(fig, ticks)
-    return style.png(fig)
+    return fig
 
 
 def heatmap(rows: list[dict], x_key: str, y_key: str, objective: str) -> bytes:
+    """:func:`heatmap_figure` as PNG."""
+    return style.png(heatmap_figure(rows, x_key, y_key, objective))
+
+
+def heatmap_figure(rows: list[dict], x_key: str, y_key: str, objective: str) -> Figure:
     """The mean objective for each pair of values of two searched keys."""
     xs, ys = _ordered([r.get(x_key) for r in rows]), _ordered([r.get(y_key) for r in rows])
     grid = np.full((len(ys), len(xs)), np.nan)
@@ -78,10 +88,15 @@ def heatmap(rows: list[dict], x_key: str, y_key: str, objective: str) -> bytes:
     fig.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=SMALL)
     ax.set_title(f"mean {objective}", fontsize=9)
     style.category_ticks(fig, [(ax, "x", xs), (ax, "y", ys)])
-    return style.png(fig)
+    return fig
 
 
 def importance(weights: dict, objective: str) -> bytes:
+    """:func:`importance_figure` as PNG."""
+    return style.png(importance_figure(weights, objective))
+
+
+def importance_figure(weights: dict, objective: str) -> Figure:
     """Each searched key's permutation importance, largest first (horizontal bars)."""
     items = sorted(weights.items(), key=lambda kv: kv[1])
     fig = Figure(figsize=(4.6, 0.45 * len(items) + 1.0), layout="constrained")
@@ -92,10 +107,15 @@ def importance(weights: dict, objective: str) -> bytes:
     ax.grid(alpha=0.3, axis="x")
     ax.set_title("parameter importance (permutation, random forest)", fontsize=9)
     style.category_ticks(fig, [(ax, "y", [k.split(".")[-1] for k, _ in items])])
-    return style.png(fig)
+    return fig
 
 
 def parallel(rows: list[dict], keys: list[str], objective: str) -> bytes:
+    """:func:`parallel_figure` as PNG."""
+    return style.png(parallel_figure(rows, keys, objective))
+
+
+def parallel_figure(rows: list[dict], keys: list[str], objective: str) -> Figure:
     """Parallel coordinates: one line per trial through each searched key's values (in
     order) to its objective, coloured by the objective. Each value is written beside
     its axis on a white box over the lines, and everything stays inside the figure."""
@@ -136,4 +156,4 @@ def parallel(rows: list[dict], keys: list[str], objective: str) -> bytes:
     for i in range(len(axes)):
         ax.axvline(i, color="#888888", lw=0.6)
     style.category_ticks(fig, [(ax, "x", [a.split(".")[-1] for a in keys] + [objective])])
-    return style.png(fig)
+    return fig
