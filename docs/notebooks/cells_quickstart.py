@@ -86,6 +86,7 @@ CELLS = [
         s.results
         """,
     ),
+    ("code", 's.plot("heatmap")  # the objective over the two searched keys'),
     (
         "md",
         """

@@ -536,6 +536,15 @@ CELLS = [
     (
         "md",
         """
+        `grid.plot` draws the report's pictures of a search: here the objective against
+        each searched value (`"heatmap"`, `"importance"` and `"parallel"` are the
+        others):
+        """,
+    ),
+    ("code", 'grid.plot("params")'),
+    (
+        "md",
+        """
         The best trial is a `Run` like any other, and `grid.best_config` trains it again:
         """,
     ),
