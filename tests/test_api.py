@@ -460,3 +460,50 @@ def test_search_plots_are_the_reports_pictures(api_search):
         assert isinstance(api_search.plot(kind), Figure), kind
     with pytest.raises(dlexp.ConfigError, match="did you mean 'params'"):
         api_search.plot("param")
+
+
+ISSUE_EXAMPLE = """
+import dlexp
+
+run = dlexp.train("configs/moons.yaml", set={"train.epochs": 20})   # a path, or a dict config
+run = dlexp.train({"data": {"kind": "circles"}, "model": {"layers": [8]}}, runs_dir="runs")
+run.status, run.path, run.config          # "completed", pathlib.Path, the resolved config (dict)
+run.metrics                               # {"train": {...}, "val": {...}, "test": {...}}
+run.history                               # pandas.DataFrame, one row per epoch run
+run.model()                               # the keras.Model, loaded on request
+run.predict([[0.5, -0.2], [1, 0]])        # DataFrame: features, proba_<class>, predicted
+run.plot("boundary")                      # a matplotlib Figure ("curves", "boundary", "learning", ...)
+
+s = dlexp.search("configs/grid.yaml")     # stacked as on the command line; resumes as it does
+s.results                                 # DataFrame: results.csv, one row per trial
+s.best                                    # the best trial as a Run; s.best_config: a trainable dict
+s.importance                              # parameter importance, as the report computes it
+
+dlexp.load("runs/x")                      # a Run or a Search, from its folder
+runs = dlexp.load("runs/")                # all runs and searches: runs.df, runs.filter(...), iteration
+dlexp.compare(a, b, repeats=5)            # the paired comparison, with .verdict and .df
+dlexp.explain.backprop(steps=1)           # the worked example as data (and as tables in a notebook)
+"""  # noqa: E501 - the issue's lines, as written
+
+
+@pytest.mark.slow
+def test_the_issues_example_runs_as_written(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    lines = ISSUE_EXAMPLE.replace('"runs/x"', "run.path").replace(
+        "dlexp.compare(a, b,", "a, b = run.path, s.best.path\ndlexp.compare(a, b,"
+    )
+    checks = textwrap.dedent("""
+        import pandas, keras, pathlib
+        from matplotlib.figure import Figure
+        assert run.status == "completed" and isinstance(run.path, pathlib.Path)
+        assert isinstance(run.history, pandas.DataFrame) and isinstance(run.model(), keras.Model)
+        assert isinstance(run.plot("boundary"), Figure) and len(s.results) == 72
+        assert isinstance(s.best, dlexp.Run) and s.importance and len(runs) == 74
+        assert isinstance(dlexp.load(run.path), dlexp.Run)
+        assert dlexp.compare(a, b, repeats=5, verbose=False).verdict
+        print("OK")
+    """)
+    out = _py(lines + checks, cwd=tmp_path, timeout=600)
+    assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stdout + out.stderr
