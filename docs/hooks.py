@@ -9,6 +9,8 @@ so they cannot go stale. A page asks for one with a marker on a line of its own:
                                              sentence and its length in lines
     <!-- generated: bench -->                bench/'s scripts, each with its docstring's first
                                              sentence
+    <!-- generated: notebook quickstart -->  docs/notebooks/quickstart.ipynb's cells as
+                                             markdown (never executed: its text and code)
 
 A marker naming a command that does not exist, or a module without a docstring, is an
 error (a warning, which `mkdocs build --strict` turns into a failure).
@@ -49,6 +51,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
             return modules(where)
         if what == "bench":
             return scripts(where)
+        if what == "notebook":
+            return notebook(args, where)
         log.warning("%s: unknown marker %r", where, match.group(0))
         return match.group(0)
 
@@ -119,3 +123,26 @@ def modules(where: str) -> str:
         rel = path.relative_to(ROOT).as_posix()
         rows.append(f"| `{rel}` | {lines} | {described(path, where)} |")
     return "| module | lines | what it holds |\n|---|--:|---|\n" + "\n".join(rows) + "\n"
+
+
+def notebook(args: list[str], where: str) -> str:
+    """A notebook of docs/notebooks/ as markdown, from its JSON alone (nothing is
+    executed, and neither Jupyter nor nbconvert is needed): markdown cells as they are,
+    their headings one level down (the page has its own title), code cells as Python
+    blocks. Saved notebooks carry no outputs (tests/test_notebooks.py), so none is shown."""
+    import json
+
+    path = ROOT / "docs" / "notebooks" / f"{args[0] if args else ''}.ipynb"
+    if len(args) != 1 or not path.is_file():
+        log.warning("%s: no notebook docs/notebooks/%s.ipynb", where, " ".join(args))
+        return ""
+    parts = []
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        source = "".join(cell["source"]).strip("\n")
+        if not source:
+            continue
+        if cell["cell_type"] == "markdown":
+            parts.append(re.sub(r"^(#{1,5}) ", r"#\1 ", source, flags=re.M))
+        elif cell["cell_type"] == "code":
+            parts.append(f"```python\n{source}\n```")
+    return "\n\n".join(parts) + "\n"

@@ -43,7 +43,7 @@ def test_every_page_is_in_the_nav_and_every_nav_entry_exists():
 
 
 def test_every_marker_is_one_the_hook_knows(hooks):
-    known = {"config-keys", "help", "help-all", "modules", "bench"}
+    known = {"config-keys", "help", "help-all", "modules", "bench", "notebook"}
     for page in (ROOT / "docs").glob("*.md"):
         for what, _ in hooks.MARKER.findall(page.read_text()):
             assert what in known, (page.name, what)
