@@ -177,3 +177,26 @@ def test_a_second_ctrl_c_while_a_stack_saves_keeps_every_model(tmp_path, monkeyp
         record = runs.read_run(outcome.run.path)
         assert record.status == runs.Status.INTERRUPTED and len(record.history) >= 2
         keras.models.load_model(outcome.run.path / "model.keras")
+
+
+def test_the_command_line_ignores_a_ctrl_c_once_its_command_has_ended():
+    # `dlexp` (main) ends its process with its command: a Ctrl-C landing between the end of
+    # the outermost handled() and the exit is ignored rather than printed as a traceback.
+    # Only there: an inner block ends with the handler of the outer one back.
+    import subprocess
+    import sys
+
+    code = (
+        "import signal\n"
+        "from dlexp.core import interrupt\n"
+        "interrupt.ignore_after()\n"
+        "with interrupt.handled():\n"
+        "    with interrupt.handled():\n"
+        "        pass\n"
+        "    handler = signal.getsignal(signal.SIGINT)\n"
+        "    assert handler not in (signal.SIG_IGN, signal.default_int_handler)\n"
+        "assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr

@@ -82,6 +82,7 @@ def cli():
 
 
 def main() -> None:
+    interrupt.ignore_after()  # a Ctrl-C after the command's own handling: the exit's
     try:
         cli(prog_name="dlexp")
     finally:  # the command has ended: a Ctrl-C now would only cut short the interpreter's

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 _requested = threading.Event()
 _guards = 0  # how many ``guarded`` blocks the main thread is in
 _stopping = False  # within them: an interrupt was raised, and what it stopped is ending
+_depth = 0  # how many ``handled`` blocks the main thread is in
+_then_ignore = False  # ``ignore_after``: the process ends with the outermost ``handled``
 
 
 def requested() -> bool:
@@ -73,13 +75,26 @@ def handled():
             _stopping = True
         raise KeyboardInterrupt
 
+    global _depth
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    _depth += 1
     try:
         yield
     finally:
+        _depth -= 1
+        if _then_ignore and not _depth:
+            previous[signal.SIGINT] = signal.SIG_IGN  # what remains is the process's exit
         for s, h in previous.items():
             signal.signal(s, h)
         _requested.clear()
+
+
+def ignore_after() -> None:
+    """From now on, SIGINT is ignored once the outermost ``handled`` block ends: for the
+    command line, where the command's end is the process's, so that a Ctrl-C landing
+    between the two cannot print a traceback over a run already ended and saved."""
+    global _then_ignore
+    _then_ignore = True
 
 
 def ignore() -> None:
