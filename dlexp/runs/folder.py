@@ -22,7 +22,6 @@ from dlexp.runs.read import (
     MAX_FILE_BYTES,
     STALE_AFTER_S,
     RunRecord,
-    _alive,
     aggregate,
     metric_keys,
     read_run,
@@ -73,7 +72,6 @@ __all__ = [
     "MAX_FILE_BYTES",
     "STALE_AFTER_S",
     "RunRecord",
-    "_alive",  # search/store.py asks whether a worker's process is alive
     "aggregate",
     "metric_keys",
     "read_run",

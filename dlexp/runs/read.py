@@ -72,7 +72,7 @@ class RunRecord:
         process is gone (on this host), or its files have not changed for an hour."""
         info = self.info or RunInfo()
         if info.host == socket.gethostname() and isinstance(info.pid, int) and info.pid > 0:
-            return not _alive(info.pid)
+            return not pid_alive(info.pid)
         try:
             latest = max(p.stat().st_mtime for p in self.path.iterdir())
         except (OSError, ValueError):
@@ -101,7 +101,7 @@ class RunRecord:
         return value if math.isfinite(value) else None
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether a process of this pid runs on this machine (a zombie, a child killed
     and not yet reaped, does not)."""
     if pid == os.getpid():

@@ -21,6 +21,7 @@ from dlexp.core import yamlio
 from dlexp.core.errors import ConfigError, machine_fault, show
 from dlexp.core.files import atomic_write, jsonable, read_json, write_csv, write_json
 from dlexp.runs import folder as runs
+from dlexp.runs.read import pid_alive
 from dlexp.search.spec import SearchSpec
 
 PUBLISH_PREFIX = ".publish-"  # trials/.publish-<pid>-<hex>.json: renames under way
@@ -230,7 +231,7 @@ class SearchStore:
             except (OSError, ValueError, KeyError, TypeError):
                 journal.unlink(missing_ok=True)  # never half written: atomic writes
                 continue
-            if pid != os.getpid() and runs._alive(pid):
+            if pid != os.getpid() and pid_alive(pid):
                 continue  # a worker still publishing
             for tmp, final in moves:
                 self._move(tmp, final)
@@ -240,7 +241,7 @@ class SearchStore:
             name, _, pid = tmp.name[1:].rpartition(".tmp-")
             if not tmp.is_dir() or not pid.isdigit() or tmp in _IN_FLIGHT:
                 continue
-            alive = int(pid) != os.getpid() and runs._alive(int(pid))
+            alive = int(pid) != os.getpid() and pid_alive(int(pid))
             if alive or not self._complete(tmp):
                 continue
             stack = runs.read_run(tmp, name).info.stack or {}
@@ -292,7 +293,7 @@ class SearchStore:
         now = time.time()
         for tmp in self.trials.glob(".*.tmp-*"):
             pid = tmp.name.rpartition(".tmp-")[2]
-            if pid.isdigit() and runs._alive(int(pid)):
+            if pid.isdigit() and pid_alive(int(pid)):
                 continue
             try:
                 if untouched_s is not None and now - tmp.stat().st_mtime < untouched_s:
