@@ -53,15 +53,15 @@ def frame(df, rows: int = 10) -> str:
     return text
 
 
+def image(data: bytes, width: int = 220, style: str = "margin:2px 0") -> str:
+    """PNG bytes as an inline ``<img>`` (base64), ``width`` pixels wide."""
+    text = base64.b64encode(data).decode("ascii")
+    return f'<img src="data:image/png;base64,{text}" width="{width}" style="{style}"/>'
+
+
 def picture(fig, width: int = 220) -> str:
     """A matplotlib Figure as an inline ``<img>`` (a base64 PNG), ``width`` pixels wide."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" width="{width}" style="margin:2px 0"/>'
+    return image(_figure_png(fig, dpi=72), width)
 
 
 def side_by_side(*parts: str) -> str:
@@ -70,12 +70,13 @@ def side_by_side(*parts: str) -> str:
     return f"<table><tr>{cells}</tr></table>"
 
 
-def _figure_png(fig) -> bytes:
+def _figure_png(fig, **savefig) -> bytes:
+    """A Figure drawn without pyplot, as PNG bytes (``savefig``'s own options)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png", **savefig)
     return buf.getvalue()
 
 
@@ -90,5 +91,5 @@ def inline(fig):
 
         formatter = shell.display_formatter.formatters["image/png"]
         if Figure not in formatter.type_printers:
-            formatter.for_type(Figure, _figure_png)
+            formatter.for_type(Figure, lambda f: _figure_png(f, bbox_inches="tight"))
     return fig

@@ -105,14 +105,8 @@ class Search:
     def importance(self) -> dict[str, float]:
         """Each searched key's permutation importance for the objective, as the report
         computes it (``dlexp report --format json``); {} with too few scored trials."""
-        from dlexp.core.labels import label
-        from dlexp.report.significance import importances
-
-        info = self._info()
-        keys = [
-            k for k in info.keys if len({label(e.hyperparameters.get(k)) for e in info.entries}) > 1
-        ]
-        return importances(info, keys) if info.objective else {}
+        info, keys, _ = self._scored()
+        return _importances(info, keys)
 
     def _scored(self) -> tuple:
         from dlexp.core.labels import label
@@ -156,7 +150,7 @@ class Search:
             by_size = sorted(keys, key=lambda k: -len({label(r[k]) for r in rows}))
             fig = plots.heatmap_figure(rows, by_size[0], by_size[1], info.objective)
         else:
-            weights = self.importance
+            weights = _importances(info, keys)
             if not weights:
                 raise ConfigError(f"{self.path}: too few scored trials for importance", "kind")
             fig = plots.importance_figure(weights, info.objective)
@@ -186,3 +180,9 @@ def _cell(value):
     return (
         value if isinstance(value, (int, float)) and not isinstance(value, bool) else label(value)
     )
+
+
+def _importances(info, keys: list[str]) -> dict[str, float]:
+    from dlexp.report.significance import importances
+
+    return importances(info, keys) if info.objective else {}

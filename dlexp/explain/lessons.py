@@ -6,16 +6,10 @@ Keras is imported when a function runs, never at import."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from pathlib import Path
 
 from dlexp.api import html as show
-
-
-def _png(data: bytes, width: int = 640) -> str:
-    text = base64.b64encode(data).decode("ascii")
-    return f'<img src="data:image/png;base64,{text}" width="{width}"/>'
 
 
 class Backprop:
@@ -158,7 +152,7 @@ class Activations:
         return pd.DataFrame.from_records(self.records)
 
     def _repr_html_(self) -> str:
-        return _png(self.png, 720) + show.frame(self.df, 30)
+        return show.image(self.png, 720, style="") + show.frame(self.df, 30)
 
 
 def activations(*names: str) -> Activations:
@@ -195,7 +189,7 @@ class Optimizers:
             table = show.table(keys, [[r.get(k) for k in keys] for r in rows])
         else:
             table = ""
-        return _png(self.png, 640) + table
+        return show.image(self.png, 640, style="") + table
 
 
 def optimizers(

@@ -105,9 +105,9 @@ def overlay(
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), i + 1)
         for (name, history), colour in zip(curves, colours, strict=True):
-            xs, ys = _series(history, f"val_{metric}")
-            if xs:
-                ax.plot(xs, ys, color=colour, linewidth=1.4, label=name)
+            vx, vy = _series(history, f"val_{metric}")
+            if vx:
+                ax.plot(vx, vy, color=colour, linewidth=1.4, label=name)
             xs, ys = _series(history, metric)
             if xs:
                 ax.plot(
@@ -117,7 +117,7 @@ def overlay(
                     linewidth=1.0,
                     linestyle="--",
                     alpha=0.6,
-                    label=None if _series(history, f"val_{metric}")[0] else name,
+                    label=None if vx else name,
                 )
         ax.set_title(f"{metric} (solid: validation, dashed: training)", fontsize=9)
         ax.set_xlabel("epoch", fontsize=8)

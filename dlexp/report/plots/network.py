@@ -201,7 +201,7 @@ def weights_figure(learning: dict, title: str = "") -> Figure:
     kernels = [
         np.asarray(learning[f"kernel_{i}"], np.float64) for i in range(1, layers(learning) + 1)
     ]
-    finite = np.concatenate([k[np.isfinite(k)] for k in kernels])
+    kept = np.concatenate([k[np.isfinite(k)] for k in kernels])
     total = sum(k.size for k in kernels)
     zeros = sum(near_zero(k) for k in kernels)
     longest = max(
@@ -214,7 +214,7 @@ def weights_figure(learning: dict, title: str = "") -> Figure:
     w, _ = fig.get_size_inches()
     fig.subplots_adjust(right=1 - legend / w)
     ax = fig.add_subplot()
-    top = float(np.abs(finite).max()) if finite.size else 0.0
+    top = float(np.abs(kept).max()) if kept.size else 0.0
     bins = np.linspace(-top, top, 41) if top > 0 else np.linspace(-1, 1, 41)
     for i, k in enumerate(kernels, start=1):
         name = "output" if i == len(kernels) else f"hidden {i}"
@@ -225,7 +225,7 @@ def weights_figure(learning: dict, title: str = "") -> Figure:
             ax.hist(values, bins=bins, histtype="step", color=colour, lw=1.3, label=label_)
         else:
             ax.plot([], [], color=colour, label=label_ + " (diverged)")
-    if not finite.size:
+    if not kept.size:
         ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", color="#b3261e")
     ax.set_xlabel("weight", fontsize=8)
     ax.set_ylabel("weights", fontsize=8)

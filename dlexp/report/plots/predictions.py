@@ -4,10 +4,10 @@ the test split's confusion matrix and ROC curve (predictions.npz)."""
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from dlexp.report.plots import style
+from dlexp.report.plots.strip import plane_rgb
 from dlexp.report.plots.style import CLASS_COLOURS, PLAYGROUND, SMALL
 
 
@@ -36,14 +36,8 @@ def boundary_figure(arrays: dict, title: str = "") -> Figure:
             alpha=0.55,
         )
         ax.contour(xs, ys, proba[..., 0], levels=[0.5], colors="#333333", linewidths=0.8)
-    else:
-        k = proba.shape[-1]
-        colours = np.array([to_rgb(CLASS_COLOURS[i % len(CLASS_COLOURS)]) for i in range(k)])
-        winner = proba.argmax(axis=-1)
-        confidence = (proba.max(axis=-1) - 1 / k) / (1 - 1 / k)
-        strength = 0.55 * confidence[..., None]
-        rgb = colours[winner] * strength + 0.97 * (1 - strength)
-        ax.imshow(rgb, origin="lower", extent=extent, aspect="auto")
+    else:  # the likeliest class's colour, paler where less sure: as the strip draws it
+        ax.imshow(plane_rgb(proba), origin="lower", extent=extent, aspect="auto")
     for split, marker, size in (("train", "o", 9), ("test", "x", 12)):
         x, y = arrays.get(f"x_{split}"), arrays.get(f"y_{split}")
         if x is None or y is None:
