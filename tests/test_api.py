@@ -57,7 +57,6 @@ def test_every_public_name_resolves_and_has_a_docstring():
         obj = getattr(dlexp, name)
         if name != "__version__":
             assert (obj.__doc__ or "").strip(), name
-        assert name in dir(dlexp)
     for cls in (dlexp.Run, dlexp.Search, dlexp.Runs, dlexp.ComparisonResult):
         for attr, value in vars(cls).items():
             if not attr.startswith("_"):
@@ -193,7 +192,7 @@ def test_a_mistake_is_a_config_error_with_the_line_the_cli_prints(tmp_path):
     with pytest.raises(dlexp.ConfigError) as err:
         dlexp.train({"model": {"layers": [8]}, "train": {"epocs": 3}}, runs_dir=tmp_path)
     assert err.value.path == "train.epocs" and "did you mean 'epochs'" in str(err.value)
-    assert not any(tmp_path.iterdir()) or [p.name for p in tmp_path.iterdir()] == ["tiny.yaml"]
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny.yaml"]  # no run folder was begun
 
 
 # ------------------------------------------------------------------------ search
@@ -283,7 +282,8 @@ def test_compare_gives_the_verdict_and_statistics(tmp_path):
     b = {**a, "model": {"layers": [16]}}
     result = dlexp.compare(a, b, repeats=2, runs_dir=tmp_path, verbose=False)
     assert isinstance(result.verdict, str) and result.verdict
-    assert result.df.to_dict("records") == result.to_json()["metrics"]
+    metrics = result.to_json()["metrics"]
+    assert metrics and result.df.to_dict("records") == metrics
     assert len(result.a) == len(result.b) == 2 and "<table" in result._repr_html_()
 
 
@@ -366,6 +366,7 @@ def test_ctrl_c_during_search_then_a_rerun_resumes(tmp_path):
     )
     assert again.returncode == 0, again.stderr
     assert "finished 6" in again.stdout
+    assert before  # the interrupted search had finished some trials
     for name, mtime in before.items():
         assert (tmp_path / "runs/small/trials" / name).stat().st_mtime == mtime
 
