@@ -84,10 +84,9 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
         )
     parsed = [parse_override(o) for o in overrides]
     try:
-        cfg = resolve(apply_overrides(raw, parsed))
+        return resolve(apply_overrides(raw, parsed), path.parent)
     except ConfigError as exc:
         raise located(exc, path, parsed) from None
-    return resolve_paths(cfg, path)
 
 
 def located(exc: ConfigError, path: Path, overrides: list[tuple[str, Any]]) -> ConfigError:
@@ -99,7 +98,8 @@ def located(exc: ConfigError, path: Path, overrides: list[tuple[str, Any]]) -> C
 
 
 def resolve_paths(cfg: dict, config_file: Path) -> dict:
-    """Make a CSV path in a resolved config absolute: it is read relative to the file."""
+    """Make a CSV path in a resolved config absolute: it is read relative to the file.
+    (``resolve(raw, base)`` does so itself; a path already absolute is kept.)"""
     if cfg["data"]["path"] is not None:
         cfg["data"]["path"] = str((Path(config_file).parent / cfg["data"]["path"]).resolve())
     return cfg

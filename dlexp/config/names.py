@@ -7,10 +7,28 @@ from __future__ import annotations
 
 from dlexp.config.specs import BOOL, NON_NEGATIVE, POSITIVE, UNIT, UNIT_CLOSED_OPEN
 
-DATASETS = ("moons", "circles", "blobs", "xor", "spiral", "gauss", "csv")
+# The scikit-learn datasets that ship with the package (no network), and their task.
+BUNDLED = {
+    "iris": "classification",
+    "wine": "classification",
+    "breast_cancer": "classification",
+    "digits": "classification",
+    "diabetes": "regression",
+}
+DATASETS = ("moons", "circles", "blobs", "xor", "spiral", "gauss", "playground", "csv", *BUNDLED)
 TWO_CLASS_DATASETS = ("moons", "circles", "xor", "gauss")
+# TensorFlow Playground's datasets (its src/dataset.ts), for data.kind: playground.
+PLAYGROUND_CLASSIFICATION = ("circle", "xor", "gauss", "spiral")
+PLAYGROUND_REGRESSION = ("reg-plane", "reg-gauss")
+PLAYGROUND_DATASETS = PLAYGROUND_CLASSIFICATION + PLAYGROUND_REGRESSION
+# Playground's counts: NUM_SAMPLES_CLASSIFY and NUM_SAMPLES_REGRESS in its src/playground.ts
+PLAYGROUND_SAMPLES = {"classification": 500, "regression": 1200}
+TASKS = ("auto", "classification", "regression")
 SHAPES = ("brick", "funnel")
-METRICS = ("accuracy", "f1", "precision", "recall", "auc")
+CLASSIFICATION_METRICS = ("accuracy", "f1", "precision", "recall", "auc")
+REGRESSION_METRICS = ("mae", "rmse", "r2")
+METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
+DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["rmse", "r2"]}
 SCHEDULES = ("exponential", "step", "plateau")
 
 # Keras' activation names (keras.activations.get accepts each of these).
@@ -33,6 +51,10 @@ LOSSES = (
     "categorical_focal_crossentropy", "mean_squared_error", "mse", "mean_absolute_error", "mae",
     "hinge", "squared_hinge", "categorical_hinge", "kl_divergence", "log_cosh", "poisson",
     "huber",
+)  # fmt: skip
+# Those that apply to a real-valued target (data.task: regression).
+REGRESSION_LOSSES = (
+    "mse", "mean_squared_error", "mae", "mean_absolute_error", "huber", "log_cosh",
 )  # fmt: skip
 
 _COMMON_OPTIMIZER_ARGS = {
@@ -67,4 +89,6 @@ MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeds are 32-bit
 MAX_EPOCHS = 100_000
 MAX_FOLDS = 20
 MAX_SNAPSHOTS = 100  # frames of the boundary kept while training (train.snapshots)
-EXTRA_FEATURE_NAMES = ("x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")  # data.EXTRA_FEATURES
+EXTRA_FEATURE_NAMES = (
+    "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)", "cos(x1)", "cos(x2)",
+)  # fmt: skip  # data.EXTRA_FEATURES

@@ -4,13 +4,27 @@ that involve several keys, and the configs derived from one (a repeat, a fold)."
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from dlexp.config.compound import optimizer_name
-from dlexp.config.names import MAX_SEED, OPTIMIZERS, TWO_CLASS_DATASETS
+from dlexp.config.names import (
+    BUNDLED,
+    CLASSIFICATION_METRICS,
+    DEFAULT_METRICS,
+    MAX_SEED,
+    OPTIMIZERS,
+    PLAYGROUND_CLASSIFICATION,
+    PLAYGROUND_REGRESSION,
+    PLAYGROUND_SAMPLES,
+    REGRESSION_LOSSES,
+    REGRESSION_METRICS,
+    TWO_CLASS_DATASETS,
+)
 from dlexp.config.schema import (
     CLASS_DEFAULTS,
     DEFAULT_LAYERS,
+    DEFAULT_SAMPLES,
     NOISE_DEFAULTS,
     SCHEMA,
     TALOS_DEFAULTS,
@@ -44,12 +58,86 @@ def _check_monitor(path: str, monitor: str, cfg: dict) -> None:
         )
 
 
+def own_task(data: dict) -> str | None:
+    """The task a dataset kind is made for (None: a CSV, whose target decides)."""
+    kind = data["kind"]
+    if kind == "playground":
+        return "regression" if data["dataset"] in PLAYGROUND_REGRESSION else "classification"
+    if kind in BUNDLED:
+        return BUNDLED[kind]
+    return None if kind == "csv" else "classification"
+
+
+def _resolve_task(cfg: dict) -> str:
+    """data.task as a run learns it: the dataset's own, or for a CSV its target's (read
+    from the file when data.task is auto). A task the data cannot be learned as is
+    refused, naming data.task or data.target."""
+    data = cfg["data"]
+    asked, own = data["task"], own_task(data)
+    if own is not None:
+        if asked not in ("auto", own):
+            name = data["dataset"] if data["kind"] == "playground" else data["kind"]
+            raise ConfigError(
+                f"the {name} dataset is for {own}, got {show(asked)}; expected {own} or auto",
+                "data.task",
+            )
+        return own
+    from dlexp.data.csv import target_task  # reads the CSV's target column
+
+    return target_task(data["path"], data["target"], asked)
+
+
+def _check_task(cfg: dict, task: str) -> None:
+    """Metrics, loss and output that belong to the task; the default metrics."""
+    train, model = cfg["train"], cfg["model"]
+    if train["metrics"] is None:
+        train["metrics"] = list(DEFAULT_METRICS[task])
+    wrong = REGRESSION_METRICS if task == "classification" else CLASSIFICATION_METRICS
+    own = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    for i, name in enumerate(train["metrics"]):
+        if name in wrong:
+            raise ConfigError(
+                f"{show(name)} is a metric for {'regression' if task == 'classification' else 'classification'}"
+                f"; data.task is {task}, expected one of: {', '.join(own)}",
+                f"train.metrics[{i}]",
+            )
+    if task == "regression":
+        if train["loss"] is not None and train["loss"] not in REGRESSION_LOSSES:
+            raise ConfigError(
+                f"{show(train['loss'])} is not a loss for regression; expected one of: "
+                f"{', '.join(REGRESSION_LOSSES)}",
+                "train.loss",
+            )
+        if model["output_activation"] is None:
+            model["output_activation"] = "linear"
+
+
 def _resolve_cross(cfg: dict) -> dict:
     """Checks that involve several keys, and defaults that depend on other keys."""
     data, model, train = cfg["data"], cfg["model"], cfg["train"]
     kind = data["kind"]
     if data["noise"] is None:
         data["noise"] = NOISE_DEFAULTS[kind]
+    if kind == "playground" and data["dataset"] is None:
+        data["dataset"] = "circle"
+    elif kind != "playground" and data["dataset"] is not None:
+        raise ConfigError(
+            f"only data.kind playground has datasets, got {show(data['dataset'])} with kind "
+            f"{kind}; expected null, or kind: playground",
+            "data.dataset",
+        )
+    if data["n_samples"] is None:
+        playground = kind == "playground"
+        data["n_samples"] = PLAYGROUND_SAMPLES[own_task(data)] if playground else DEFAULT_SAMPLES
+    if kind == "playground" and data["dataset"] in PLAYGROUND_CLASSIFICATION:
+        if data["classes"] not in (None, 2):
+            raise ConfigError(
+                f"Playground's {data['dataset']} has 2 classes, got {show(data['classes'])}",
+                "data.classes",
+            )
+        data["classes"] = 2
+    elif kind in BUNDLED or kind == "playground":
+        data["classes"] = None  # the dataset's own
     if kind in TWO_CLASS_DATASETS:
         if data["classes"] not in (None, 2):
             raise ConfigError(
@@ -65,6 +153,10 @@ def _resolve_cross(cfg: dict) -> dict:
         for key in ("path", "target"):
             if data[key] is None:
                 raise ConfigError("required when data.kind is csv, got null", f"data.{key}")
+    if data["extra_features"] and (kind in BUNDLED or kind == "csv"):
+        pass  # a CSV with two feature columns may have them; the loader checks
+    data["task"] = _resolve_task(cfg)
+    _check_task(cfg, data["task"])
     talos = {k: model[k] for k in TALOS_DEFAULTS if model[k] is not None}
     if model["layers"] is not None and talos:
         given = ", ".join(f"{k}={show(v)}" for k, v in talos.items())
@@ -89,8 +181,13 @@ def _resolve_cross(cfg: dict) -> dict:
     return cfg
 
 
-def resolve(raw: Any) -> dict:
+def resolve(raw: Any, base: str | Path | None = None) -> dict:
     """Validate a raw config mapping and return it with every default filled in.
+
+    Args:
+        raw: the mapping, as read from YAML.
+        base: the folder a relative ``data.path`` is relative to (the config file's;
+            by default the working directory). The path is made absolute.
 
     Raises:
         ConfigError: naming the key path, the value received and what was expected.
@@ -100,7 +197,10 @@ def resolve(raw: Any) -> dict:
             f"expected a mapping with sections seed, data, model, train; got {type(raw).__name__}"
             f" {show(raw)}"
         )
-    return _resolve_cross(SCHEMA.check(copy.deepcopy(raw), ""))
+    cfg = SCHEMA.check(copy.deepcopy(raw), "")
+    if cfg["data"]["path"] is not None:
+        cfg["data"]["path"] = str((Path(base or ".") / cfg["data"]["path"]).resolve())
+    return _resolve_cross(cfg)
 
 
 def repeat(cfg: dict, r: int) -> dict:

@@ -12,6 +12,7 @@ from typing import Any
 from dlexp.config.compound import CrossValidation, EarlyStopping, LrSchedule, Optimizer
 from dlexp.config.names import (
     ACTIVATIONS,
+    BUNDLED,
     DATASETS,
     EXTRA_FEATURE_NAMES,
     INITIALIZERS,
@@ -20,7 +21,9 @@ from dlexp.config.names import (
     MAX_SEED,
     MAX_SNAPSHOTS,
     METRICS,
+    PLAYGROUND_DATASETS,
     SHAPES,
+    TASKS,
 )
 from dlexp.config.specs import (
     NON_NEGATIVE,
@@ -37,6 +40,7 @@ from dlexp.config.specs import (
     Nullable,
     Section,
     Str,
+    Target,
     doc,
 )
 
@@ -60,13 +64,33 @@ SCHEMA = Section(
                 "kind": doc(
                     Choice("moons", DATASETS),
                     "the dataset: `blobs` has k classes, `spiral` k arms, `gauss` two "
-                    "Gaussian clouds; `csv` reads a file",
+                    "Gaussian clouds; `playground` is one of TensorFlow Playground's "
+                    "(`data.dataset`); `iris`, `wine`, `breast_cancer`, `digits` "
+                    "(classification) and `diabetes` (regression) are scikit-learn's, "
+                    "shipped with it; `csv` reads a file",
                 ),
-                "n_samples": doc(Int(2000, min=1), "points generated (not used for `csv`)"),
+                "dataset": doc(
+                    Nullable(Choice(None, PLAYGROUND_DATASETS)),
+                    "for `playground`: `circle`, `xor`, `gauss`, `spiral` (classification) "
+                    "or `reg-plane`, `reg-gauss` (regression), made as Playground makes them",
+                    shown="`circle` (with `playground`)",
+                ),
+                "task": doc(
+                    Choice("auto", TASKS),
+                    "`classification` or `regression`; `auto` takes the dataset's own, and "
+                    "for `csv` regression when the target holds numbers that are not all "
+                    "integers",
+                ),
+                "n_samples": doc(
+                    Nullable(Int(min=1)),
+                    "points generated (not used for `csv` and scikit-learn's datasets)",
+                    shown="2000; Playground's 500 (classification), 1200 (regression)",
+                ),
                 "noise": doc(
                     Nullable(Float(None, NON_NEGATIVE)),
                     "standard deviation of the noise: moons 0.2, circles 0.1, blobs 0.5, "
-                    "xor 0.1, spiral 0.03, gauss 0.5",
+                    "xor 0.1, spiral 0.03, gauss 0.5; for `playground` its noise slider "
+                    "over 100 (0 to 0.5; 0.15 is the slider at 15), default 0",
                     shown="per kind",
                 ),
                 "classes": doc(
@@ -91,8 +115,9 @@ SCHEMA = Section(
                 ),
                 "path": doc(Nullable(Str()), "for `csv`: the file, relative to the config"),
                 "target": doc(
-                    Nullable(Str()),
-                    "for `csv`: the label column; labels may be numbers or text",
+                    Nullable(Target()),
+                    "for `csv`: the label column (labels may be numbers or text), or the "
+                    "column(s) to regress (a list for several outputs)",
                 ),
                 "features": doc(
                     Nullable(ListOf(Str(), min_len=1, unique=True)),
@@ -142,7 +167,7 @@ SCHEMA = Section(
                 ),
                 "output_activation": doc(
                     Nullable(Choice(None, ACTIVATIONS)),
-                    "`sigmoid` for two classes, `softmax` for more",
+                    "`sigmoid` for two classes, `softmax` for more, `linear` for regression",
                     shown="from the task",
                 ),
                 "kernel_initializer": doc(
@@ -166,7 +191,8 @@ SCHEMA = Section(
                 "loss": doc(
                     Nullable(Choice(None, LOSSES)),
                     "`binary_crossentropy` for two classes, `categorical_crossentropy` for "
-                    "more; or `mse`, `hinge`, ...",
+                    "more; or `mse`, `hinge`, ...; regression: `mse` (default), `mae`, "
+                    "`huber`, `log_cosh`, computed on the standardized target",
                     shown="from the task",
                 ),
                 "optimizer": doc(
@@ -192,8 +218,11 @@ SCHEMA = Section(
                     "`1` (stochastic), `n` (mini-batch) or `full` (batch gradient descent)",
                 ),
                 "metrics": doc(
-                    ListOf(Choice(None, METRICS), ["accuracy"], unique=True),
-                    "precision and recall micro-averaged over classes, f1 macro",
+                    Nullable(ListOf(Choice(None, METRICS), unique=True)),
+                    "classification: `accuracy`, `f1`, `precision`, `recall`, `auc` "
+                    "(precision and recall micro-averaged over classes, f1 macro); "
+                    "regression: `mae`, `rmse`, `r2`, in the target's own units",
+                    shown="`[accuracy]`; regression `[rmse, r2]`",
                 ),
                 "snapshots": doc(
                     Int(10, min=0, max=MAX_SNAPSHOTS),
@@ -233,8 +262,11 @@ NOISE_DEFAULTS = {
     "xor": 0.1,
     "spiral": 0.03,
     "gauss": 0.5,
+    "playground": 0.0,
     "csv": 0.0,
+    **{kind: 0.0 for kind in BUNDLED},
 }
+DEFAULT_SAMPLES = 2000
 CLASS_DEFAULTS = {"blobs": 3, "spiral": 2}
 TALOS_DEFAULTS = {"first_neuron": 16, "hidden_layers": 1, "shape": "brick"}
 DEFAULT_LAYERS = [16, 16]

@@ -238,3 +238,16 @@ class BatchSize(Spec):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise bad_value(path, value, self.expected)
         return value
+
+
+class Target(Spec):
+    """A CSV's target: one column's name, or a list of them (several outputs, for
+    regression), kept as given."""
+
+    expected = "a column name, or a list of column names"
+    kind = "string or list of strings"
+
+    def check(self, value: Any, path: str) -> str | list[str]:
+        if isinstance(value, list):
+            return ListOf(Str(), min_len=1, unique=True).check(value, path)
+        return Str().check(value, path)

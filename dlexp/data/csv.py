@@ -23,14 +23,15 @@ def _number(text: str) -> float | None:
     return value
 
 
-def read_csv(path: str | Path, target: str, features: list[str] | None):
-    """Read feature columns and a target column from a CSV file with a header row.
+def _targets(target: str | list[str]) -> list[str]:
+    return [target] if isinstance(target, str) else list(target)
 
-    Features must be numeric; the target may hold numbers or text labels (not a mix).
 
-    Returns:
-        (x, y, feature_names, class_names) with y as integer codes of sorted labels.
-    """
+def read_table(path: str | Path, target: str | list[str], features: list[str] | None):
+    """Read feature columns and the target column(s) from a CSV file with a header row.
+
+    Features must be numeric. Returns (x, labels, feature_names): labels holds each
+    target column's cells as text (a list per column)."""
     path = Path(path)
     if path.exists() and not path.is_file():
         raise ConfigError(f"{str(path)!r} is not a regular file, expected a CSV file", "data.path")
@@ -54,25 +55,28 @@ def read_csv(path: str | Path, target: str, features: list[str] | None):
     twice = next((h for i, h in enumerate(header) if h in header[:i]), None)
     if twice is not None:
         raise ConfigError(f"{path}: the column {twice!r} appears twice in the header")
-    if target not in header:
-        raise ConfigError(
-            f"data.target: column {target!r} is not in {path.name}; columns: {', '.join(header)}"
-        )
-    names = features if features is not None else [h for h in header if h != target]
+    targets = _targets(target)
+    for t in targets:
+        if t not in header:
+            raise ConfigError(
+                f"data.target: column {t!r} is not in {path.name}; columns: {', '.join(header)}"
+            )
+    names = features if features is not None else [h for h in header if h not in targets]
     missing = [n for n in names if n not in header]
     if missing:
         raise ConfigError(
             f"data.features: column {missing[0]!r} is not in {path.name}; "
             f"columns: {', '.join(header)}"
         )
-    if target in names:
-        raise ConfigError(f"data.features: the target column {target!r} cannot be a feature")
+    inside = [t for t in targets if t in names]
+    if inside:
+        raise ConfigError(f"data.features: the target column {inside[0]!r} cannot be a feature")
     if not names:
         raise ConfigError(f"{path}: no feature columns besides the target {target!r}")
     cols = [header.index(n) for n in names]
-    tcol = header.index(target)
+    tcols = [header.index(t) for t in targets]
     x = np.empty((len(rows) - 1, len(cols)), dtype=np.float64)
-    labels = []
+    labels: list[list[str]] = [[] for _ in targets]
     for i, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise ConfigError(f"{path}: line {i}: expected {len(header)} cells, got {len(row)}")
@@ -83,18 +87,127 @@ def read_csv(path: str | Path, target: str, features: list[str] | None):
                     f"{path}: line {i}, column {names[j]!r}: expected a number, got {show(row[c])}"
                 )
             x[i - 2, j] = value
-        labels.append(row[tcol].strip())
+        for column, c in zip(labels, tcols, strict=True):
+            column.append(row[c].strip())
+    return x, labels, names
+
+
+MAX_CLASSES = 1000  # distinct labels a target learned as classes may hold
+
+
+def _kind_of(path: Path, target: str, labels: list[str]) -> str:
+    """'text', 'integers' or 'reals' (numbers not all integers); a mix is refused."""
     numeric = [_number(v) for v in labels]
     if all(v is not None for v in numeric):
-        keys = numeric
-    elif any(v is not None for v in numeric):
+        finite = all(np.isfinite(v) for v in numeric)
+        if finite and all(float(v).is_integer() for v in numeric):
+            return "integers"
+        return "reals"
+    if any(v is not None for v in numeric):
         line = 2 + next(i for i, v in enumerate(numeric) if v is None)
         raise ConfigError(
             f"{path}: line {line}, column {target!r}: expected a number like the other labels, "
             f"got {show(labels[line - 2])}"
         )
-    else:
-        keys = labels
+    return "text"
+
+
+def target_task(path: str | Path, target: str | list[str], asked: str) -> str:
+    """The task a CSV's target is learned as: ``asked``, checked against the column
+    (regression needs numbers; classification one column of labels), or for ``auto``
+    regression when the numbers are not all integers (or there are several targets).
+
+    Raises:
+        ConfigError: naming data.target, when the target cannot be learned as asked.
+    """
+    path = Path(path)
+    _, labels, _ = _cached(path, target)
+    targets = _targets(target)
+    kinds = [_kind_of(path, t, col) for t, col in zip(targets, labels, strict=True)]
+    if asked == "auto":
+        asked = "regression" if len(targets) > 1 or kinds[0] == "reals" else "classification"
+    if asked == "regression":
+        for t, kind in zip(targets, kinds, strict=True):
+            if kind == "text":
+                raise ConfigError(
+                    f"column {t!r} of {path.name} holds text labels; data.task regression "
+                    "expects numbers (data.task: classification learns labels)",
+                    "data.target",
+                )
+        return "regression"
+    if len(targets) > 1:
+        raise ConfigError(
+            f"{show(target)} names {len(targets)} columns; data.task classification learns "
+            "one column of labels (several are for regression)",
+            "data.target",
+        )
+    distinct = len(set(labels[0]))
+    if kinds[0] == "reals" and distinct > min(MAX_CLASSES, len(labels[0]) // 2):
+        raise ConfigError(
+            f"column {target!r} of {path.name} holds {distinct} distinct numbers in "
+            f"{len(labels[0])} rows; data.task classification expects class labels "
+            "(data.task: regression learns numbers)",
+            "data.target",
+        )
+    return "classification"
+
+
+_CACHE: dict = {}
+
+
+def _cached(path: Path, target, features=None):
+    """read_table, kept for a file unchanged since (a search resolves many configs)."""
+    try:
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns, str(target), str(features))
+    except OSError:
+        key = None
+    if key is not None and key in _CACHE:
+        return _CACHE[key]
+    out = read_table(path, target, features)
+    if key is not None:
+        _CACHE.clear()
+        _CACHE[key] = out
+    return out
+
+
+def read_csv(
+    path: str | Path, target: str | list[str], features: list[str] | None, task: str = "classification"
+):
+    """Read feature columns and a target column from a CSV file with a header row.
+
+    Features must be numeric. For classification the target may hold numbers or text
+    labels (not a mix); for regression numbers, in one column or several.
+
+    Returns:
+        (x, y, feature_names, class_names): for classification y as integer codes of
+        sorted labels; for regression y as float32 rows of the target column(s), and
+        class_names empty.
+    """
+    path = Path(path)
+    x, labels, names = _cached(path, target, features)
+    if task == "regression":
+        targets = _targets(target)
+        for t, col in zip(targets, labels, strict=True):
+            if _kind_of(path, t, col) == "text":
+                raise ConfigError(
+                    f"column {t!r} of {path.name} holds text labels; data.task regression "
+                    "expects numbers",
+                    "data.target",
+                )
+        y = np.array([[float(v) for v in col] for col in labels], np.float64).T
+        bad = np.argwhere(~np.isfinite(y))
+        if len(bad):
+            row, col = bad[0]
+            raise ConfigError(
+                f"{path}: line {row + 2}, column {targets[col]!r}: expected a finite number, "
+                f"got {show(labels[col][row])}"
+            )
+        return x, y.astype(np.float32), names, []
+    labels = labels[0]
+    _kind_of(path, target, labels)
+    numeric = [_number(v) for v in labels]
+    keys = numeric if all(v is not None for v in numeric) else labels
     classes = sorted(set(keys))
     if len(classes) < 2:
         raise ConfigError(f"{path}: column {target!r} holds a single class; expected at least 2")

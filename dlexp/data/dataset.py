@@ -10,6 +10,7 @@ import numpy as np
 
 from dlexp.config.resolve import data_seed
 from dlexp.core.errors import ConfigError
+from dlexp.data import bundled, playground
 from dlexp.data.csv import read_csv
 from dlexp.data.features import expand
 from dlexp.data.generators import GENERATORS, check_fits
@@ -18,7 +19,8 @@ from dlexp.data.splits import fold_indices, split
 
 @dataclass
 class Dataset:
-    """Train/validation/test splits with integer class labels 0..n_classes-1."""
+    """Train/validation/test splits: for classification integer class labels
+    0..n_classes-1; for regression float32 targets, one column per output."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -35,10 +37,29 @@ class Dataset:
     # data.extra_features: Playground's inputs, made from (x1, x2) by the model's first
     # layer; the points stay 2D
     extra_features: list[str] = field(default_factory=list)
+    task: str = "classification"
+    # what is learned: the target column(s) of a CSV, a bundled dataset's
+    target_names: list[str] = field(default_factory=lambda: ["label"])
+    # regression: the training split's mean and standard deviation per output; the
+    # loss is computed on the target so standardized, and the model's last layer puts
+    # its output back into the target's units (dlexp.model.layers.TargetScale)
+    target_scale: tuple[np.ndarray, np.ndarray] | None = None
+    # how the task was chosen, for the run's summary ("" when it is the dataset's own)
+    task_note: str = ""
 
     @property
     def n_features(self) -> int:
         return self.x_train.shape[1]
+
+    @property
+    def regression(self) -> bool:
+        return self.task == "regression"
+
+    @property
+    def n_outputs(self) -> int:
+        """The output layer's width as the task counts it: the classes, or the
+        regression targets."""
+        return self.y_train.shape[1] if self.regression else self.n_classes
 
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out = {"train": (self.x_train, self.y_train)}
@@ -60,17 +81,36 @@ def load(data_cfg: dict, seed: int) -> Dataset:
     """
     seed = data_seed({"data": data_cfg, "seed": seed})
     kind = data_cfg["kind"]
+    task = data_cfg.get("task") or "classification"
+    regression = task == "regression"
+    target_names, note = ["label"], ""
     if kind == "csv":
         x, y, feature_names, class_names = read_csv(
-            data_cfg["path"], data_cfg["target"], data_cfg["features"]
+            data_cfg["path"], data_cfg["target"], data_cfg["features"], task
         )
+        target = data_cfg["target"]
+        target_names = [target] if isinstance(target, str) else list(target)
+        if regression:
+            note = f"regression of {', '.join(target_names)}"
+    elif kind in bundled.LOADERS:
+        x, y, feature_names, class_names, target_names = bundled.load(kind)
     else:
         check_fits(data_cfg["n_samples"])
         rng = np.random.RandomState(seed)
-        x, y = GENERATORS[kind](data_cfg["n_samples"], data_cfg["noise"], rng, data_cfg)
+        if kind == "playground":
+            x, y = playground.generate(
+                data_cfg["dataset"], data_cfg["n_samples"], data_cfg["noise"], rng
+            )
+        else:
+            x, y = GENERATORS[kind](data_cfg["n_samples"], data_cfg["noise"], rng, data_cfg)
         feature_names = ["x1", "x2"]
-        class_names = [str(i) for i in range(int(y.max()) + 1)]
-    n_classes = len(class_names)
+        if regression:
+            y, class_names = np.asarray(y, np.float32).reshape(-1, 1), []
+        elif kind == "playground":
+            class_names = list(playground.CLASS_NAMES)
+        else:
+            class_names = [str(i) for i in range(int(y.max()) + 1)]
+    n_classes = 0 if regression else len(class_names)
     n = len(x)
     n_test = int(np.ceil(n * data_cfg["test_size"]))
     n_val = int(np.ceil((n - n_test) * data_cfg["val_size"]))
@@ -82,14 +122,27 @@ def load(data_cfg: dict, seed: int) -> Dataset:
             f"{data_cfg['test_size']} and val_size {data_cfg['val_size']}"
         )
     x = x.astype(np.float32)
-    x_rest, x_test, y_rest, y_test = split(x, y, data_cfg["test_size"], seed)
+    strata = not regression  # classes are kept in proportion; numbers are not classes
+    x_rest, x_test, y_rest, y_test = split(x, y, data_cfg["test_size"], seed, strata)
     x_val = y_val = None
     cv = data_cfg.get("cv")
     if cv is not None:
-        train, val = fold_indices(y_rest, cv["folds"], seed)[cv["fold"]]
+        train, val = fold_indices(y_rest, cv["folds"], seed, strata)[cv["fold"]]
         x_rest, x_val, y_rest, y_val = x_rest[train], x_rest[val], y_rest[train], y_rest[val]
     elif data_cfg["val_size"] > 0:
-        x_rest, x_val, y_rest, y_val = split(x_rest, y_rest, data_cfg["val_size"], seed)
+        x_rest, x_val, y_rest, y_val = split(x_rest, y_rest, data_cfg["val_size"], seed, strata)
+    target_scale = None
+    if regression:
+        y64 = np.asarray(y_rest, np.float64)
+        std = y64.std(axis=0)
+        flat = [t for t, s in zip(target_names, std, strict=True) if not s > 0]
+        if flat:
+            raise ConfigError(
+                f"{flat[0]!r} is the same number in every training row; expected a target "
+                "that varies, to regress",
+                "data.target",
+            )
+        target_scale = (y64.mean(axis=0).astype(np.float32), std.astype(np.float32))
     extra = list(data_cfg.get("extra_features") or [])
     if extra and x.shape[1] != 2:
         raise ConfigError(
@@ -114,4 +167,8 @@ def load(data_cfg: dict, seed: int) -> Dataset:
         class_names=class_names,
         standardize=standardize,
         extra_features=extra,
+        task=task,
+        target_names=target_names,
+        target_scale=target_scale,
+        task_note=note,
     )

@@ -34,27 +34,55 @@ def hidden_widths(model_cfg: dict, out_units: int = 1) -> list[int]:
 
 @dataclass(frozen=True)
 class OutputLayout:
-    """How labels meet the network: one sigmoid unit, or one unit per class."""
+    """How labels meet the network: one sigmoid unit, one unit per class, or (for
+    regression) one linear unit per target."""
 
     units: int
     activation: str
     loss: str
     onehot: bool
+    regression: bool = False
+    # regression: the training split's (mean, std) per target, as tuples of floats
+    scale: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def targets(self, y: np.ndarray) -> np.ndarray:
-        """Integer labels encoded for this layout (float32, as Keras' metrics want)."""
+        """Labels encoded for this layout (float32, as Keras' metrics want): one-hot
+        classes, a column of 0/1, or the regression targets as they are."""
         if self.onehot:
             return np.eye(self.units, dtype=np.float32)[y]
-        return y.astype(np.float32).reshape(-1, 1)
+        return y.astype(np.float32).reshape(-1, self.units if self.regression else 1)
+
+    def loss_object(self):
+        """The loss Keras computes: its name, or for regression the loss on the
+        standardized target (``StandardizedLoss``)."""
+        if not self.regression:
+            import keras
+
+            return keras.losses.get(self.loss)
+        from dlexp.model.layers import StandardizedLoss
+
+        mean, std = self.scale or ((0.0,) * self.units, (1.0,) * self.units)
+        return StandardizedLoss(self.loss, mean, std, name="loss")
 
 
-def output_layout(cfg: dict, n_classes: int) -> OutputLayout:
-    """The output layer and loss for a config and a number of classes.
+def output_layout(cfg: dict, n_classes: int, scale=None) -> OutputLayout:
+    """The output layer and loss for a config and a number of classes (for
+    regression: of targets, with ``scale``, the training split's (mean, std)).
 
     Two classes get one sigmoid unit and binary cross-entropy; more classes, or a
-    categorical loss, get one softmax unit per class and categorical cross-entropy.
+    categorical loss, get one softmax unit per class and categorical cross-entropy;
+    regression one linear unit per target and the mean squared error.
     """
     loss = cfg["train"]["loss"]
+    if cfg["data"].get("task") == "regression":
+        return OutputLayout(
+            units=n_classes,
+            activation=cfg["model"]["output_activation"] or "linear",
+            loss=loss or "mse",
+            onehot=False,
+            regression=True,
+            scale=None if scale is None else tuple(tuple(float(v) for v in a) for a in scale),
+        )
     onehot = n_classes > 2 or (loss is not None and loss.startswith("categorical"))
     units = n_classes if onehot else 1
     default_loss = "categorical_crossentropy" if onehot else "binary_crossentropy"
@@ -106,18 +134,22 @@ def refused(exc: Exception):
     return ConfigError(f"Keras refused this config: {exc}", "model")
 
 
-def build(cfg: dict, n_features: int, n_classes: int, standardize=None):
+def build(cfg: dict, n_features: int, n_classes: int, standardize=None, target_scale=None):
     """The uncompiled keras.Sequential a config describes.
 
     Args:
+        n_classes: the classes, or for regression the targets.
         standardize: (mean, variance) per feature of the training split, for
             ``data.standardize``: the model's first layer (Keras' Normalization) scales
             its inputs, so the saved model takes raw points.
+        target_scale: regression: (mean, std) per target of the training split; the
+            model's last layer (``TargetScale``) puts its output into the target's
+            units, so the saved model predicts in them.
     """
     import keras
 
     m = cfg["model"]
-    layout = output_layout(cfg, n_classes)
+    layout = output_layout(cfg, n_classes, target_scale)
     regularizer = keras.regularizers.L1L2(l1=m["l1"], l2=m["l2"]) if m["l1"] or m["l2"] else None
     dense = dict(kernel_initializer=m["kernel_initializer"], kernel_regularizer=regularizer)
     layers: list = [keras.Input(shape=(n_features,), name="features")]
@@ -146,6 +178,11 @@ def build(cfg: dict, n_features: int, n_classes: int, standardize=None):
     layers.append(
         keras.layers.Dense(layout.units, activation=layout.activation, name="output", **dense)
     )
+    if layout.regression:
+        from dlexp.model.layers import TargetScale
+
+        mean, std = layout.scale or ((0.0,) * layout.units, (1.0,) * layout.units)
+        layers.append(TargetScale(mean, std, name="target_scale"))
     return keras.Sequential(layers, name=slug(cfg.get("name") or "dlexp"))
 
 
@@ -166,6 +203,10 @@ def make_metrics(names: list[str], layout: OutputLayout) -> list:
         "precision": lambda: k.Precision(name="precision"),
         "recall": lambda: k.Recall(name="recall"),
         "auc": lambda: k.AUC(name="auc"),
+        # regression, in the target's own units (the model predicts in them)
+        "mae": lambda: k.MeanAbsoluteError(name="mae"),
+        "rmse": lambda: k.RootMeanSquaredError(name="rmse"),
+        "r2": lambda: k.R2Score(name="r2"),
     }
     return [make[n]() for n in names]
 
@@ -197,7 +238,7 @@ def compile_model(model, cfg: dict, layout: OutputLayout, steps_per_epoch: int) 
     """
     model.compile(
         optimizer=make_optimizer(cfg["train"], steps_per_epoch),
-        loss=layout.loss,
+        loss=layout.loss_object() if layout.regression else layout.loss,
         metrics=make_metrics(cfg["train"]["metrics"], layout),
         steps_per_execution=steps_per_epoch,
     )

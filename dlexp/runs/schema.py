@@ -85,9 +85,14 @@ def is_finished(status: Status | str) -> bool:
 # ---------------------------------------------------------------------------
 
 
+ERRORS = ("mae", "rmse", "mse")  # regression's errors, by the names dlexp logs them under
+
+
 def direction(metric: str) -> str:
-    """'min' for a loss or an error (lower is better), 'max' for the rest."""
-    return "min" if "loss" in metric or "error" in metric else "max"
+    """'min' for a loss or an error (lower is better: ``val_loss``, ``test_rmse``,
+    ``mae``), 'max' for the rest (``accuracy``, ``r2``)."""
+    base = metric.rsplit("_", 1)[-1] if "_" in metric else metric
+    return "min" if "loss" in metric or "error" in metric or base in ERRORS else "max"
 
 
 def objective_key(name: str) -> str:

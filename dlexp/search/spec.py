@@ -132,7 +132,7 @@ class SearchSpec:
         train+validation data and trains on the others.
         """
         raw = config_mod.apply_overrides(self.raw, list(values.items()))
-        cfg = config_mod.resolve_paths(config_mod.resolve(raw), self.path)
+        cfg = config_mod.resolve(raw, self.path.parent)
         if self.cv:
             cfg = config_mod.fold(cfg, repeat, self.cv)
         elif self.repeats > 1:
@@ -264,6 +264,8 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
     params = section.get("params")
     if not isinstance(params, dict) or not params:
         raise bad_value("search.params", params, "a mapping of config keys to lists of values")
+    if base["data"]["path"] is not None:  # the probes read the CSV where the base does
+        raw = config_mod.apply_overrides(raw, [("data.path", base["data"]["path"])])
     out: dict = {"params": [_check_param(k, v, raw) for k, v in params.items()]}
     out["tuner"] = config_mod.Choice("grid", TUNERS).check(
         section.get("tuner", "grid"), "search.tuner"
@@ -431,7 +433,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Searc
     parsed = [config_mod.parse_override(o) for o in overrides]
     try:
         raw = config_mod.apply_overrides(raw, parsed)
-        base = config_mod.resolve(raw)
+        base = config_mod.resolve(raw, path.parent)
         checked = _check_search(section, raw, base)
         spec = SearchSpec(
             name=name,

@@ -114,13 +114,15 @@ def prepare(cfg: dict, data: Dataset, weights: str | Path | None = None) -> Expe
     keras.backend.clear_session()  # each run starts from a clean slate (memory, layer names)
     _release_compiled()
     seed_everything(cfg["seed"])
-    layout = models.output_layout(cfg, data.n_classes)
+    layout = models.output_layout(cfg, data.n_outputs, data.target_scale)
     n_train = len(data.x_train)
     size = batch_size(cfg, n_train)
     steps = math.ceil(n_train / size)
     try:
-        models.check_fits(cfg, data.n_features, data.n_classes, min(EVAL_BATCH, n_train))
-        model = models.build(cfg, data.n_features, data.n_classes, data.standardize)
+        models.check_fits(cfg, data.n_features, data.n_outputs, min(EVAL_BATCH, n_train))
+        model = models.build(
+            cfg, data.n_features, data.n_outputs, data.standardize, data.target_scale
+        )
         # log_every: batch needs Keras to call back after every batch
         per_call = 1 if cfg["train"]["log_every"] == "batch" else steps
         models.compile_model(model, cfg, layout, per_call)

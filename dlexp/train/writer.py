@@ -133,6 +133,8 @@ def start_info(run: Run, cfg: dict, params: int, layout, d: Dataset, **extra) ->
             "n_classes": d.n_classes,
             "feature_names": d.feature_names,
             "class_names": d.class_names,
+            "task": d.task,
+            "target_names": d.target_names,
         },
         **extra,
     )
@@ -149,21 +151,31 @@ class BoundaryGrid(learning.Grid):
     def arrays(self, proba: np.ndarray) -> dict[str, np.ndarray]:
         """What boundary.npz holds, given the model's predictions on ``points``."""
         d = self.data
-        arrays = {
-            "xs": self.xs,
-            "ys": self.ys,
-            "proba": proba.reshape(len(self.ys), len(self.xs), -1).astype(np.float32),
-            "class_names": np.array(d.class_names),
-        }
+        plane = proba.reshape(len(self.ys), len(self.xs), -1).astype(np.float32)
+        arrays = {"xs": self.xs, "ys": self.ys}
+        if d.regression:  # the prediction over the plane, in the target's units
+            arrays.update(predicted=plane, target_names=np.array(d.target_names))
+        else:
+            arrays.update(proba=plane, class_names=np.array(d.class_names))
         for split, (x, y) in d.splits().items():
             arrays[f"x_{split}"] = x.astype(np.float32)
-            arrays[f"y_{split}"] = y.astype(np.int16)
+            arrays[f"y_{split}"] = y.astype(np.float32 if d.regression else np.int16)
         return arrays
 
 
 def save_predictions(run: Run, d: Dataset, proba: np.ndarray) -> None:
     """predictions.npz: the test split's labels and the model's probabilities, for the
-    report's confusion matrix and ROC curve."""
+    report's confusion matrix and ROC curve; for regression the test split's targets
+    (``y_true``) and the model's predictions (``predicted``), in the target's units,
+    for predicted against actual and the residuals."""
+    if d.regression:
+        run.save_npz(
+            "predictions.npz",
+            y_true=np.asarray(d.y_test, np.float32),
+            predicted=np.asarray(proba, np.float32).reshape(len(d.y_test), -1),
+            target_names=np.array(d.target_names),
+        )
+        return
     run.save_npz(
         "predictions.npz",
         y_true=d.y_test.astype(np.int16),

@@ -133,6 +133,8 @@ _EXTRA_CODE = {
     "x1*x2": "x[:, 0] * x[:, 1]",
     "sin(x1)": "np.sin(x[:, 0])",
     "sin(x2)": "np.sin(x[:, 1])",
+    "cos(x1)": "np.cos(x[:, 0])",
+    "cos(x2)": "np.cos(x[:, 1])",
 }
 
 

@@ -109,7 +109,9 @@ class StackTrainer:
             seed_everything(job.cfg["seed"])
             try:
                 members.append(
-                    (job, models.build(job.cfg, data.n_features, data.n_classes, data.standardize))
+                    (job, models.build(
+                        job.cfg, data.n_features, data.n_outputs, data.standardize, data.target_scale
+                    ))
                 )
                 datas.append(data)
             except (ValueError, TypeError) as exc:  # Keras refused this config: it fails
@@ -173,9 +175,11 @@ def train_folds(cfg: dict, runs_dir, folds: int, on_epoch=None) -> list[Outcome]
 def _train_together(configs, runs_dir, kind: str, on_epoch, dataset=None) -> list[Outcome]:
     trainer = StackTrainer(len(configs))
     data = trainer.single.dataset(configs[0], dataset)  # a bad CSV fails before any folder
-    models.check_fits(configs[0], data.n_features, data.n_classes, 4096)
+    models.check_fits(configs[0], data.n_features, data.n_outputs, 4096)
     try:
-        models.build(configs[0], data.n_features, data.n_classes, data.standardize)
+        models.build(
+            configs[0], data.n_features, data.n_outputs, data.standardize, data.target_scale
+        )
     except (ValueError, TypeError) as exc:
         raise models.refused(exc) from None
     for c in configs[1:]:  # every fold's data, checked before any folder is made

@@ -44,7 +44,7 @@ class Program:
         self.cfgs = [cfg for cfg, _ in members]
         self.models = [model for _, model in members]
         cfg0 = self.cfgs[0]
-        self.layout = models.output_layout(cfg0, data.n_classes)
+        self.layout = models.output_layout(cfg0, data.n_outputs, data.target_scale)
         n_train = len(data.x_train)
         self.batch_size = batch_size
         self.steps, self.rest = divmod(n_train, batch_size)
