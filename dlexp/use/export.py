@@ -11,6 +11,7 @@ from pathlib import Path
 from dlexp import data as data_mod
 from dlexp.config import data_seed
 from dlexp.core.errors import ConfigError
+from dlexp.data import bundled, playground
 from dlexp.model import build as models
 
 OPTIMIZER_CLASSES = {
@@ -56,26 +57,13 @@ keras.utils.set_random_seed(SEED)
 def _data_code(cfg: dict) -> str:
     d = cfg["data"]
     seed = data_seed(cfg)
+    regression = d.get("task") == "regression"
     if d["kind"] == "csv":
-        target, features = d["target"], d["features"]
-        lines = [
-            "import csv",
-            "",
-            "",
-            "def load():",
-            f"    with open({d['path']!r}, newline='', encoding='utf-8-sig') as f:",
-            "        rows = list(csv.DictReader(f))",
-            f"    features = {features!r} or [c for c in rows[0] if c != {target!r}]",
-            "    x = np.array([[float(r[c]) for c in features] for r in rows], np.float32)",
-            f"    labels = [r[{target!r}].strip() for r in rows]",
-            "    try:",
-            "        keys = [float(v) for v in labels]",
-            "    except ValueError:",
-            "        keys = labels",
-            "    classes = sorted(set(keys))",
-            "    return x, np.array([classes.index(k) for k in keys])",
-        ]
-        return "\n".join(lines) + "\n"
+        return _csv_code(d, regression)
+    if d["kind"] in bundled.LOADERS:
+        return _bundled_code(d["kind"], regression)
+    if d["kind"] == "playground":
+        return _playground_code(d, seed, regression)
     gen = inspect.getsource(data_mod.GENERATORS[d["kind"]]).replace(
         f"def _{d['kind']}(", "def generate("
     )
@@ -89,17 +77,99 @@ def _data_code(cfg: dict) -> str:
     )
 
 
+def _csv_code(d: dict, regression: bool) -> str:
+    target, features = d["target"], d["features"]
+    targets = [target] if isinstance(target, str) else list(target)
+    lines = [
+        "import csv",
+        "",
+        "",
+        "def load():",
+        f"    with open({d['path']!r}, newline='', encoding='utf-8-sig') as f:",
+        "        rows = list(csv.DictReader(f))",
+        f"    features = {features!r} or [c for c in rows[0] if c not in {targets!r}]",
+        "    x = np.array([[float(r[c]) for c in features] for r in rows], np.float32)",
+    ]
+    if regression:  # the target column(s) as numbers, one column per target
+        lines.append(
+            f"    return x, np.array([[float(r[t]) for t in {targets!r}] for r in rows], "
+            "np.float32)"
+        )
+        return "\n".join(lines) + "\n"
+    lines += [
+        f"    labels = [r[{targets[0]!r}].strip() for r in rows]",
+        "    try:",
+        "        keys = [float(v) for v in labels]",
+        "    except ValueError:",
+        "        keys = labels",
+        "    classes = sorted(set(keys))",
+        "    return x, np.array([classes.index(k) for k in keys])",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _bundled_code(kind: str, regression: bool) -> str:
+    """scikit-learn's own copy of the dataset (``load_iris()``, ...: no network)."""
+    y = "np.asarray(bunch.target, np.float32).reshape(-1, 1)" if regression else "bunch.target"
+    return (
+        "\n".join(
+            [
+                f"from sklearn.datasets import {bundled.LOADERS[kind]}",
+                "",
+                "",
+                "def load():",
+                f"    bunch = {bundled.LOADERS[kind]}()  # shipped with scikit-learn",
+                f"    return np.asarray(bunch.data, np.float64).astype(np.float32), {y}",
+            ]
+        )
+        + "\n"
+    )
+
+
+def _playground_code(d: dict, seed: int, regression: bool) -> str:
+    """TensorFlow Playground's generator (dlexp.data.playground's code, copied), so the
+    script makes the same points from the same seed."""
+    name = d["dataset"]
+    fn = playground.DATASETS[name]
+    parts = [inspect.getsource(playground._uniform)]
+    if name.startswith("reg-"):
+        parts.append(inspect.getsource(playground._noisy))
+    if fn is playground.reg_gauss:
+        parts.append(f"GAUSSIANS = {playground.GAUSSIANS!r}\n")
+    parts.append(inspect.getsource(fn).replace(f"def {fn.__name__}(", "def generate("))
+    y = "np.asarray(y, np.float32).reshape(-1, 1)" if regression else "np.asarray(y)"
+    return (
+        f"# TensorFlow Playground's {name} dataset, as dlexp makes it\n"
+        + "\n\n".join(parts)
+        + "\n\ndef load():\n"
+        + f"    rng = np.random.RandomState({seed})\n"
+        + f"    x, y = generate({d['n_samples']}, {d['noise']}, rng)\n"
+        + f"    return np.asarray(x, np.float64).astype(np.float32), {y}\n"
+    )
+
+
 def _split_code(cfg: dict) -> str:
     d = cfg["data"]
     seed = data_seed(cfg)
+    regression = d.get("task") == "regression"
+    if regression:  # numbers are not classes: a plain split
+        splitter = [
+            "def split(x, y, size):",
+            f"    return train_test_split(x, y, test_size=size, random_state={seed})",
+        ]
+    else:
+        splitter = [
+            "def split(x, y, size):",
+            "    try:  # stratified when every class allows it",
+            f"        return train_test_split(x, y, test_size=size, random_state={seed}, "
+            "stratify=y)",
+            "    except ValueError:",
+            f"        return train_test_split(x, y, test_size=size, random_state={seed})",
+        ]
     lines = [
         "",
         "",
-        "def split(x, y, size):",
-        "    try:  # stratified when every class allows it",
-        f"        return train_test_split(x, y, test_size=size, random_state={seed}, stratify=y)",
-        "    except ValueError:",
-        f"        return train_test_split(x, y, test_size=size, random_state={seed})",
+        *splitter,
         "",
         "",
         "x, y = load()",
@@ -112,7 +182,9 @@ def _split_code(cfg: dict) -> str:
             f"# cross-validation: fold {k} of {folds} of the train+validation data validates",
             "from sklearn.model_selection import KFold, StratifiedKFold",
             "",
-            f"stratify = np.bincount(y_rest).min() >= {folds}",
+            "stratify = False  # a regression's folds are plain"
+            if regression
+            else f"stratify = np.bincount(y_rest).min() >= {folds}",
             f"folds = (StratifiedKFold if stratify else KFold)({folds}, shuffle=True, "
             f"random_state={seed})",
             f"train, val = [(np.sort(a), np.sort(b)) for a, b in "
@@ -149,16 +221,26 @@ def _extra_code(names: list[str]) -> list[str]:
     ]
 
 
+def _target_scale_code() -> list[str]:
+    """dlexp's TargetScale layer (dlexp.model.layers), as a class of the script's own."""
+    from dlexp.model.layers import TargetScale
+
+    source = inspect.getsource(TargetScale)
+    source = source[source.index("class ") :].replace(" ops.", " keras.ops.")
+    return source.rstrip().splitlines()
+
+
 def _model_code(cfg: dict, n_classes: int) -> str:
+    """The model and its compilation; ``n_classes`` is the classes, or for regression
+    the targets."""
     m, t = cfg["model"], cfg["train"]
     layout = models.output_layout(cfg, n_classes)
     widths = models.hidden_widths(m, layout.units)
     reg = f"keras.regularizers.L1L2(l1={m['l1']}, l2={m['l2']})" if m["l1"] or m["l2"] else "None"
-    lines = [
-        "",
-        "",
-        "layers = [keras.Input(shape=(x_train.shape[1],))]",
-    ]
+    lines = ["", ""]
+    if layout.regression:
+        lines += [*_target_scale_code(), "", ""]
+    lines.append("layers = [keras.Input(shape=(x_train.shape[1],))]")
     if cfg["data"]["standardize"]:
         lines += [
             "# data.standardize: the training split's statistics, inside the model",
@@ -185,6 +267,14 @@ def _model_code(cfg: dict, n_classes: int) -> str:
         f"layers.append(keras.layers.Dense({layout.units}, activation={layout.activation!r}, "
         f"{dense}))"
     )
+    if layout.regression:
+        lines += [
+            "# the output in standardized units, put back into the target's: z * std + mean,",
+            "# the training split's (dlexp's TargetScale layer)",
+            "y_mean = y_train.astype(np.float64).mean(axis=0).astype(np.float32)",
+            "y_std = y_train.astype(np.float64).std(axis=0).astype(np.float32)",
+            "layers.append(TargetScale(y_mean, y_std))",
+        ]
     lines.append("model = keras.Sequential(layers)")
     opt = t["optimizer"]
     name = opt if isinstance(opt, str) else opt["name"]
@@ -212,11 +302,31 @@ def _model_code(cfg: dict, n_classes: int) -> str:
         "precision": "keras.metrics.Precision(name='precision')",
         "recall": "keras.metrics.Recall(name='recall')",
         "auc": "keras.metrics.AUC(name='auc')",
+        "mae": "keras.metrics.MeanAbsoluteError(name='mae')",
+        "rmse": "keras.metrics.RootMeanSquaredError(name='rmse')",
+        "r2": "keras.metrics.R2Score(name='r2')",
     }
+    loss = repr(layout.loss)
+    if layout.regression:  # dlexp's StandardizedLoss
+        lines += [
+            "",
+            "",
+            "def standardized_loss(y_true, y_pred):",
+            f'    """{layout.loss} on the standardized target: both sides scaled by the training',
+            "    split's mean and standard deviation, so the gradient does not depend on the",
+            '    target\'s units."""',
+            "    y_true = keras.ops.cast(y_true, y_pred.dtype)",
+            f"    return keras.losses.get({layout.loss!r})((y_true - y_mean) / y_std, "
+            "(y_pred - y_mean) / y_std)",
+            "",
+            "",
+        ]
+        loss = "standardized_loss"
+    columns = layout.units if layout.regression else 1
     lines += [
         "model.compile(",
         f"    optimizer=keras.optimizers.{cls}(learning_rate={lr}{extra}),",
-        f"    loss={layout.loss!r},",
+        f"    loss={loss},",
         f"    metrics=[{', '.join(metrics[n] for n in t['metrics'])}],",
         ")",
         "",
@@ -224,7 +334,7 @@ def _model_code(cfg: dict, n_classes: int) -> str:
         "def targets(y):",
         f"    return np.eye({layout.units}, dtype=np.float32)[y]"
         if layout.onehot
-        else "    return y.astype(np.float32).reshape(-1, 1)",
+        else f"    return y.astype(np.float32).reshape(-1, {columns})",
     ]
     return "\n".join(lines) + "\n"
 
@@ -271,7 +381,11 @@ def python_script(run: str | Path, out: str | Path | None = None) -> str:
     cfg = choose.config_of(run)
     record = runs.read_run(run)
     info = record.info
-    n_classes = (info.data or {}).get("n_classes") if info else None
+    data = (info.data or {}) if info else {}
+    n_classes = data.get("n_classes")
+    if cfg["data"].get("task") == "regression":  # the outputs: one per target
+        names = data.get("target_names")
+        n_classes = len(names) if isinstance(names, list) and names else None
     if not isinstance(n_classes, int):
         raise ConfigError(f"{run}: run.json does not say its number of classes (not a run?)")
     backend = ((info.versions or {}).get("keras_backend") if info else None) or "jax"

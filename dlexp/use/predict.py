@@ -1,7 +1,8 @@
 """`dlexp predict`: a run's model on new points, one row per point.
 
 The model carries its preprocessing (data.standardize is its first layer), so points go
-in as they are in the data's own units.
+in as they are in the data's own units; a regression model's last layer (TargetScale)
+puts its output back into the target's units, so ``predicted`` comes out in them.
 """
 
 from __future__ import annotations
@@ -17,13 +18,33 @@ from dlexp.core.errors import ConfigError
 from dlexp.runs import folder as runs
 
 
-def _features(run: Path) -> tuple[list[str], list[str]]:
+def _data(run: Path) -> dict:
     record = runs.read_run(run)
-    data = (record.info.data if record.info else None) or {}
+    return (record.info.data if record.info else None) or {}
+
+
+def _features(run: Path) -> tuple[list[str], list[str]]:
+    data = _data(run)
     names, classes = data.get("feature_names"), data.get("class_names")
     if not isinstance(names, list) or not isinstance(classes, list):
         raise ConfigError(f"{run}: run.json does not say its features and classes (not a run?)")
     return [str(n) for n in names], [str(c) for c in classes]
+
+
+def targets(run: str | Path) -> list[str] | None:
+    """A regression run's target names (run.json data.target_names), None for a
+    classification run (an older run's run.json, which has no task, is one)."""
+    data = _data(Path(run))
+    if data.get("task") != "regression":
+        return None
+    names = data.get("target_names")
+    return [str(n) for n in names] if isinstance(names, list) and names else ["target"]
+
+
+def predicted_columns(names: list[str]) -> list[str]:
+    """The columns a regression's predictions are given under: ``predicted`` for one
+    target, ``predicted_<name>`` for each of several."""
+    return ["predicted"] if len(names) == 1 else [f"predicted_{n}" for n in names]
 
 
 def parse_points(text: str, n_features: int) -> np.ndarray:
@@ -90,7 +111,9 @@ def _number(text: str, where: str) -> float:
 
 
 def predict(run: str | Path, points: str | None = None, input_csv: str | None = None) -> list[dict]:
-    """One record per point: its features, ``proba_<class>`` for each class, ``predicted``.
+    """One record per point: its features, then ``proba_<class>`` for each class and the
+    ``predicted`` class; for regression ``predicted`` (``predicted_<target>`` for each of
+    several targets), in the target's units.
 
     Raises:
         ConfigError: not a run, no model or a damaged one, points that do not fit the
@@ -130,6 +153,21 @@ def predict_points(
     proba = np.asarray(model.predict(x.astype(np.float32), verbose=0), np.float64)
     if not np.isfinite(proba).all():
         raise ConfigError(_not_finite(run, int(np.argmin(np.isfinite(proba).all(axis=1))) + 1))
+    regressed = targets(run)
+    if regressed is not None:
+        columns = predicted_columns(regressed)
+        if proba.shape[1] != len(columns):
+            raise ConfigError(
+                f"{run}: the model has {proba.shape[1]} outputs, run.json names "
+                f"{len(columns)} targets ({', '.join(regressed)}); train the run again"
+            )
+        return [
+            {
+                **{n: float(v) for n, v in zip(names, point, strict=True)},
+                **{c: float(v) for c, v in zip(columns, out, strict=True)},
+            }
+            for point, out in zip(x, proba, strict=True)
+        ]
     if proba.shape[1] == 1:  # one sigmoid unit: the probability of the second class
         proba = np.concatenate([1 - proba, proba], axis=1)
     out = []
