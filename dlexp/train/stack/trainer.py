@@ -200,7 +200,7 @@ class Stack:
             x, y = data.splits()[split]
             pad = rows - len(x)
             x = np.concatenate([x, np.zeros((pad, x.shape[1]), x.dtype)])
-            y = self.layout.targets(np.concatenate([y, np.zeros(pad, y.dtype)]))
+            y = self.layout.targets(np.concatenate([y, np.zeros((pad, *y.shape[1:]), y.dtype)]))
             w = np.concatenate([np.ones(rows - pad, np.float32), np.zeros(pad, np.float32)])
             return x, y, w
 
