@@ -69,6 +69,16 @@ class Dataset:
         return out
 
 
+def _csv_note(targets: list[str], y: np.ndarray) -> str:
+    """Why a CSV's target is regressed, as data.task auto decides it (several targets,
+    or numbers not all integers); integers are regressed only when data.task says so."""
+    if len(targets) > 1:
+        return f"auto: {len(targets)} target columns, {', '.join(map(repr, targets))}"
+    if not np.all(np.mod(np.asarray(y, np.float64), 1) == 0):
+        return f"auto: column {targets[0]!r} holds numbers that are not all integers"
+    return f"data.task: regression of column {targets[0]!r}"
+
+
 def load(data_cfg: dict, seed: int) -> Dataset:
     """Generate or read the data a config describes and split it.
 
@@ -91,7 +101,7 @@ def load(data_cfg: dict, seed: int) -> Dataset:
         target = data_cfg["target"]
         target_names = [target] if isinstance(target, str) else list(target)
         if regression:
-            note = f"regression of {', '.join(target_names)}"
+            note = _csv_note(target_names, y)
     elif kind in bundled.LOADERS:
         x, y, feature_names, class_names, target_names = bundled.load(kind)
     else:

@@ -135,6 +135,7 @@ def start_info(run: Run, cfg: dict, params: int, layout, d: Dataset, **extra) ->
             "class_names": d.class_names,
             "task": d.task,
             "target_names": d.target_names,
+            "task_note": d.task_note,
         },
         **extra,
     )
