@@ -111,6 +111,22 @@ def metrics_table(metrics: dict) -> Table:
     return table
 
 
+def task_line(run_path) -> str:
+    """'task: regression of progression', with how a CSV's task was chosen ('(auto:
+    column 'y' holds numbers that are not all integers)'); '' for a classification run,
+    whose summary says nothing new with it."""
+    from dlexp.runs.read import read_run
+
+    info = read_run(run_path).info
+    data = (info.data if info is not None else None) or {}
+    if data.get("task") != "regression":
+        return ""
+    names = data.get("target_names") or []
+    line = "task: regression" + (f" of {', '.join(map(str, names))}" if names else "")
+    note = data.get("task_note")
+    return line + (f" ({note})" if note else "")
+
+
 def train_summary(console: Console, outcome) -> None:
     """The run's status, epochs, metrics and folder, after training."""
     m = outcome.metrics.to_json()
@@ -124,6 +140,9 @@ def train_summary(console: Console, outcome) -> None:
         line += " (stopped early)"
     line += f", {m.get('params', 0):,} parameters, {m.get('fit_seconds', 0):.1f} s"
     console.print(line)
+    task = task_line(outcome.run.path)
+    if task:
+        console.print(escape(task))
     if outcome.error:
         console.print(f"[red]{outcome.error}[/]")
     if any(isinstance(m.get(s), dict) for s in ("train", "val", "test")):
@@ -201,6 +220,19 @@ def search_table(
     return _search_table(shown, keys, objective, SEARCH_OPTIONAL, width=width)
 
 
+# the test metric a search's table shows: accuracy, or for regression the first of these
+TEST_METRICS = ("accuracy", "rmse", "r2", "mae")
+
+
+def test_metric(rows: list[dict]) -> str:
+    """The metric of the table's test column: accuracy where a row has it, else the
+    first regression metric the rows have (rmse, r2, mae)."""
+    return next(
+        (m for m in TEST_METRICS if any(row.get(f"test_{m}") is not None for row in rows)),
+        "accuracy",
+    )
+
+
 def _score(row: dict) -> str:
     score = fmt(row.get("score"))
     if row.get("score_std") is not None:
@@ -235,7 +267,8 @@ def _search_table(
             "  ".join(f"{k.split('.')[-1]}={label(row.get(k))}" for k in keys) for row in rows
         ]
     columns[objective] = [_score(row) for row in rows]
-    columns["test acc"] = [fmt(row.get("test_accuracy")) for row in rows]
+    test = test_metric(rows)
+    columns["test acc"] = [fmt(row.get(f"test_{test}")) for row in rows]
     columns["epochs"] = [
         "-" if row.get("epochs_run") is None else f"{row['epochs_run']:g}" for row in rows
     ]
@@ -250,6 +283,9 @@ def _search_table(
     if width is not None:  # the settings get what the whole numbers leave
         rest = sum(w for n, w in widths.items() if n != "settings")
         widths["settings"] = max(8, width - rest - separators(len(columns)))
+    if test != "accuracy" and "test acc" in columns:  # a regression's: test rmse, ...
+        columns = {(f"test {test}" if n == "test acc" else n): c for n, c in columns.items()}
+        widths[f"test {test}"] = max(len(f"test {test}"), widths.pop("test acc"))
     table = Table(show_edge=False, pad_edge=False)
     for name in columns:
         header = name.replace("_", "_\n") if fold else name

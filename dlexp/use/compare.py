@@ -115,13 +115,20 @@ def statistics_of(a_outcomes, b_outcomes) -> list[dict]:
     return out
 
 
+# what the verdict is on, the first of these both sides have
+MAIN_METRICS = ["val_accuracy", "val_rmse", "val_r2", "val_mae", "val_loss"]
+
+
 def verdict(rows: list[dict], n: int) -> str:
-    """One line: which side is better on the main metric (val_accuracy, else val_loss,
-    else the first validation metric), or that no difference is detectable. Never a
-    test metric: choosing on the test split would spoil it for reporting."""
+    """One line: which side is better on the main metric (val_accuracy; for regression
+    val_rmse, val_r2 or val_mae, in the target's units, so two losses can be told apart;
+    else val_loss, else the first validation metric), or that no difference is
+    detectable. Never a test metric: choosing on the test split would spoil it for
+    reporting. Which way is better is the metric's (runs.direction: rmse lower, r2
+    higher)."""
     if not rows:
         return "nothing to compare: no metric finished on both sides"
-    order = ["val_accuracy", "val_loss"]
+    order = MAIN_METRICS
     val = [r for r in rows if r["metric"].startswith("val_")]
     main = next((r for k in order for r in rows if r["metric"] == k), val[0] if val else None)
     if main is None:

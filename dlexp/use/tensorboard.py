@@ -200,6 +200,11 @@ def _domain(values: list):
     return summary_v2.Discrete(sorted({str(v) for v in values}), dtype=str)
 
 
+def _better(metric: str) -> str:
+    """Which way a metric is better (runs.direction: a loss or rmse lower, r2 higher)."""
+    return f"{'lower' if runs.direction(metric) == 'min' else 'higher'} is better"
+
+
 def write_search(folder: Path, logdir: Path) -> int:
     """Every trial of a search folder, with the HParams dashboard's configuration.
 
@@ -230,12 +235,14 @@ def write_search(folder: Path, logdir: Path) -> int:
         typed = {k: str(v) if domains[k].dtype is str else v for k, v in hparams.items()}
         write_run(record, logdir, name, {"hparams": typed, "group": group, "objective": objective})
         metrics += [m for m in runs.metric_keys([record]) if m not in metrics]
-    declared = [summary_v2.Metric(f"final/{m}", display_name=m) for m in metrics]
+    declared = [
+        summary_v2.Metric(f"final/{m}", display_name=m, description=_better(m)) for m in metrics
+    ]
     if objective:  # first, and named as the search names it (loss: final/train_loss)
         declared[0] = summary_v2.Metric(
             f"final/{objective}",
             display_name=f"{info.objective} (objective, {info.direction})",
-            description="the search's objective",
+            description=f"the search's objective ({_better(objective)})",
         )
     config = summary_v2.hparams_config_pb(
         hparams=[summary_v2.HParam(k, domains[k]) for k in domains], metrics=declared
