@@ -22,8 +22,9 @@ class ComparisonResult:
 
     @property
     def verdict(self) -> str:
-        """The one sentence on the main metric (val_accuracy, else val_loss): which side
-        is better, or that the seeds cannot tell them apart."""
+        """The one sentence on the main metric (val_accuracy; for regression val_rmse,
+        val_r2 or val_mae; else val_loss): which side is better, or that the seeds
+        cannot tell them apart."""
         return self.comparison.verdict
 
     @property

@@ -23,6 +23,19 @@ PLOTS = {
     "batches": ("learning.npz", "the loss of every batch (train.log_every: batch)"),
 }
 
+# those drawn from classes (probabilities): what each shows, for a regression's refusal
+CLASS_PLOTS = {
+    "boundary": "the classes' probabilities over the plane",
+    "evaluation": "a confusion matrix and ROC curve",
+    "learning": "the classes' boundary epoch by epoch",
+}
+# the metrics summary_line shows per split: the first of these the split has; for
+# regression its rmse and r2 both
+SUMMARY_METRICS = {
+    "classification": [("accuracy", "loss")],
+    "regression": [("rmse", "mae"), ("r2",), ("loss",)],
+}
+
 
 class Run:
     """One run folder (as ``dlexp train`` or a search's trial writes it).
@@ -120,7 +133,8 @@ class Run:
         """What the model predicts for ``points`` (rows of feature values, or a
         DataFrame holding the run's feature columns): a ``pandas.DataFrame`` with the
         features, ``proba_<class>`` per class and ``predicted``, the numbers
-        ``dlexp predict`` prints.
+        ``dlexp predict`` prints; for regression the features and ``predicted`` (or
+        ``predicted_<target>`` for each of several), in the target's units.
 
         Raises:
             ConfigError: points that do not fit the run's features, no model, or a
@@ -164,15 +178,38 @@ class Run:
         (shown inline in a notebook): ``curves``, ``boundary``, ``evaluation``,
         ``learning`` (the boundary epoch by epoch), ``network``, ``weights`` or
         ``batches``; the last four need ``train.record`` (``batches``:
-        ``train.log_every: batch``).
+        ``train.log_every: batch``). ``boundary``, ``evaluation`` and ``learning``
+        draw classes: for a regression run, where the report cannot draw them, a
+        ConfigError says they are for classification.
 
         Raises:
             ConfigError: an unknown kind, or one the run has no data for.
         """
         return show.inline(self._figure(kind))
 
+    @property
+    def task(self) -> str:
+        """``classification`` or ``regression`` (run.json's data.task; an older run's,
+        which does not say, is a classification)."""
+        info = self._record().info
+        return ((info.data if info is not None else None) or {}).get("task") or "classification"
+
     def _figure(self, kind: str):
-        """The Figure of ``kind`` (see :meth:`plot`)."""
+        """The Figure of ``kind`` (see :meth:`plot`). A regression run's boundary,
+        evaluation and learning plots are drawn where the report's plots draw them for
+        regression; where they draw classes only, a ConfigError says so."""
+        if self.task != "regression" or kind not in CLASS_PLOTS:
+            return self._draw(kind)
+        try:
+            return self._draw(kind)
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise ConfigError(
+                f"{self.path}: {kind!r} draws {CLASS_PLOTS[kind]}, for classification; this "
+                "run is a regression (its curves, network and weights plots apply)",
+                "kind",
+            ) from None
+
+    def _draw(self, kind: str):
         from dlexp.core.errors import unknown_name
         from dlexp.report import plots
         from dlexp.report.images import LEARNING, load_npz
@@ -223,12 +260,15 @@ class Run:
         parts = [f"{self.id}: {record.status}"]
         if m.epochs_run is not None:
             parts.append(f"{m.epochs_run} epochs")
+        groups = SUMMARY_METRICS[self.task if self.task in SUMMARY_METRICS else "classification"]
         for split in ("val", "test"):
             values = getattr(m, split) or {}
-            for key in ("accuracy", "loss"):
-                if key in values:
-                    parts.append(f"{split}_{key} {show.number(values[key])}")
-                    break
+            shown = []
+            for keys in groups:
+                key = next((k for k in keys if k in values), None)
+                if key is not None and (key != "loss" or not shown):  # loss when nothing else
+                    shown.append(f"{split}_{key} {show.number(values[key])}")
+            parts += shown
         if record.info is not None and record.info.error and record.status == "failed":
             parts.append(record.info.error.splitlines()[0][:120])
         return ", ".join(parts) + f" ({self.path})"
@@ -251,7 +291,7 @@ class Run:
             show.table(["", ""], [f for f in facts if f[1] is not None]),
         ]
         npz = self.path / "boundary.npz"
-        if npz.is_file():
+        if npz.is_file() and self.task != "regression":
             try:
                 parts.append(show.picture(self.plot("boundary")))
             except Exception:  # noqa: BLE001 - a damaged picture costs the picture only
