@@ -32,6 +32,59 @@ def test_an_exported_script_trains_as_the_run_did(runs_dir, tmp_path, run):
     assert "Epoch 2/2" in quick.stdout
 
 
+# the new data kinds: Playground's (its generator inlined), scikit-learn's bundled sets
+# (load_*), a CSV regressed; regression with TargetScale and the standardized loss in
+# plain Keras. Small, so that dlexp's run and the script's train in a few seconds.
+NEW_KINDS = {
+    "reg-plane": "data: {kind: playground, dataset: reg-plane, n_samples: 200, noise: 0.1}\n"
+    "model: {layers: [4, 2], activation: tanh}\n"
+    "train: {optimizer: sgd, learning_rate: 0.03, batch_size: 10, epochs: 4}\n",
+    "reg-gauss-cv": "data: {kind: playground, dataset: reg-gauss, n_samples: 150, "
+    "extra_features: [cos(x1), x1*x2], standardize: true, cv: {folds: 3, fold: 1}}\n"
+    "model: {layers: [4]}\ntrain: {epochs: 3, metrics: [mae, r2], loss: huber}\n",
+    "diabetes": "data: {kind: diabetes, standardize: true}\nmodel: {layers: [8]}\n"
+    "train: {epochs: 3}\n",
+    "iris": "data: {kind: iris, standardize: true}\nmodel: {layers: [8]}\ntrain: {epochs: 3}\n",
+    "spiral": "data: {kind: playground, dataset: spiral, n_samples: 200, noise: 0.2}\n"
+    "model: {layers: [6]}\ntrain: {epochs: 3}\n",
+    "csv-two": "data: {kind: csv, path: two.csv, target: [up, down]}\nmodel: {layers: [4]}\n"
+    "train: {epochs: 3}\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(NEW_KINDS))
+def test_an_exported_script_reproduces_a_new_kinds_metrics(tmp_path, kind):
+    import ast
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    x = np.random.RandomState(0).uniform(-1, 1, (100, 2))
+    rows = [f"{p},{q},{p * q + 5},{30 * (p - q)}" for p, q in x]
+    (tmp_path / "two.csv").write_text("a,b,up,down\n" + "\n".join(rows) + "\n")
+    (tmp_path / "c.yaml").write_text("seed: 3\n" + NEW_KINDS[kind])
+    result = invoke(
+        "train", tmp_path / "c.yaml", "--runs-dir", tmp_path / "r", "-q", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "r" / json.loads(result.stdout)["id"]
+    script = tmp_path / "run.py"
+    assert invoke("export", run, "--format", "python", "--out", script).exit_code == 0
+    text = script.read_text()
+    assert "dlexp" not in text.split('"""', 2)[2]  # standalone: no dlexp import or use
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    test = ast.literal_eval(out.stdout.strip().splitlines()[-1].removeprefix("test: "))
+    want = json.loads((run / "metrics.json").read_text())["test"]
+    assert set(test) == set(want)
+    for name, value in want.items():
+        assert test[name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
+
+
 def test_export_bad_input(runs_dir, tmp_path):
     result = invoke("export", runs_dir / "tinygrid")
     assert result.exit_code == 2 and "not a run folder" in result.stderr

@@ -51,6 +51,10 @@ from sklearn.model_selection import train_test_split
 SEED = {seed}
 EPOCHS = int(sys.argv[1]) if len(sys.argv) > 1 else {epochs}
 keras.utils.set_random_seed(SEED)
+if sys.modules.get("tensorflow", "") is None:
+    # Keras has its answer (no TensorFlow to seed); its preprocessing layers
+    # (Normalization) take a "tensorflow" in sys.modules to mean that TensorFlow is in use
+    del sys.modules["tensorflow"]
 '''
 
 
@@ -139,7 +143,7 @@ def _playground_code(d: dict, seed: int, regression: bool) -> str:
     parts.append(inspect.getsource(fn).replace(f"def {fn.__name__}(", "def generate("))
     y = "np.asarray(y, np.float32).reshape(-1, 1)" if regression else "np.asarray(y)"
     return (
-        f"# TensorFlow Playground's {name} dataset, as dlexp makes it\n"
+        f"# TensorFlow Playground's {name} dataset, made as the run made it\n"
         + "\n\n".join(parts)
         + "\n\ndef load():\n"
         + f"    rng = np.random.RandomState({seed})\n"
@@ -270,7 +274,7 @@ def _model_code(cfg: dict, n_classes: int) -> str:
     if layout.regression:
         lines += [
             "# the output in standardized units, put back into the target's: z * std + mean,",
-            "# the training split's (dlexp's TargetScale layer)",
+            "# the training split's (the TargetScale layer of the run's model)",
             "y_mean = y_train.astype(np.float64).mean(axis=0).astype(np.float32)",
             "y_std = y_train.astype(np.float64).std(axis=0).astype(np.float32)",
             "layers.append(TargetScale(y_mean, y_std))",
