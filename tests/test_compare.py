@@ -87,3 +87,37 @@ def test_compare_shows_progress_on_stderr_and_only_json_on_stdout(write, tmp_pat
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["repeats"] == 2
     assert "compare" in result.stderr and "12/12" in result.stderr  # 2 x 2 runs x 3 epochs
+
+
+def test_compare_regression_gives_its_verdict_on_val_rmse(write, tmp_path):
+    base = (
+        "seed: 1\ndata: {kind: playground, dataset: reg-plane, n_samples: 200}\n"
+        "model: {layers: [4]}\ntrain: {epochs: 5, early_stopping: false, learning_rate: LR}\n"
+    )
+    a = write("a.yaml", base.replace("LR", "0.0001"))
+    b = write("b.yaml", base.replace("LR", "0.05"))
+    result = invoke(
+        "compare", a, b, "--repeats", "2", "--runs-dir", tmp_path / "r", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    rows = {m["metric"]: m for m in out["metrics"]}
+    assert {"val_rmse", "val_r2", "test_rmse"} <= set(rows) and "val_accuracy" not in rows
+    rmse = rows["val_rmse"]
+    if rmse["ci95"][0] <= 0 <= rmse["ci95"][1]:
+        assert out["verdict"].startswith("no difference detectable on val_rmse")
+    else:  # lower is better: B, the larger rate, when its rmse is the smaller
+        side = "B" if rmse["diff"] < 0 else "A"
+        assert out["verdict"].startswith(f"{side} is better on val_rmse"), out["verdict"]
+
+
+def test_compare_verdict_takes_rmse_lower_and_r2_higher_as_better():
+    from dlexp.use import compare
+
+    lower = {"metric": "val_rmse", "diff": -0.2, "ci95": [-0.3, -0.1], "p": 0.01}
+    higher = {"metric": "val_r2", "diff": 0.2, "ci95": [0.1, 0.3], "p": 0.01}
+    loss = {"metric": "val_loss", "diff": 0.5, "ci95": [0.4, 0.6], "p": 0.01}
+    assert compare.verdict([loss, lower], 5).startswith("B is better on val_rmse")
+    assert compare.verdict([loss, higher], 5).startswith("B is better on val_r2")
+    worse = {**lower, "diff": 0.2, "ci95": [0.1, 0.3]}
+    assert compare.verdict([worse, loss], 5).startswith("A is better on val_rmse")

@@ -73,3 +73,29 @@ def test_diff_compares_the_resolved_configs(runs_dir):
     (b / "config.yaml").write_text(text.replace("loss: binary_crossentropy", "loss: hinge"))
     result = json.loads(invoke("diff", a, b, "--format", "json").stdout)
     assert {"key": "train.loss", "a": "binary_crossentropy", "b": "hinge"} in result["config"]
+
+
+@pytest.mark.slow
+def test_diff_says_which_side_is_better_by_each_metrics_direction(write, tmp_path):
+    base = (
+        "seed: 1\ndata: {kind: playground, dataset: reg-plane, n_samples: 200}\n"
+        "model: {layers: [4]}\ntrain: {epochs: 3, early_stopping: false, learning_rate: LR}\n"
+    )
+    runs = []
+    for lr in ("0.0001", "0.05"):
+        config = write(f"lr{lr}.yaml", base.replace("LR", lr))
+        result = invoke("train", config, "--runs-dir", tmp_path / "r", "-q", "--format", "json")
+        assert result.exit_code == 0, result.output
+        runs.append(tmp_path / "r" / json.loads(result.stdout)["id"])
+    result = json.loads(invoke("diff", *runs, "--format", "json").stdout)
+    rows = {m["key"]: m for m in result["metrics"]}
+    assert {"val_rmse", "val_r2", "test_rmse", "test_r2"} <= set(rows)
+    rmse, r2 = rows["val_rmse"], rows["val_r2"]
+    assert (rmse["direction"], r2["direction"]) == ("min", "max")
+    # lower rmse is better, higher r2 is: each side named by its own metric's way
+    assert rmse["better"] == ("b" if rmse["b"] < rmse["a"] else "a")
+    assert r2["better"] == ("b" if r2["b"] > r2["a"] else "a")
+    assert rmse["better"] == r2["better"]  # on one split the two agree (r2 = 1 - mse/var)
+    text = invoke("diff", *runs).stdout
+    line = next(x for x in text.splitlines() if x.startswith("val_rmse"))
+    assert f"{rmse['better'].upper()} (min)" in line

@@ -435,12 +435,18 @@ def print_diff(console: Console, result: dict) -> None:
             table.add_row(row["key"], escape(label(row["a"])), escape(label(row["b"])))
         console.print(table)
     table = Table(title="metrics", show_edge=False, pad_edge=False, title_justify="left")
-    for column, justify in (("metric", "left"), ("A", "right"), ("B", "right"), ("B - A", "right")):
+    columns = (("metric", "left"), ("A", "right"), ("B", "right"), ("B - A", "right"))
+    for column, justify in (*columns, ("better", "left")):
         table.add_column(column, justify=justify)
     for row in result["metrics"]:
         delta = row["delta"]
+        better = row.get("better")
         table.add_row(
-            row["key"], fmt(row["a"]), fmt(row["b"]), "-" if delta is None else f"{delta:+.4f}"
+            row["key"],
+            fmt(row["a"]),
+            fmt(row["b"]),
+            "-" if delta is None else f"{delta:+.4f}",
+            "-" if better is None else f"{better.upper()} ({row['direction']})",
         )
     console.print(table)
 

@@ -72,7 +72,8 @@ def resolved(record: runs.RunRecord) -> dict:
 
 def diff(a: str | Path, b: str | Path) -> dict:
     """The config keys (of the resolved configs), versions and metrics that differ
-    between two run folders.
+    between two run folders; each metric with its direction (``min``: lower is better,
+    as a loss, rmse or mae; ``max``: accuracy, r2) and which side is ``better``.
 
     Raises:
         ConfigError: a folder that is not a run, or a file diff reads that is damaged.
@@ -98,7 +99,11 @@ def diff(a: str | Path, b: str | Path) -> dict:
     for key in runs.metric_keys([ra, rb]):
         x, y = ra.metric(key), rb.metric(key)
         delta = None if x is None or y is None else y - x
-        metrics.append({"key": key, "a": x, "b": y, "delta": delta})
+        way = runs.direction(key)  # rmse lower is better, r2 higher
+        better = None if not delta else ("b" if (delta > 0) == (way == "max") else "a")
+        metrics.append(
+            {"key": key, "a": x, "b": y, "delta": delta, "direction": way, "better": better}
+        )
     return {
         "a": str(ra.path),
         "b": str(rb.path),
