@@ -223,3 +223,34 @@ def test_train_with_tensorboard(tiny, tmp_path):
     result = invoke("train", tiny, "--runs-dir", tmp_path / "r2", "--tensorboard", "/sys/tb")
     assert result.exit_code == 2 and "--tensorboard: cannot write in '/sys/tb'" in result.stderr
     assert not (tmp_path / "r2").exists()
+
+
+def test_a_regression_runs_logs_hold_its_rmse_and_r2(write, tmp_path):
+    config = write(
+        "reg.yaml",
+        "seed: 1\ndata: {kind: playground, dataset: reg-plane, n_samples: 200}\n"
+        "model: {layers: [4]}\ntrain: {epochs: 3, early_stopping: false}\n",
+    )
+    result = invoke(
+        "train", config, "--runs-dir", tmp_path / "r", "--tensorboard", tmp_path / "tb",
+        "--format", "json", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run_id = json.loads(result.stdout)["id"]
+    history = (tmp_path / "r" / run_id / "history.csv").read_text().splitlines()
+    last = dict(zip(history[0].split(","), history[-1].split(","), strict=True))
+    for split, prefix in (("train", ""), ("validation", "val_")):
+        acc = _accumulator(tmp_path / "tb" / run_id / split)
+        assert {"epoch_loss", "epoch_rmse", "epoch_r2"} <= set(acc.Tags()["scalars"])
+        for name in ("rmse", "r2"):
+            values = acc.Scalars(f"epoch_{name}")
+            assert [v.step for v in values] == [0, 1, 2]
+            assert values[-1].value == pytest.approx(float(last[prefix + name]), rel=1e-6)
+
+
+def test_a_searchs_metrics_say_which_way_is_better(search):
+    infos = {m.name.tag: m.description for m in _experiment(search).metric_infos}
+    assert infos["final/val_accuracy"] == "the search's objective (higher is better)"
+    assert infos["final/test_loss"] == "lower is better"
+    assert tensorboard._better("val_rmse") == "lower is better"
+    assert tensorboard._better("test_r2") == "higher is better"

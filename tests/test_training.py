@@ -298,3 +298,54 @@ def test_weights_keras_holds_outside_the_model_are_put_back(tmp_path):
     training.keep_last_weights(model, run, kept)
     assert all((a == b).all() for a, b in zip(kept[0], model.get_weights(), strict=True))
     assert run.file("model.keras").exists()
+
+
+def _numbers_csv(path, integers: bool):
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, (100, 2))
+    y = 3 * x[:, 0] - x[:, 1] + 0.1 * rng.randn(100)
+    cells = [f"{int(round(5 * v))}" if integers else f"{v:.4f}" for v in y]
+    rows = [f"{p},{q},{v}\n" for (p, q), v in zip(x, cells, strict=True)]
+    path.write_text("a,b,y\n" + "".join(rows))
+
+
+def test_the_summary_says_auto_chose_regression_for_a_csv_of_numbers(tmp_path):
+    from helpers import invoke
+
+    _numbers_csv(tmp_path / "reals.csv", integers=False)
+    _numbers_csv(tmp_path / "ints.csv", integers=True)
+    body = "model: {layers: [4]}\ntrain: {epochs: 2, early_stopping: false}\n"
+    (tmp_path / "auto.yaml").write_text(
+        "seed: 1\ndata: {kind: csv, path: reals.csv, target: y}\n" + body
+    )
+    (tmp_path / "asked.yaml").write_text(
+        "seed: 1\ndata: {kind: csv, path: ints.csv, target: y, task: regression}\n" + body
+    )
+    result = invoke("train", tmp_path / "auto.yaml", "--runs-dir", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert (
+        "task: regression of y (auto: column 'y' holds numbers that are not all integers)" in lines
+    )
+    header = next(line for line in lines if line.startswith("split"))
+    assert "rmse" in header and "r2" in header and "accuracy" not in header
+    test = next(line for line in lines if line.startswith("test"))
+    assert [float(cell) for cell in test.split("│")[1:]]  # loss, r2, rmse: all numbers
+    assert len(test.split("│")) == 4
+    result = invoke("train", tmp_path / "asked.yaml", "--runs-dir", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert "task: regression of y (data.task: regression of column 'y')" in result.stdout
+    # a classification's summary says nothing of its task, as before
+    (tmp_path / "cls.yaml").write_text(
+        "seed: 1\ndata: {kind: csv, path: ints.csv, target: y}\n" + body
+    )
+    result = invoke("train", tmp_path / "cls.yaml", "--runs-dir", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert "task:" not in result.stdout and "accuracy" in result.stdout
+    done = invoke(
+        "train", tmp_path / "auto.yaml", "--runs-dir", tmp_path / "r", "--format", "json", "-q"
+    )
+    record = json.loads(done.stdout)
+    assert set(record["test"]) == {"loss", "rmse", "r2"}
+    info = json.loads((tmp_path / "r" / record["id"] / "run.json").read_text())["data"]
+    assert info["task"] == "regression" and info["task_note"].startswith("auto: column 'y'")
