@@ -508,3 +508,63 @@ def test_the_issues_example_runs_as_written(tmp_path):
     """)
     out = _py(lines + checks, cwd=tmp_path, timeout=600)
     assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stdout + out.stderr
+
+
+# -------------------------------------------------------------------- regression
+
+REG = {
+    "seed": 1,
+    "data": {"kind": "playground", "dataset": "reg-plane", "n_samples": 200},
+    "model": {"layers": [4]},
+    "train": {"epochs": 3, "early_stopping": False},
+}
+
+
+@pytest.fixture(scope="module")
+def reg_run(tmp_path_factory):
+    """run = dlexp.train(<a regression config as a dict>), as in a notebook."""
+    return dlexp.train(REG, runs_dir=tmp_path_factory.mktemp("reg") / "runs", verbose=False)
+
+
+def test_a_regression_trains_and_reads_as_one(reg_run):
+    assert reg_run.status == "completed" and reg_run.task == "regression"
+    assert set(reg_run.metrics["test"]) == {"loss", "rmse", "r2"}
+    line = reg_run.summary_line()
+    for key in ("val_rmse", "val_r2", "test_rmse", "test_r2"):
+        value = reg_run.metrics[key.split("_")[0]][key.split("_")[1]]
+        assert f"{key} {dlexp.api.html.number(value)}" in line, line
+    assert "val_loss" not in line  # the loss on the standardized target says less
+    page = reg_run._repr_html_()
+    assert "<table" in page and "rmse" in page and "r2" in page
+    rows = dlexp.load(reg_run.path.parent).df
+    assert {"test_rmse", "test_r2"} <= set(rows.columns)
+
+
+def test_a_regressions_predict_is_dlexp_predicts_in_the_targets_units(reg_run):
+    df = reg_run.predict([[1, 2], [-3, 0.5]])
+    assert list(df.columns) == ["x1", "x2", "predicted"]
+    result = invoke("predict", reg_run.path, "--points", "1,2;-3,0.5", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert df.to_dict("records") == json.loads(result.stdout)
+
+
+def test_a_regressions_class_plots_say_they_are_for_classification_or_draw(reg_run):
+    from matplotlib.figure import Figure
+
+    assert isinstance(reg_run.plot("curves"), Figure)
+    for kind in ("boundary", "evaluation"):
+        try:
+            figure = reg_run.plot(kind)
+        except dlexp.ConfigError as exc:  # the report's plots draw classes only
+            assert f"{kind!r} draws" in str(exc) and "this run is a regression" in str(exc)
+            assert exc.path == "kind"
+        else:  # the report's plots draw a regression's own pictures
+            assert isinstance(figure, Figure)
+
+
+def test_compare_regressions_verdict_is_on_val_rmse(tmp_path):
+    slow = {**REG, "train": {**REG["train"], "learning_rate": 0.0001}}
+    result = dlexp.compare(slow, REG, repeats=2, runs_dir=tmp_path, verbose=False)
+    metrics = {m["metric"] for m in result.to_json()["metrics"]}
+    assert {"val_rmse", "val_r2"} <= metrics and "val_accuracy" not in metrics
+    assert "on val_rmse" in result.verdict, result.verdict
