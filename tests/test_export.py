@@ -91,10 +91,13 @@ def test_export_bad_input(runs_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_savedmodel_and_tflite_exports_predict_as_the_model_does(tiny, tmp_path):
+@pytest.mark.parametrize("kind", ["moons", "reg-plane"])
+def test_savedmodel_and_tflite_exports_predict_as_the_model_does(tiny, tmp_path, kind):
     import subprocess
     import sys
 
+    if kind == "reg-plane":  # a regression: TargetScale, the last layer, goes with it
+        tiny.write_text("seed: 1\n" + NEW_KINDS["reg-plane"])
     result = invoke("train", tiny, "--runs-dir", tmp_path / "r", "--format", "json", "-q")
     run = tmp_path / "r" / json.loads(result.stdout)["id"]
     for fmt, out in (("savedmodel", tmp_path / "sm"), ("tflite", tmp_path / "m.tflite")):
@@ -103,6 +106,7 @@ def test_savedmodel_and_tflite_exports_predict_as_the_model_does(tiny, tmp_path)
     assert invoke("export", run, "--format", "tflite").exit_code == 2  # --out is needed
     check = f"""
 import numpy as np, dlexp.train.fit, keras
+import dlexp.model.layers  # registers TargetScale and StandardizedLoss for load_model
 x = np.array([[0.5, -0.2], [1, 0], [-1, 0.5]], np.float32)
 want = keras.models.load_model({str(run / "model.keras")!r}).predict(x, verbose=0)
 import tensorflow as tf
