@@ -568,3 +568,25 @@ def test_compare_regressions_verdict_is_on_val_rmse(tmp_path):
     metrics = {m["metric"] for m in result.to_json()["metrics"]}
     assert {"val_rmse", "val_r2"} <= metrics and "val_accuracy" not in metrics
     assert "on val_rmse" in result.verdict, result.verdict
+
+
+def test_a_regression_search_ranks_by_val_rmse_lower_first_as_dlexp_best(tmp_path):
+    grid = {
+        **REG,
+        "name": "regs",
+        "search": {"objective": "val_rmse", "params": {"train.learning_rate": [0.0001, 0.05]}},
+    }
+    s = dlexp.search(grid, runs_dir=tmp_path, verbose=False)
+    assert s.status == "finished"
+    scores = {r["trial"]: r["score"] for r in s.results.to_dict("records")}
+    assert len(scores) == 2 and all(v == v for v in scores.values())  # no NaN: all trained
+    result = invoke("best", s.path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    top = json.loads(result.stdout)[0]
+    assert top["trial"] == min(scores, key=scores.get) == s.best.id  # lower rmse is better
+    assert top["direction"] == "min" and top["config"] == s.best_config
+    grid_file = tmp_path / "regs.yaml"
+    grid_file.write_text(json.dumps(grid))  # YAML reads JSON
+    again = invoke("search", grid_file, "--runs-dir", tmp_path)  # already finished: the table
+    assert again.exit_code == 0, again.output
+    assert "test rmse" in again.stdout and "test acc" not in again.stdout
