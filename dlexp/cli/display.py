@@ -111,22 +111,6 @@ def metrics_table(metrics: dict) -> Table:
     return table
 
 
-def task_line(run_path) -> str:
-    """'task: regression of progression', with how a CSV's task was chosen ('(auto:
-    column 'y' holds numbers that are not all integers)'); '' for a classification run,
-    whose summary says nothing new with it."""
-    from dlexp.runs.read import read_run
-
-    info = read_run(run_path).info
-    data = (info.data if info is not None else None) or {}
-    if data.get("task") != "regression":
-        return ""
-    names = data.get("target_names") or []
-    line = "task: regression" + (f" of {', '.join(map(str, names))}" if names else "")
-    note = data.get("task_note")
-    return line + (f" ({note})" if note else "")
-
-
 def train_summary(console: Console, outcome) -> None:
     """The run's status, epochs, metrics and folder, after training."""
     m = outcome.metrics.to_json()
@@ -140,6 +124,8 @@ def train_summary(console: Console, outcome) -> None:
         line += " (stopped early)"
     line += f", {m.get('params', 0):,} parameters, {m.get('fit_seconds', 0):.1f} s"
     console.print(line)
+    from dlexp.train.summary import task_line
+
     task = task_line(outcome.run.path)
     if task:
         console.print(escape(task))
@@ -220,19 +206,6 @@ def search_table(
     return _search_table(shown, keys, objective, SEARCH_OPTIONAL, width=width)
 
 
-# the test metric a search's table shows: accuracy, or for regression the first of these
-TEST_METRICS = ("accuracy", "rmse", "r2", "mae")
-
-
-def test_metric(rows: list[dict]) -> str:
-    """The metric of the table's test column: accuracy where a row has it, else the
-    first regression metric the rows have (rmse, r2, mae)."""
-    return next(
-        (m for m in TEST_METRICS if any(row.get(f"test_{m}") is not None for row in rows)),
-        "accuracy",
-    )
-
-
 def _score(row: dict) -> str:
     score = fmt(row.get("score"))
     if row.get("score_std") is not None:
@@ -267,6 +240,8 @@ def _search_table(
             "  ".join(f"{k.split('.')[-1]}={label(row.get(k))}" for k in keys) for row in rows
         ]
     columns[objective] = [_score(row) for row in rows]
+    from dlexp.runs.select import test_metric
+
     test = test_metric(rows)
     columns["test acc"] = [fmt(row.get(f"test_{test}")) for row in rows]
     columns["epochs"] = [

@@ -202,3 +202,16 @@ def as_yaml(chosen: list[dict]) -> str:
         head = f"# {c['trial']}: {c['objective']} {c['score']:.6g} ({c['direction']}{repeats})\n"
         docs.append(head + yamlio.dump(c["config"]))
     return "---\n".join(docs)
+
+
+# the test metric a search's table shows: accuracy, or for regression the first of these
+TEST_METRICS = ("accuracy", "rmse", "r2", "mae")
+
+
+def test_metric(rows: list[dict]) -> str:
+    """The metric of the table's test column: accuracy where a row has it, else the
+    first regression metric the rows have (rmse, r2, mae)."""
+    return next(
+        (m for m in TEST_METRICS if any(row.get(f"test_{m}") is not None for row in rows)),
+        "accuracy",
+    )

@@ -1,6 +1,6 @@
-"""How trained runs are summed up: one run's record (``dlexp train --format json``), and
-repeats or cross-validation folds of one config as mean and standard deviation. Reads
-the outcomes only (no Keras)."""
+"""How trained runs are summed up: one run's record (``dlexp train --format json``),
+repeats or cross-validation folds of one config as mean and standard deviation, and a
+regression's task line. Reads the outcomes and run folders only (no Keras)."""
 
 from __future__ import annotations
 
@@ -64,3 +64,19 @@ def group_json(outcomes, summary: dict, search_status: str | None = None) -> dic
     """``dlexp train --repeats/--cv --format json``: the summary, then each run's record."""
     searched = {} if search_status is None else {"search_status": search_status}
     return {**summary, "runs": [outcome_json(o) for o in outcomes], **searched}
+
+
+def task_line(run_path) -> str:
+    """'task: regression of progression', with how a CSV's task was chosen ('(auto:
+    column 'y' holds numbers that are not all integers)'); '' for a classification run,
+    whose summary says nothing new with it."""
+    from dlexp.runs.read import read_run
+
+    info = read_run(run_path).info
+    data = (info.data if info is not None else None) or {}
+    if data.get("task") != "regression":
+        return ""
+    names = data.get("target_names") or []
+    line = "task: regression" + (f" of {', '.join(map(str, names))}" if names else "")
+    note = data.get("task_note")
+    return line + (f" ({note})" if note else "")
