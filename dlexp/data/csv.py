@@ -172,7 +172,10 @@ def _cached(path: Path, target, features=None):
 
 
 def read_csv(
-    path: str | Path, target: str | list[str], features: list[str] | None, task: str = "classification"
+    path: str | Path,
+    target: str | list[str],
+    features: list[str] | None,
+    task: str = "classification",
 ):
     """Read feature columns and a target column from a CSV file with a header row.
 

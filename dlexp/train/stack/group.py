@@ -109,9 +109,16 @@ class StackTrainer:
             seed_everything(job.cfg["seed"])
             try:
                 members.append(
-                    (job, models.build(
-                        job.cfg, data.n_features, data.n_outputs, data.standardize, data.target_scale
-                    ))
+                    (
+                        job,
+                        models.build(
+                            job.cfg,
+                            data.n_features,
+                            data.n_outputs,
+                            data.standardize,
+                            data.target_scale,
+                        ),
+                    )
                 )
                 datas.append(data)
             except (ValueError, TypeError) as exc:  # Keras refused this config: it fails
