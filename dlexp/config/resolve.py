@@ -84,7 +84,7 @@ def _resolve_task(cfg: dict) -> str:
         return own
     from dlexp.data.csv import target_task  # reads the CSV's target column
 
-    return target_task(data["path"], data["target"], asked)
+    return target_task(data["path"], data["target"], asked, data["features"])
 
 
 def _check_task(cfg: dict, task: str) -> None:
