@@ -338,3 +338,31 @@ def test_regression_and_classification_never_share_a_stack(tmp_path):
     classify = cfg_of(**csv, **{"data.task": "classification"})
     assert (regress["data"]["task"], classify["data"]["task"]) == ("regression", "classification")
     assert stack_key(classify) != stack_key(regress)
+
+
+@pytest.mark.slow
+def test_a_regression_of_two_targets_stacks_as_alone(tmp_path):
+    """Two targets of very different scales: each its own mean and std, the loss
+    averaged over both standardized, r2 averaged over both as Keras' R2Score does."""
+    rng = np.random.RandomState(0)
+    x = rng.randn(120, 3)
+    y = np.stack([3 * x[:, 0] + 1, 100 * np.sin(x[:, 1]) + 50], axis=1)
+    rows = [",".join(f"{v:.5f}" for v in row) for row in np.hstack([x, y])]
+    (tmp_path / "m.csv").write_text("a,b,c,y1,y2\n" + "\n".join(rows) + "\n")
+    csv = {
+        "data.kind": "csv",
+        "data.path": str(tmp_path / "m.csv"),
+        "data.target": ["y1", "y2"],
+        "data.standardize": True,
+        "train.metrics": ["mae", "rmse", "r2"],
+        "train.epochs": 3,
+    }
+    cfgs = [cfg_of(**csv), cfg_of(**csv, **{"model.layers": [4, 4], "seed": 7})]
+    assert cfgs[0]["data"]["task"] == "regression"
+    stacked = train(tmp_path, "stack", cfgs, StackTrainer())
+    alone = train(tmp_path, "alone", cfgs, training.TrialTrainer())
+    for a, b in zip(stacked, alone, strict=True):
+        assert_same_run(a, b)
+    assert json.loads(stacked[0].run.file("run.json").read_text())["stack"]["size"] == 2
+    with np.load(stacked[1].run.file("predictions.npz")) as npz:
+        assert npz["predicted"].shape[1] == 2 and list(npz["target_names"]) == ["y1", "y2"]
