@@ -241,3 +241,23 @@ def test_regression_folds_stacked_train_as_each_fold_alone(tmp_path):
             assert set(mine) == {"loss", "rmse", "r2"}
             for key, value in getattr(alone.metrics, split).items():
                 assert mine[key] == pytest.approx(value, rel=1e-4, abs=2e-5), (k, split, key)
+
+
+def test_regression_folds_are_plain_kfold():
+    """Numbers are not classes: a regression's folds are KFold's, even when its
+    targets happen to be whole numbers, and loading them never counts classes."""
+    from sklearn.model_selection import KFold
+
+    y = (np.arange(30) % 3).astype(np.float32).reshape(-1, 1)
+    folds = data.fold_indices(y, 3, seed=4, stratify=False)
+    expected = KFold(3, shuffle=True, random_state=4).split(np.zeros(30))
+    for (train, val), (a, b) in zip(folds, expected, strict=True):
+        assert (train == np.sort(a)).all() and (val == np.sort(b)).all()
+    cfg = config.resolve(
+        {"seed": 2, "data": {"kind": "playground", "dataset": "reg-plane", "n_samples": 90}}
+    )
+    whole = data.load(cfg["data"], cfg["seed"])
+    fold = data.load(config.fold(cfg, 1, 3)["data"], cfg["seed"])
+    assert fold.y_val.dtype == np.float32 and fold.y_val.shape[1] == 1
+    assert (fold.x_test == whole.x_test).all()
+    assert len(fold.x_train) + len(fold.x_val) == len(whole.x_train) + len(whole.x_val)

@@ -169,3 +169,18 @@ def test_random_and_hyperband_search_a_regression(write, tmp_path, tuner):
     best = json.loads((tmp_path / "reg" / "best.json").read_text())
     assert best["objective"] == {"name": "val_r2", "direction": "max"}
     assert best["score"] == pytest.approx(max(float(r["val_r2"]) for r in rows))
+
+
+@pytest.mark.slow
+def test_a_cross_validated_regression_search_stacks_its_folds(write, tmp_path):
+    """search.cv on a regression: every point's folds (each with its own rows and
+    target scale) in one stack, equal to the folds trained one at a time."""
+    text = FOUR.replace("  objective: val_rmse\n", "  objective: val_rmse\n  cv: 3\n")
+    text = text.replace("[0.01, 0.1]", "[0.03]").replace("n_samples: 200", "n_samples: 150")
+    stacked, alone = search_both_ways(write, tmp_path, text)
+    assert_same_results(stacked, alone, 2)
+    ours = stacks(stacked)
+    assert len(ours) == 6 and all(s is not None and s["size"] == 6 for s in ours)
+    row = results(stacked)[0]
+    assert row["runs"] == "trials/t000-f0;trials/t000-f1;trials/t000-f2"
+    assert float(row["val_rmse_std"]) > 0  # three different validation folds
