@@ -169,9 +169,9 @@ def learning_strip_figure(
 
 
 def _target_name(points: dict | None) -> str:
-    """The first target's name (boundary.npz's target_names), 'the prediction' without."""
+    """The first target's name (boundary.npz's target_names), 'predicted' without."""
     names = (points or {}).get("target_names")
-    return str(names[0]) if names is not None and len(names) else "the prediction"
+    return str(names[0]) if names is not None and len(names) else "predicted"
 
 
 def _scale_bar(fig: Figure, canvas: np.ndarray, scale: tuple, name: str, width, height) -> None:
@@ -187,7 +187,7 @@ def _scale_bar(fig: Figure, canvas: np.ndarray, scale: tuple, name: str, width, 
     kw = {"va": "center", "fontsize": 8}
     fig.text((left - 4) / width, middle, f"{lo:.3g}", ha="right", **kw)
     fig.text((left + bar_w + 4) / width, middle, f"{hi:.3g}", ha="left", **kw)
-    fig.text(8 / width, middle, style.fit(f"colour: {name}", 1.1, 8), ha="left", **kw)
+    fig.text(8 / width, middle, style.fit(f"colour: {name}", 1.4, 8), ha="left", **kw)
     fig.text(
         (left + bar_w + 40) / width, middle, "points: their target", ha="left", color="#555", **kw
     )
