@@ -191,7 +191,7 @@ def test_predicted_against_actual_and_residuals_agree_with_the_runs_metrics(trai
     assert scores["r2"] == pytest.approx(record.metric("test_r2"), rel=1e-3, abs=1e-4)
     fig = plots.evaluation_figure(arrays, "t")
     against, residuals = fig.axes
-    assert f"rmse {scores['rmse']:.3g}" in against.get_title(loc="left")
+    assert f"rmse {scores['rmse']:.3g}\n" in against.texts[0].get_text()
     (dots,) = against.collections
     assert np.allclose(dots.get_offsets(), np.c_[arrays["y_true"], arrays["predicted"]])
     line = against.lines[0].get_xydata()
@@ -207,8 +207,9 @@ def test_two_targets_get_a_row_each_in_their_own_units(trained):
     assert arrays["predicted"].shape[1] == 2
     fig = plots.evaluation_figure(arrays)
     assert len(fig.axes) == 4
-    titles = [ax.get_title(loc="left") for ax in fig.axes[::2]]
-    assert titles[0].startswith("t1: rmse") and titles[1].startswith("t2: rmse")
+    titles = [ax.get_title() for ax in fig.axes[::2]]
+    assert titles == ["t1: predicted against actual", "t2: predicted against actual"]
+    assert all(ax.texts[0].get_text().startswith("rmse ") for ax in fig.axes[::2])
     assert fig.axes[2].get_xlabel() == "actual t2"
 
 

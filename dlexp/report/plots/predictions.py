@@ -161,8 +161,8 @@ def regression_evaluation_figure(arrays: dict, title: str = "") -> Figure:
     """The test split of a regression (predictions.npz's ``y_true`` and ``predicted``),
     a row per target: predicted against actual with the line y = x (where a perfect
     model's points lie), and the residual (actual - predicted) against the predicted
-    value with the line 0 (a pattern there is what the model missed). Each row's title
-    gives its rmse, mae (in the target's units) and r2."""
+    value with the line 0 (a pattern there is what the model missed). Each row gives
+    its rmse, mae (in the target's units) and r2 in a box at the lower right."""
     actual = np.asarray(arrays["y_true"], np.float64)
     predicted = np.asarray(arrays["predicted"], np.float64)
     actual = actual.reshape(len(actual), -1)
@@ -193,10 +193,19 @@ def regression_evaluation_figure(arrays: dict, title: str = "") -> Figure:
         ax.set_xlabel(f"actual {names[j]}", fontsize=8)
         ax.set_ylabel(f"predicted {names[j]}", fontsize=8)
         ax.legend(fontsize=SMALL, loc="upper left", frameon=False)
-        text = (
-            f"{names[j]}: rmse {scores['rmse']:.3g}, mae {scores['mae']:.3g}, r2 {scores['r2']:.3f}"
+        ax.set_title(style.fit(f"{names[j]}: predicted against actual", 3.0, 9), fontsize=9)
+        text = f"rmse {scores['rmse']:.3g}\nmae {scores['mae']:.3g}\nr2 {scores['r2']:.3f}"
+        box = {"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#cccccc", "alpha": 0.85}
+        ax.text(
+            0.97,
+            0.04,
+            text,
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=SMALL,
+            bbox=box,
         )
-        ax.set_title(style.fit(text, 3.0, 9), fontsize=9, loc="left")
         ax = fig.add_subplot(shown, 2, 2 * j + 2)
         ax.scatter(p[keep], (a - p)[keep], s=10, color=ORANGE, alpha=0.7, edgecolors="none")
         ax.axhline(0, color="#888888", lw=0.9, ls="--")
