@@ -167,8 +167,10 @@ def test_the_prediction_over_the_plane_and_its_points_share_one_scale(trained):
 def test_a_target_away_from_zero_gets_a_sequential_scale():
     cmap, lo, hi = style.value_scale(np.array([10.0, 12.0, 15.0]))
     assert cmap.name == "viridis" and (lo, hi) == (10.0, 15.0)
-    cmap, lo, hi = style.value_scale(np.array([-0.5, 1.0]))
+    cmap, lo, hi = style.value_scale(np.array([-0.5, 0.1, 1.0]))
     assert cmap.name == "playground" and (lo, hi) == (-1.0, 1.0)
+    cmap, lo, hi = style.value_scale(np.array([-30.0, 45.0, 50.0, 55.0, 130.0]))  # 50 ± 40
+    assert cmap.name == "viridis" and (lo, hi) == (-30.0, 130.0)
     rgb = style.value_rgb(np.array([[np.nan, 15.0]]), (plt_viridis(), 10.0, 15.0), pale=0.0)
     assert rgb[0, 0].tolist() == [1.0, 1.0, 1.0] and rgb[0, 1] == pytest.approx(
         np.array(plt_viridis()(1.0)[:3])

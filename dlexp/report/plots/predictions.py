@@ -116,10 +116,11 @@ def prediction_figure(arrays: dict, title: str = "") -> Figure:
         ax.set_ylim(extent[2], extent[3])
         ax.tick_params(labelsize=SMALL)
         ax.legend(fontsize=SMALL, loc="upper right", framealpha=0.7)
-        head = title or "prediction over the plane"
-        if k > 1:
-            head = f"{names[j]}: {head}"
+        head = names[j] if k > 1 else title or "prediction over the plane"
         ax.set_title(style.fit(head, 3.2, 9), fontsize=9)
+    if k > 1:
+        fig.subplots_adjust(top=1 - 0.55 / 3.2)
+        fig.suptitle(style.fit(title or "prediction over the plane", 4.1 * k, 9), fontsize=9)
     return fig
 
 

@@ -162,6 +162,9 @@ def learning_strip_figure(
     )
     if len(shown) < len(epochs):
         text += f" ({len(shown)} of {len(epochs)} frames)"
+    outputs = np.shape(frames)[-1] if np.ndim(frames) == 4 else 1
+    if scale is not None and outputs > 1:
+        text += f" (the first of {outputs} targets)"
     fig.text(
         0.5, 1 - 6 / height, style.fit(text, width / DPI, 9), ha="center", va="top", fontsize=9
     )

@@ -43,8 +43,9 @@ GREY = np.array(to_rgb("#888888"))  # the border of the small pictures of the pl
 def value_scale(*arrays) -> tuple:
     """The colour scale of a regression target over the plane, from the values it
     shows (the targets, or else the prediction): Playground's orange-white-blue
-    centred on 0 when they hold both signs (Playground's targets, in [-1.2, 1.2]),
-    viridis from the least to the largest value otherwise.
+    centred on 0 when they hold both signs around a middle near 0 (Playground's
+    targets, in [-1.2, 1.2]), viridis from the least to the largest value otherwise
+    (a weight of 50 ± 40 would be all one pale blue on a scale centred on 0).
 
     Returns:
         (colormap, vmin, vmax); values beyond them take the end colours.
@@ -57,7 +58,7 @@ def value_scale(*arrays) -> tuple:
     if not v.size:
         return PLAYGROUND, -1.0, 1.0
     lo, hi = float(v.min()), float(v.max())
-    if lo < 0 < hi:
+    if lo < 0 < hi and abs(float(np.median(v))) <= 0.2 * (hi - lo):
         top = max(-lo, hi)
         return PLAYGROUND, -top, top
     if hi - lo < 1e-12:
