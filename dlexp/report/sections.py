@@ -208,12 +208,20 @@ def batch_overlay(
     )
 
 
+def _loss_name(r: runs_mod.RunRecord) -> str:
+    """The loss a run trained on (run.json's output.loss: mse, huber, ...)."""
+    output = r.info.output if r.info is not None else None
+    loss = output.get("loss") if isinstance(output, dict) else None
+    return loss if isinstance(loss, str) else "loss"
+
+
 def run_section(images: Images, e: Entry, learning: Learning) -> dict[str, Any]:
     """A run's (or trial's) learning curves and decision boundary, and how it learned."""
     pictures: list[Picture] = []
     strips: list[Picture] = []
     inside: list[Picture] = []
     for r in e.records[:1] if e.kind == "trial" else e.records:
+        regression = task_of(r) == REGRESSION
         if r.history:
             pictures.append(
                 images.add(
@@ -224,10 +232,14 @@ def run_section(images: Images, e: Entry, learning: Learning) -> dict[str, Any]:
                     title=r.path.name,
                     best_epoch=r.metric("best_epoch"),
                     stopped_early=r.metrics.stopped_early is True,
+                    **(
+                        {"loss_title": f"loss ({_loss_name(r)}, standardized)"}
+                        if regression
+                        else {}
+                    ),
                     sources=(r.path / "history.csv",),
                 )
             )
-        regression = task_of(r) == REGRESSION
         predictions = r.path / "predictions.npz"
         if predictions.exists():
             shows = (
