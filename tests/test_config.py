@@ -269,3 +269,77 @@ def test_errors_carry_their_key_path_as_data(tiny):
     assert info.value.path == "model.layers[1]"
     moved = info.value.moved("search.params.model.layers[1]")
     assert str(moved).startswith("--set search.params.model.layers[1]: expected")
+
+
+def test_data_task_resolves_to_the_task_the_data_is_for(write):
+    """data.task: auto becomes the concrete task: the dataset's own, or for a CSV its
+    target's (numbers not all integers: regression); the metrics default by task."""
+    cases = [
+        ({"kind": "moons"}, "classification", ["accuracy"]),
+        ({"kind": "playground"}, "classification", ["accuracy"]),  # circle by default
+        ({"kind": "playground", "dataset": "reg-gauss"}, "regression", ["rmse", "r2"]),
+        ({"kind": "iris"}, "classification", ["accuracy"]),
+        ({"kind": "diabetes", "task": "regression"}, "regression", ["rmse", "r2"]),
+    ]
+    for data, task, metrics in cases:
+        cfg = config.resolve({"data": data})
+        assert (cfg["data"]["task"], cfg["train"]["metrics"]) == (task, metrics), data
+        assert cfg["model"]["output_activation"] == ("linear" if task == "regression" else None)
+    path = write("reg.csv", "a,b,y\n" + "".join(f"{i},{i % 3},{i / 4}\n" for i in range(20)))
+    cfg = config.resolve({"data": {"kind": "csv", "path": str(path), "target": "y"}})
+    assert cfg["data"]["task"] == "regression" and cfg["train"]["metrics"] == ["rmse", "r2"]
+    assert config.resolve(yaml.safe_load(yamlio.dump(cfg))) == cfg  # config.yaml re-runs
+    counts = config.resolve({"data": {"kind": "playground", "dataset": "reg-plane"}})
+    assert counts["data"]["n_samples"] == 1200 and counts["data"]["noise"] == 0.0
+    assert config.resolve({"data": {"kind": "playground"}})["data"]["n_samples"] == 500
+
+
+@pytest.mark.parametrize(
+    "data, train, key, words",
+    [
+        (
+            {"kind": "csv", "path": "{text}", "target": "label", "task": "regression"},
+            {},
+            "data.target",
+            "holds text labels; data.task regression expects numbers",
+        ),
+        ({"kind": "moons", "task": "regression"}, {}, "data.task", "moons dataset is for"),
+        (
+            {"kind": "playground", "dataset": "reg-plane"},
+            {"metrics": ["accuracy"]},
+            "train.metrics[0]",
+            "'accuracy' is a metric for classification; data.task is regression",
+        ),
+        (
+            {"kind": "playground", "dataset": "reg-gauss"},
+            {"loss": "binary_crossentropy"},
+            "train.loss",
+            "'binary_crossentropy' is not a loss for regression",
+        ),
+        (
+            {"kind": "moons"},
+            {"metrics": ["accuracy", "rmse"]},
+            "train.metrics[1]",
+            "'rmse' is a metric for regression",
+        ),
+        ({"kind": "moons", "dataset": "reg-gauss"}, {}, "data.dataset", "only data.kind playgr"),
+        (
+            {"kind": "playground", "dataset": "gauss", "classes": 3},
+            {},
+            "data.classes",
+            "Playground's gauss has 2 classes",
+        ),
+        ({"kind": "playground", "dataset": "reg-cube"}, {}, "data.dataset", "reg-plane"),
+    ],
+)
+def test_data_task_mistakes_exit_2_naming_the_key(write, tmp_path, data, train, key, words):
+    from helpers import invoke, one_line
+
+    text = write("animals.csv", "a,b,label\n" + "0,1,cat\n1,0,dog\n" * 10)
+    data = {k: str(text) if v == "{text}" else v for k, v in data.items()}
+    path = write("bad.yaml", yamlio.dump({"data": data, "train": {**train, "epochs": 1}}))
+    result = invoke("train", path, "--runs-dir", tmp_path / "runs")
+    assert result.exit_code == 2, result.output
+    line = one_line(result)
+    assert f"{key}: " in line and words in line, line
+    assert not (tmp_path / "runs").exists()  # refused before any run folder

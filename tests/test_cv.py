@@ -208,3 +208,56 @@ def test_train_cv_bad_input(tiny, tmp_path):
         result = invoke("train", tiny, "--runs-dir", tmp_path / "runs", *args)
         assert result.exit_code == 2 and message in result.stderr, (args, result.output)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.slow
+def test_regression_folds_stacked_train_as_each_fold_alone(tmp_path):
+    """A regression's folds are plain KFold splits, each with its own target scale (the
+    mean and std of its own training rows) for its loss and its output, and stacked
+    they give what each fold trained alone gives."""
+    from dlexp.train.fit import train_config
+    from dlexp.train.stack import train_folds
+
+    cfg = config.resolve(
+        {
+            "seed": 2,
+            "data": {"kind": "playground", "dataset": "reg-gauss", "n_samples": 150},
+            "model": {"layers": [6, 3], "activation": "tanh"},
+            "train": {"epochs": 3, "batch_size": 16, "early_stopping": False},
+        }
+    )
+    cfg["name"] = "rcv"
+    folds = [data.load(config.fold(cfg, k, 3)["data"], cfg["seed"]) for k in range(3)]
+    means = {round(float(d.target_scale[0][0]), 6) for d in folds}
+    assert len(means) == 3  # each fold standardizes its target by its own rows
+    together = train_folds(cfg, tmp_path / "a", 3)
+    assert [o.status for o in together] == [runs.Status.COMPLETED] * 3
+    info = json.loads((together[0].run.path / "run.json").read_text())
+    assert info["stack"]["size"] == 3 and info["data"]["task"] == "regression"
+    for k, o in enumerate(together):
+        alone = train_config(config.fold(cfg, k, 3), tmp_path / "b")
+        for split in ("train", "val", "test"):
+            mine = getattr(o.metrics, split)
+            assert set(mine) == {"loss", "rmse", "r2"}
+            for key, value in getattr(alone.metrics, split).items():
+                assert mine[key] == pytest.approx(value, rel=1e-4, abs=2e-5), (k, split, key)
+
+
+def test_regression_folds_are_plain_kfold():
+    """Numbers are not classes: a regression's folds are KFold's, even when its
+    targets happen to be whole numbers, and loading them never counts classes."""
+    from sklearn.model_selection import KFold
+
+    y = (np.arange(30) % 3).astype(np.float32).reshape(-1, 1)
+    folds = data.fold_indices(y, 3, seed=4, stratify=False)
+    expected = KFold(3, shuffle=True, random_state=4).split(np.zeros(30))
+    for (train, val), (a, b) in zip(folds, expected, strict=True):
+        assert (train == np.sort(a)).all() and (val == np.sort(b)).all()
+    cfg = config.resolve(
+        {"seed": 2, "data": {"kind": "playground", "dataset": "reg-plane", "n_samples": 90}}
+    )
+    whole = data.load(cfg["data"], cfg["seed"])
+    fold = data.load(config.fold(cfg, 1, 3)["data"], cfg["seed"])
+    assert fold.y_val.dtype == np.float32 and fold.y_val.shape[1] == 1
+    assert (fold.x_test == whole.x_test).all()
+    assert len(fold.x_train) + len(fold.x_val) == len(whole.x_train) + len(whole.x_val)

@@ -149,7 +149,7 @@ LESSONS = sorted((Path(__file__).parent.parent / "configs" / "lessons").glob("*.
 def test_every_lesson_is_a_valid_config_or_grid():
     from dlexp.search import spec as grid
 
-    assert len(LESSONS) == 7
+    assert len(LESSONS) == 8
     for path in LESSONS:
         text = path.read_text()
         assert text.startswith("# Lesson: "), path  # each says what it shows
@@ -173,3 +173,24 @@ def test_a_lesson_makes_its_point(lesson, tmp_path):
         assert acc["t001"] > 0.95 and acc["t000"] < 0.7
     else:  # sigmoid, six layers deep, is still at chance; relu has learned
         assert acc["t000"] < 0.6 and acc["t002"] > 0.9
+
+
+@pytest.mark.slow
+def test_the_regression_lesson_makes_its_point(tmp_path):
+    """Two clouds are split by Playground's 4-2 network; six bumps need more units. The
+    same grid trains a classification and a regression (stacked, ~10 s)."""
+    import csv
+
+    result = invoke("search", LESSONS[0].parent / "regression.yaml", "--runs-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    rows = {
+        (r["data.dataset"], r["model.layers"]): r
+        for r in csv.DictReader(next(tmp_path.glob("*/results.csv")).open())
+    }
+    assert {r["status"] for r in rows.values()} == {"completed"}
+    for layers in ("[4, 2]", "[16, 16]"):
+        assert float(rows["gauss", layers]["test_accuracy"]) > 0.97
+        assert rows["reg-gauss", layers]["test_accuracy"] == ""  # no accuracy for a regression
+    small, wide = (rows["reg-gauss", k] for k in ("[4, 2]", "[16, 16]"))
+    assert float(small["test_r2"]) < 0.7 and float(wide["test_r2"]) > 0.85
+    assert float(wide["test_rmse"]) < 0.5 * float(small["test_rmse"])

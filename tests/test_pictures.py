@@ -76,6 +76,21 @@ def _evaluation_arrays(k: int = 3):
     return {"y_true": y, "proba": proba / proba.sum(1, keepdims=True)}
 
 
+def _regression_arrays(points: dict) -> tuple[dict, dict]:
+    """boundary.npz and predictions.npz as a 2D regression writes them, over the fixture's
+    plane: Playground's reg-plane target (x1 + x2) / 10 and a prediction a little off."""
+    gx, gy = np.meshgrid(points["xs"], points["ys"])
+    plane = {"xs": points["xs"], "ys": points["ys"], "target_names": np.array(["label"])}
+    plane["predicted"] = ((gx + gy) / 10 * 0.9)[..., None].astype(np.float32)
+    for split in ("train", "test"):
+        x = points[f"x_{split}"]
+        plane[f"x_{split}"], plane[f"y_{split}"] = x, ((x[:, :1] + x[:, 1:]) / 10).astype("f4")
+    y = plane["y_test"]
+    rng = np.random.RandomState(0)
+    tested = {"y_true": y, "predicted": y * 0.9 + rng.normal(0, 0.02, y.shape).astype("f4")}
+    return plane, {**tested, "target_names": np.array(["label"])}
+
+
 def _all_pictures(runs_dir):
     """Every kind of picture the report draws from run folders, drawn once."""
     plain = runs.read_run(runs_dir / PLAIN)
@@ -90,6 +105,11 @@ def _all_pictures(runs_dir):
     yield plots.importance({"train.optimizer": 0.4, "model.first_neuron": 0.1}, "val_accuracy")
     yield plots.parallel(rows, keys, "val_accuracy")
     yield plots.evaluation(_evaluation_arrays(), title="test split")
+    plane, tested = _regression_arrays(points)
+    yield plots.boundary(plane, title="prediction over the plane")
+    yield plots.evaluation(tested, title="test split")
+    yield plots.heatmap(rows, *keys, "val_rmse")
+    yield plots.parallel(rows, keys, "val_rmse")
 
 
 def test_pictures_are_hidpi_with_text_readable_on_the_page(runs_dir, tmp_path, drawn):

@@ -89,6 +89,8 @@ def test_names_of_trials_and_repeats():
 def test_direction_and_rank():
     metrics = ("val_loss", "loss", "val_error", "val_accuracy", "f1")
     assert [runs.direction(m) for m in metrics] == ["min", "min", "min", "max", "max"]
+    regression = ("val_rmse", "test_mae", "rmse", "mse", "val_r2", "r2")
+    assert [runs.direction(m) for m in regression] == ["min"] * 4 + ["max"] * 2
     rows = [{"s": 0.5}, {"s": None}, {"s": 0.9}, {"s": 0.5}]
     assert runs.rank(rows, lambda r: r["s"], "max") == [rows[2], rows[0], rows[3]]
     assert runs.rank(rows, lambda r: r["s"], "min") == [rows[0], rows[3], rows[2]]
@@ -137,3 +139,24 @@ def test_a_run_whose_process_is_gone_is_stale_at_once(tmp_path):
     info.pid = __import__("os").getpid()  # this process: alive, so still running
     run.write_info(info)
     assert runs.read_run(run.path).status == "running"
+
+
+def test_a_run_from_before_data_task_is_not_set_apart_by_it(tmp_path):
+    """An earlier dlexp's config.yaml has no data.task or data.dataset: the index reads
+    them as that dlexp had them, so such a run and a new one of the same config differ
+    in nothing."""
+    import shutil
+
+    import yaml
+
+    from dlexp.runs import index
+
+    old = FIXTURES / "20260101-000000-plain-aaaaaa"
+    shutil.copytree(old, tmp_path / "old")
+    shutil.copytree(old, tmp_path / "new")
+    cfg = yaml.safe_load((old / "config.yaml").read_text())
+    assert "task" not in cfg["data"] and "dataset" not in cfg["data"]
+    cfg["data"].update(task="classification", dataset=None)
+    (tmp_path / "new" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    report = index.build(tmp_path)
+    assert len(report.entries) == 2 and report.varying == []

@@ -276,3 +276,93 @@ def test_a_standardized_model_takes_raw_points(tmp_path, stacked):
     y = raw.y_test
     loss = float(np.mean(-(y * np.log(proba) + (1 - y) * np.log(1 - proba))))
     assert loss == pytest.approx(outcome.metrics.test["loss"], abs=1e-5)
+
+
+REGRESSION = {
+    "data.kind": "playground",
+    "data.dataset": "reg-gauss",
+    "data.n_samples": 200,
+    "data.noise": 0.1,
+    "data.task": "regression",
+    "train.metrics": ["mae", "rmse", "r2"],
+}
+
+
+def test_a_regression_stack_trains_each_member_as_it_would_train_alone(tmp_path):
+    """Regression: the loss on the standardized target, the output put back into the
+    target's units, mae/rmse/r2 in them; widths, depth, activation and learning rate
+    differ inside one stack, and each member ends as its own Keras fit ends."""
+    cfgs = [
+        cfg_of(**REGRESSION),
+        cfg_of(**REGRESSION, **{"model.layers": [5, 3], "model.activation": "tanh", "seed": 4}),
+        cfg_of(**REGRESSION, **{"train.optimizer": "sgd", "train.learning_rate": 0.05}),
+        cfg_of(**REGRESSION, **{"model.layers": [6], "train.loss": "mae", "seed": 5}),
+    ]
+    assert len({stack_key(c) for c in cfgs[:3]}) == 1
+    assert stack_key(cfgs[3]) != stack_key(cfgs[0])  # another loss trains apart
+    stacked = train(tmp_path, "stack", cfgs[:3], StackTrainer())
+    alone = train(tmp_path, "alone", cfgs[:3], training.TrialTrainer())
+    assert [o.status for o in stacked] == ["completed"] * 3
+    for a, b in zip(stacked, alone, strict=True):
+        assert_same_run(a, b)
+    info = json.loads(stacked[1].run.file("run.json").read_text())
+    assert info["stack"]["size"] == 3 and info["data"]["task"] == "regression"
+    # model.keras is the member's own, predicting in the target's units what the run
+    # reported, and predictions.npz holds the same predictions
+    import keras
+
+    d = training.TrialTrainer().dataset(cfgs[1])
+    model = keras.models.load_model(stacked[1].run.file("model.keras"))
+    predicted = model.predict(d.x_test, verbose=0)
+    rmse = float(np.sqrt(np.mean((predicted - d.y_test) ** 2)))
+    assert rmse == pytest.approx(stacked[1].metrics.test["rmse"], rel=1e-5)
+    with np.load(stacked[1].run.file("predictions.npz")) as npz:
+        assert npz["predicted"].shape == d.y_test.shape == (len(d.x_test), 1)
+        assert np.allclose(npz["predicted"], predicted, atol=1e-5)
+    with np.load(stacked[1].run.file("boundary.npz")) as npz:
+        assert npz["predicted"].ndim == 3 and npz["y_train"].dtype == np.float32
+    # the loss is the mse of the target standardized by the training split's statistics
+    mean, std = d.target_scale
+    assert std[0] != pytest.approx(1.0, abs=0.05)  # so standardizing is seen
+    mse = float(np.mean(((predicted - mean) / std - (d.y_test - mean) / std) ** 2))
+    assert mse == pytest.approx(stacked[1].metrics.test["loss"], rel=1e-5)
+
+
+def test_regression_and_classification_never_share_a_stack(tmp_path):
+    """The same CSV, its target learned as classes or as numbers, trains in different
+    stacks (another output, loss and metrics)."""
+    rows = "\n".join(f"{i % 7},{i % 5},{i % 3}" for i in range(60))
+    (tmp_path / "d.csv").write_text("a,b,y\n" + rows + "\n")
+    csv = {"data.kind": "csv", "data.path": str(tmp_path / "d.csv"), "data.target": "y"}
+    regress = cfg_of(**csv, **{"data.task": "regression", "train.metrics": ["rmse"]})
+    classify = cfg_of(**csv, **{"data.task": "classification"})
+    assert (regress["data"]["task"], classify["data"]["task"]) == ("regression", "classification")
+    assert stack_key(classify) != stack_key(regress)
+
+
+@pytest.mark.slow
+def test_a_regression_of_two_targets_stacks_as_alone(tmp_path):
+    """Two targets of very different scales: each its own mean and std, the loss
+    averaged over both standardized, r2 averaged over both as Keras' R2Score does."""
+    rng = np.random.RandomState(0)
+    x = rng.randn(120, 3)
+    y = np.stack([3 * x[:, 0] + 1, 100 * np.sin(x[:, 1]) + 50], axis=1)
+    rows = [",".join(f"{v:.5f}" for v in row) for row in np.hstack([x, y])]
+    (tmp_path / "m.csv").write_text("a,b,c,y1,y2\n" + "\n".join(rows) + "\n")
+    csv = {
+        "data.kind": "csv",
+        "data.path": str(tmp_path / "m.csv"),
+        "data.target": ["y1", "y2"],
+        "data.standardize": True,
+        "train.metrics": ["mae", "rmse", "r2"],
+        "train.epochs": 3,
+    }
+    cfgs = [cfg_of(**csv), cfg_of(**csv, **{"model.layers": [4, 4], "seed": 7})]
+    assert cfgs[0]["data"]["task"] == "regression"
+    stacked = train(tmp_path, "stack", cfgs, StackTrainer())
+    alone = train(tmp_path, "alone", cfgs, training.TrialTrainer())
+    for a, b in zip(stacked, alone, strict=True):
+        assert_same_run(a, b)
+    assert json.loads(stacked[0].run.file("run.json").read_text())["stack"]["size"] == 2
+    with np.load(stacked[1].run.file("predictions.npz")) as npz:
+        assert npz["predicted"].shape[1] == 2 and list(npz["target_names"]) == ["y1", "y2"]

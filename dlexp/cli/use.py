@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dlexp.cli.common import BadInput, echo_json, json_stdout_only, write_out
+from dlexp.cli.common import BadInput, echo_json, json_stdout_only, warn, write_out
 
 
 @click.command()
@@ -53,16 +53,18 @@ def predict(run_dir, points, input_csv, fmt):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["python", "savedmodel", "tflite"]),
+    type=click.Choice(["python", "savedmodel", "tflite", "playground"]),
     default="python",
     show_default=True,
-    help="python: a standalone Keras script; savedmodel: for TF Serving; tflite.",
+    help="python: a standalone Keras script; savedmodel: for TF Serving; tflite; "
+    "playground: the run's TensorFlow Playground URL.",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where: python, a file (default stdout); savedmodel, a new folder; tflite, a file.",
+    help="Where: python and playground, a file (default stdout); savedmodel, a new folder; "
+    "tflite, a file.",
 )
 def export(run_dir, fmt, out):
     """Export the run in RUN: a standalone Keras script that rebuilds its data, model
@@ -70,24 +72,39 @@ def export(run_dir, fmt, out):
     TensorFlow SavedModel (TF Serving) or a TensorFlow Lite file. The two TensorFlow
     formats are the one place dlexp imports TensorFlow.
 
+    --format playground prints the URL of the run's settings on
+    playground.tensorflow.org, for a run on Playground's data (data.kind:
+    playground), and says on stderr what Playground has no place for (an optimizer
+    other than SGD, dropout, a schedule...). `dlexp config --from-playground URL`
+    goes the other way.
+
     \b
     Examples:
       dlexp export runs/<run-id> --format python --out my_run.py && python my_run.py 5
       dlexp export runs/<run-id> --format savedmodel --out serving/my_model
       dlexp export runs/<run-id> --format tflite --out my_model.tflite
+      dlexp export runs/<run-id> --format playground
     """
     from dlexp.use import export as export_mod
 
-    if fmt != "python" and out is None:
+    if fmt in ("savedmodel", "tflite") and out is None:
         raise BadInput(f"--format {fmt}: needs --out")
     if out is not None:
         export_mod.check_destination(fmt, out)  # every format, before any work
-    if fmt != "python":
+    if fmt == "playground":
+        from dlexp.use import playground
+
+        url, notes = playground.playground_url(run_dir)
+        for note in notes:
+            warn(note)
+        text = url + "\n"
+    elif fmt != "python":
         with json_stdout_only("json"):  # TensorFlow's chatter goes to stderr
             done = getattr(export_mod, fmt)(run_dir, out)
         click.echo(f"wrote {done}", err=True)
         return
-    text = export_mod.python_script(run_dir, out)
+    else:
+        text = export_mod.python_script(run_dir, out)
     if out is None:
         click.echo(text, nl=False)
         return

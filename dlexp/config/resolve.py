@@ -84,7 +84,7 @@ def _resolve_task(cfg: dict) -> str:
         return own
     from dlexp.data.csv import target_task  # reads the CSV's target column
 
-    return target_task(data["path"], data["target"], asked)
+    return target_task(data["path"], data["target"], asked, data["features"])
 
 
 def _check_task(cfg: dict, task: str) -> None:
@@ -94,11 +94,12 @@ def _check_task(cfg: dict, task: str) -> None:
         train["metrics"] = list(DEFAULT_METRICS[task])
     wrong = REGRESSION_METRICS if task == "classification" else CLASSIFICATION_METRICS
     own = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    other = "regression" if task == "classification" else "classification"
     for i, name in enumerate(train["metrics"]):
         if name in wrong:
             raise ConfigError(
-                f"{show(name)} is a metric for {'regression' if task == 'classification' else 'classification'}"
-                f"; data.task is {task}, expected one of: {', '.join(own)}",
+                f"{show(name)} is a metric for {other}; data.task is {task}, expected one "
+                f"of: {', '.join(own)}",
                 f"train.metrics[{i}]",
             )
     if task == "regression":

@@ -112,7 +112,9 @@ def _kind_of(path: Path, target: str, labels: list[str]) -> str:
     return "text"
 
 
-def target_task(path: str | Path, target: str | list[str], asked: str) -> str:
+def target_task(
+    path: str | Path, target: str | list[str], asked: str, features: list[str] | None = None
+) -> str:
     """The task a CSV's target is learned as: ``asked``, checked against the column
     (regression needs numbers; classification one column of labels), or for ``auto``
     regression when the numbers are not all integers (or there are several targets).
@@ -121,7 +123,7 @@ def target_task(path: str | Path, target: str | list[str], asked: str) -> str:
         ConfigError: naming data.target, when the target cannot be learned as asked.
     """
     path = Path(path)
-    _, labels, _ = _cached(path, target)
+    _, labels, _ = _cached(path, target, features)
     targets = _targets(target)
     kinds = [_kind_of(path, t, col) for t, col in zip(targets, labels, strict=True)]
     if asked == "auto":
@@ -172,7 +174,10 @@ def _cached(path: Path, target, features=None):
 
 
 def read_csv(
-    path: str | Path, target: str | list[str], features: list[str] | None, task: str = "classification"
+    path: str | Path,
+    target: str | list[str],
+    features: list[str] | None,
+    task: str = "classification",
 ):
     """Read feature columns and a target column from a CSV file with a header row.
 

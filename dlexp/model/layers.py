@@ -64,7 +64,9 @@ class StandardizedLoss(keras.losses.Loss):
     training split's mean and standard deviation first, so that the gradient does not
     depend on the target's units (a target in the hundreds trains as one near 1)."""
 
-    def __init__(self, base="mse", mean=(0.0,), std=(1.0,), name=None, reduction="sum_over_batch_size"):
+    def __init__(
+        self, base="mse", mean=(0.0,), std=(1.0,), name=None, reduction="sum_over_batch_size"
+    ):
         super().__init__(name=name or base, reduction=reduction)
         self.base = base
         self.mean = [float(v) for v in mean]
@@ -78,5 +80,10 @@ class StandardizedLoss(keras.losses.Loss):
         return self._fn((y_true - mean) / std, (y_pred - mean) / std)
 
     def get_config(self):
-        return {"base": self.base, "mean": self.mean, "std": self.std, "name": self.name,
-                "reduction": self.reduction}
+        return {
+            "base": self.base,
+            "mean": self.mean,
+            "std": self.std,
+            "name": self.name,
+            "reduction": self.reduction,
+        }

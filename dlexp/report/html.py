@@ -18,8 +18,8 @@ from dlexp.core.labels import MOST_RUNS, shown_of
 from dlexp.report import sections
 from dlexp.report.images import Images
 from dlexp.report.search_section import TOP_TRIALS, search_section
-from dlexp.report.text import table_metrics
-from dlexp.runs.index import Report
+from dlexp.report.text import REGRESSION_METRICS, table_metrics
+from dlexp.runs.index import Entry, Report
 
 __all__ = ["TOP_TRIALS", "status_class", "write_html"]
 
@@ -45,6 +45,56 @@ def status_class(status: str) -> str:
     return "status-" + "".join(c for c in status.lower() if "a" <= c <= "z")
 
 
+def _compare(
+    images: Images, runs: list[Entry], learning: sections.Learning
+) -> tuple[list[dict], str]:
+    """The runs compared: their learning curves overlaid and their batches' loss, a
+    pair of charts for each task of which there are several runs (one task's loss says
+    nothing of another's); and a note when a chart leaves runs out."""
+    compare, note = [], ""
+    for task, group in sections.by_task(runs):
+        if len(group) < 2:
+            continue
+        shown = group[:MOST_RUNS]
+        stem = f"-{task}" if task else ""
+        picture = images.add(
+            f"overlay-runs{stem}",
+            f"learning curves of the {task + ' ' if task else ''}runs, overlaid",
+            "overlay",
+            [(e.id, e.records[0].history) for e in shown],
+            sections.overlay_metrics(shown),
+            title=f"{task} runs" if task else "",
+            total=len(group),
+        )
+        batched = [(e.id, e.records[0]) for e in group if learning.has_batches(e.records[0], e)]
+        batches = sections.batch_overlay(
+            images,
+            f"overlay-batches{stem}",
+            batched[:MOST_RUNS],
+            "the loss of every batch"
+            + (f" ({task} runs)" if task else "")
+            + (f", {shown_of(MOST_RUNS, len(batched))}" if len(batched) > MOST_RUNS else ""),
+        )
+        compare.append({"task": task, "picture": picture, "batches": batches})
+        if len(group) > len(shown) and not note:
+            note = (
+                f"{shown_of(len(shown), len(group))}: the first {len(shown)} in the table's "
+                "order (one colour each; --filter chooses others)"
+            )
+    return compare, note
+
+
+def metric_note(metrics: list[str]) -> str | None:
+    """What the regression columns of the tables mean (None without them)."""
+    if not any(m.rsplit("_", 1)[-1] in REGRESSION_METRICS for m in metrics):
+        return None
+    return (
+        "rmse and mae are in the target's own units (lower is better; with several targets, "
+        "over them all); r2 is 1 for a perfect fit, 0 for predicting the mean (higher is "
+        "better); a regression run's loss is computed on the standardized target."
+    )
+
+
 def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
     """Write ``out/index.html`` with its pictures in ``out/img/``. Adds a warning to
     ``report.warnings`` for each picture that could not be drawn.
@@ -62,38 +112,21 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
         detailed |= {e.id for e in info.ranked()[:TOP_TRIALS]}
     anchors = {sections.anchor(i) for i in detailed}
     nav = [{"href": "all", "text": "all runs"}]
-    if len(runs) > 1:
-        nav.append({"href": "compare", "text": "compare"})
     nav += [{"href": sections.anchor("search/" + n), "text": n} for n in report.searches]
-    table = (
-        sections.table(report, report.entries, None, metrics, anchors) if report.entries else None
-    )
+    # one table a task when classification and regression mix: each its own metrics
+    tables = [
+        {
+            "task": task,
+            "table": sections.table(
+                report, group, None, table_metrics(report, group) if task else metrics, anchors
+            ),
+        }
+        for task, group in (sections.by_task(report.entries) if report.entries else [])
+    ]
     learning = sections.Learning()
-    compare = compare_batches = None
-    compare_note = ""
-    if len(runs) > 1:
-        shown = runs[:MOST_RUNS]
-        compare = images.add(
-            "overlay-runs",
-            "learning curves of the runs, overlaid",
-            "overlay",
-            [(e.id, e.records[0].history) for e in shown],
-            sections.overlay_metrics(shown),
-            total=len(runs),
-        )
-        if len(runs) > len(shown):
-            compare_note = (
-                f"{shown_of(len(shown), len(runs))}: the first {len(shown)} in the table's "
-                "order (one colour each; --filter chooses others)"
-            )
-        batched = [(e.id, e.records[0]) for e in runs if learning.has_batches(e.records[0], e)]
-        compare_batches = sections.batch_overlay(
-            images,
-            "overlay-batches",
-            batched[:MOST_RUNS],
-            "the loss of every batch"
-            + (f", {shown_of(MOST_RUNS, len(batched))}" if len(batched) > MOST_RUNS else ""),
-        )
+    compare, compare_note = _compare(images, runs, learning)
+    if compare:
+        nav.insert(1, {"href": "compare", "text": "compare"})
     searches = [
         search_section(images, report, i, anchors, learning) for i in report.searches.values()
     ]
@@ -114,10 +147,10 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
         time=time.strftime("%Y-%m-%d %H:%M"),
         nav=nav,
         warnings=warnings,
-        table=table,
+        tables=tables,
         compare=compare,
         compare_note=compare_note,
-        compare_batches=compare_batches,
+        metric_note=metric_note(metrics),
         run_sections=run_sections,
     )
     try:

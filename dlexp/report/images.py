@@ -17,7 +17,7 @@ from dlexp.core.errors import ConfigError, MachineFault, describe, machine_fault
 from dlexp.core.files import atomic_write
 from dlexp.runs import folder as runs_mod
 
-PLOTS_VERSION = 7  # part of every picture's name: raise it when the pictures change
+PLOTS_VERSION = 8  # part of every picture's name: raise it when the pictures change
 PICTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{12}\.png$")
 
 
@@ -35,7 +35,7 @@ class Picture:
 
 # what each picture drawn from learning.npz reads of it (a name, or a name's start)
 LEARNING = {
-    "learning_strip": ("xs", "ys", "snapshot_", "x_train", "y_train"),
+    "learning_strip": ("xs", "ys", "snapshot_", "x_train", "y_train", "target_names"),
     "network": ("kernel_", "hidden_", "snapshot_", "inputs", "activation"),
     "weights": ("kernel_",),
     "batch_loss": ("batch_",),

@@ -134,7 +134,7 @@ def search_section(
         report,
         ranked + [e for e in entries if e not in ranked],
         keys or None,
-        table_metrics(report),
+        table_metrics(report, entries),  # its own task's metrics (rmse, r2 or accuracy)
         anchors,
     )
     results = info.folder / "results.csv"

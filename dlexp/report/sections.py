@@ -1,6 +1,11 @@
 """The parts of the report's HTML page: the anchors and tables, a run's section (its
 learning curves, decision boundary and test split) and the pictures of how it learned
-(from learning.npz). A search's section is :mod:`dlexp.report.search_section`."""
+(from learning.npz). A search's section is :mod:`dlexp.report.search_section`.
+
+Each run is drawn as its task asks (run.json's ``data.task``; a run from before
+regression, without it, is a classification): a classification's boundary, confusion
+matrix and ROC; a regression's prediction over the plane, predicted against actual and
+residuals."""
 
 from __future__ import annotations
 
@@ -10,9 +15,28 @@ from typing import Any
 
 from dlexp.core.labels import label
 from dlexp.report.images import Images, Picture
-from dlexp.report.text import num, params_text
+from dlexp.report.text import CLASSIFICATION_METRICS, REGRESSION_METRICS, num, params_text
 from dlexp.runs import folder as runs_mod
 from dlexp.runs.index import Entry, Report, settings, settings_text
+
+REGRESSION = "regression"
+
+
+def task_of(record: runs_mod.RunRecord) -> str:
+    """A run's task, 'classification' or 'regression': run.json's ``data.task``, else
+    config.yaml's ``data.task`` when it names one; a run written before regression
+    says neither, and was a classification."""
+    data = record.info.data if record.info is not None else None
+    task = data.get("task") if isinstance(data, dict) else None
+    if task is None and isinstance(record.config, dict):
+        config = record.config.get("data")
+        task = config.get("task") if isinstance(config, dict) else None
+    return REGRESSION if task == REGRESSION else "classification"
+
+
+def entry_task(e: Entry) -> str:
+    """A row's task (its first run's: a trial's repeats share their config)."""
+    return task_of(e.records[0]) if e.records else "classification"
 
 
 def anchor(text: str) -> str:
@@ -112,16 +136,19 @@ def _learning_pictures(
     the weights' histogram and every batch's loss."""
     arrays = learning.arrays(r, e)
     npz = r.path / "learning.npz"
+    regression = task_of(r) == REGRESSION
     strip, out = None, []
     if {"xs", "ys", "snapshot_epochs", "snapshot_proba"} <= arrays:
         points = r.path / "boundary.npz"
+        what = "prediction" if regression else "boundary"
         strip = images.add(
             f"strip-{e.id}",
-            f"the decision boundary of {e.id} epoch by epoch",
+            f"the {'prediction' if regression else 'decision boundary'} of {e.id} epoch by epoch",
             "learning_strip",
             str(npz),
             str(points) if points.exists() else None,
-            title=f"the boundary while it learned: {r.path.name}",
+            title=f"the {what} while it learned: {r.path.name}",
+            regression=regression,
             sources=(npz, points),
         )
     if "kernel_1" in arrays:
@@ -131,6 +158,7 @@ def _learning_pictures(
                 f"the network of {e.id}: each hidden unit's output, links as wide as |weight|",
                 "network",
                 str(npz),
+                regression=regression,
                 sources=(npz,),
             )
         )
@@ -180,12 +208,20 @@ def batch_overlay(
     )
 
 
+def _loss_name(r: runs_mod.RunRecord) -> str:
+    """The loss a run trained on (run.json's output.loss: mse, huber, ...)."""
+    output = r.info.output if r.info is not None else None
+    loss = output.get("loss") if isinstance(output, dict) else None
+    return loss if isinstance(loss, str) else "loss"
+
+
 def run_section(images: Images, e: Entry, learning: Learning) -> dict[str, Any]:
     """A run's (or trial's) learning curves and decision boundary, and how it learned."""
     pictures: list[Picture] = []
     strips: list[Picture] = []
     inside: list[Picture] = []
     for r in e.records[:1] if e.kind == "trial" else e.records:
+        regression = task_of(r) == REGRESSION
         if r.history:
             pictures.append(
                 images.add(
@@ -196,15 +232,25 @@ def run_section(images: Images, e: Entry, learning: Learning) -> dict[str, Any]:
                     title=r.path.name,
                     best_epoch=r.metric("best_epoch"),
                     stopped_early=r.metrics.stopped_early is True,
+                    **(
+                        {"loss_title": f"loss ({_loss_name(r)}, standardized)"}
+                        if regression
+                        else {}
+                    ),
                     sources=(r.path / "history.csv",),
                 )
             )
         predictions = r.path / "predictions.npz"
         if predictions.exists():
+            shows = (
+                "predicted against actual, and the residuals,"
+                if regression
+                else "confusion matrix and ROC curve"
+            )
             pictures.append(
                 images.add(
                     f"evaluation-{e.id}",
-                    f"confusion matrix and ROC curve of {e.id} on the test split",
+                    f"{shows} of {e.id} on the test split",
                     "evaluation",
                     str(predictions),
                     title=f"test split: {r.path.name}",
@@ -213,13 +259,14 @@ def run_section(images: Images, e: Entry, learning: Learning) -> dict[str, Any]:
             )
         npz = r.path / "boundary.npz"
         if npz.exists():
+            shows = "prediction over the plane" if regression else "decision boundary"
             pictures.append(
                 images.add(
                     f"boundary-{e.id}",
-                    f"decision boundary of {e.id}",
+                    f"{shows} of {e.id}",
                     "boundary",
                     str(npz),
-                    title=f"decision boundary: {r.path.name}",
+                    title=f"{shows}: {r.path.name}",
                     sources=(npz,),
                 )
             )
@@ -239,9 +286,23 @@ def run_section(images: Images, e: Entry, learning: Learning) -> dict[str, Any]:
 
 
 def overlay_metrics(entries: list[Entry]) -> list[str]:
-    names = []
+    """The metrics the runs-overlaid charts show: loss, accuracy, and for regression rmse
+    and r2 (mae without them), those the runs' histories have."""
+    logged: set[str] = set()
     for e in entries:
         for r in e.records[:1]:
-            history = r.history
-            names += [k for k in (history[0] if history else {}) if k in ("loss", "accuracy")]
-    return list(dict.fromkeys(names)) or ["loss"]
+            logged |= set(r.history[0]) if r.history else set()
+    names = [m for m in ("loss", *CLASSIFICATION_METRICS) if m in logged]
+    names += [m for m in REGRESSION_METRICS if m in logged][:2]
+    return names or ["loss"]
+
+
+def by_task(entries: list[Entry]) -> list[tuple[str, list[Entry]]]:
+    """The entries grouped by task, classification first: one group (named '') when
+    they share one, since one task's loss says nothing of another's."""
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        groups.setdefault(entry_task(e), []).append(e)
+    if len(groups) <= 1:
+        return [("", list(entries))]
+    return sorted(groups.items(), key=lambda kv: kv[0] == REGRESSION)

@@ -20,22 +20,52 @@ def num(value: float | None, std: float | None = None, digits: int = 4) -> str:
     return text
 
 
-def table_metrics(report: Report) -> list[str]:
-    """loss and accuracy (or the first metric) for each split."""
-    keys = report.metric_keys
-    metric = (
-        "accuracy"
-        if any(k.endswith("_accuracy") for k in keys)
-        else next(
-            (k.split("_", 1)[1] for k in keys if k.startswith("train_") and k != "train_loss"), None
-        )
-    )
+# The metrics the tables show beside the loss: accuracy for classification; for
+# regression the first two of rmse, r2 and mae that were logged (rmse and mae in the
+# target's units, lower is better; r2 higher is better).
+CLASSIFICATION_METRICS = ("accuracy",)
+REGRESSION_METRICS = ("rmse", "r2", "mae")
+SHORT = {"accuracy": "acc"}  # a metric's name in the text table's narrow columns
+
+
+def short(metric: str) -> str:
+    return SHORT.get(metric, metric)
+
+
+def headline(keys: list[str]) -> list[str]:
+    """The metrics shown beside the loss, for metric keys such as ``val_rmse``:
+    accuracy if any row has it, two of rmse/r2/mae if any row has them (a report may
+    mix classification and regression), or else the first metric logged."""
+    logged = [k.split("_", 1)[1] for k in keys if k.split("_", 1)[0] in SPLITS and "_" in k]
+    logged = list(dict.fromkeys(m for m in logged if m != "loss"))
+    names = [m for m in CLASSIFICATION_METRICS if m in logged]
+    names += [m for m in REGRESSION_METRICS if m in logged][:2]
+    if not names:
+        train = [k for k in keys if k.startswith("train_") and k != "train_loss"]
+        names = [train[0].split("_", 1)[1]] if train else []
+    return names
+
+
+def table_metrics(report: Report, entries: list[Entry] | None = None) -> list[str]:
+    """loss and the :func:`headline` metrics for each split (of ``entries``' metrics,
+    all rows' by default), as keys: train_loss, train_accuracy, val_loss, ..."""
+    if entries is None:
+        keys = report.metric_keys
+    else:
+        keys = [k for e in entries for k, v in e.metrics.items() if v is not None]
+        keys = list(dict.fromkeys(keys))
     out = []
     for split in SPLITS:
-        for name in ("loss", metric):
-            if name and f"{split}_{name}" in keys:
+        for name in ("loss", *headline(keys)):
+            if f"{split}_{name}" in keys:
                 out.append(f"{split}_{name}")
     return out
+
+
+def metric_names(report: Report) -> list[str]:
+    """The metrics the tables show beside the loss (accuracy, rmse, r2, ...)."""
+    names = [m.split("_", 1)[1] for m in table_metrics(report) if not m.endswith("_loss")]
+    return list(dict.fromkeys(names))
 
 
 def params_text(e: Entry) -> str:
@@ -58,22 +88,22 @@ def _triplet(e: Entry, name: str) -> str:
 
 def table(report: Report, width: int | None = None):
     """The rich table: id, status, the settings that set each row apart, parameters,
-    epochs, loss and accuracy on train/val/test (± std over repeats), seconds. The best
-    trial of each search is starred. Narrower than the table's least width, the
-    narrow table (see _narrow_table)."""
-    metric = next(
-        (m.split("_", 1)[1] for m in table_metrics(report) if not m.endswith("_loss")), None
-    )
+    epochs, loss and accuracy (for regression rmse and r2) on train/val/test (± std
+    over repeats), seconds: at most two metrics beside the loss (accuracy and rmse when
+    classification and regression mix; the page shows r2 too). The best trial of each
+    search is starred. Narrower than the table's least width, the narrow table (see
+    _narrow_table)."""
+    metrics = metric_names(report)[:2]
     apart = settings(report)
     if width is not None:
         from dlexp.core.terminal import least_width
 
-        if least_width(_wide_table(report, None, metric, apart)) > width:
-            return _narrow_table(report, width, metric, apart)  # rich would cut cells
-    return _wide_table(report, width, metric, apart)
+        if least_width(_wide_table(report, None, metrics, apart)) > width:
+            return _narrow_table(report, width, metrics, apart)  # rich would cut cells
+    return _wide_table(report, width, metrics, apart)
 
 
-def _wide_table(report: Report, width: int | None, metric: str | None, apart: dict):
+def _wide_table(report: Report, width: int | None, metrics: list[str], apart: dict):
     from rich.table import Table
     from rich.text import Text
 
@@ -84,9 +114,8 @@ def _wide_table(report: Report, width: int | None, metric: str | None, apart: di
     t.add_column("params", justify="right")
     t.add_column("epochs", justify="right")
     t.add_column("loss train val test", justify="right", no_wrap=True)
-    if metric:
-        short = "acc" if metric == "accuracy" else metric
-        t.add_column(f"{short} train val test", justify="right", no_wrap=True)
+    for metric in metrics:
+        t.add_column(f"{short(metric)} train val test", justify="right", no_wrap=True)
     t.add_column("s", justify="right")
     for e in report.entries:
         epochs = e.metrics.get("epochs_run")
@@ -97,14 +126,24 @@ def _wide_table(report: Report, width: int | None, metric: str | None, apart: di
             params_text(e),
             "-" if epochs is None else f"{epochs:g}",
             _triplet(e, "loss"),
-            *([_triplet(e, metric)] if metric else []),
+            *(_triplet(e, metric) for metric in metrics),
             num(e.metrics.get("seconds"), digits=1),
         )
     return t
 
 
-def _narrow_table(report: Report, width: int, metric: str | None, apart: dict):
-    """For a narrow terminal: the validation and test score (loss without a metric),
+def _row_metric(e: Entry, metrics: list[str]) -> str | None:
+    """The first of ``metrics`` a row has on the validation or test split (its accuracy,
+    or its rmse for regression); None for none."""
+    for m in metrics:
+        if any(e.metrics.get(f"{split}_{m}") is not None for split in ("val", "test")):
+            return m
+    return None
+
+
+def _narrow_table(report: Report, width: int, metrics: list[str], apart: dict):
+    """For a narrow terminal: the validation and test score (loss without a metric;
+    each row's own when classification and regression mix, named in its cells),
     whole; the status (under the id when there is no room for its column); the id and
     the settings that set each row apart folded into what is left, a setting a line,
     never cut."""
@@ -113,14 +152,24 @@ def _narrow_table(report: Report, width: int, metric: str | None, apart: dict):
 
     from dlexp.core.terminal import separators
 
-    name = metric or "loss"
-    short = "acc" if name == "accuracy" else name
+    names = [_row_metric(e, metrics) for e in report.entries]
+    distinct = list(dict.fromkeys(n for n in names if n is not None))
+    same = len(distinct) <= 1
+    if same:  # one score for all rows, named in the heading
+        common = distinct[0] if distinct else (metrics[0] if metrics else "loss")
+        names = [common] * len(names)
+    head = f" {short(names[0])}" if same and names else ""
     ids = [e.id + (" ★" if e.best else "") for e in report.entries]
     texts = [
         "\n".join(f"{k.split('.')[-1]}={label(v)}" for k, v in apart[e.id]) for e in report.entries
     ]
-    val = [num(e.metrics.get(f"val_{name}"), digits=3) for e in report.entries]
-    test = [num(e.metrics.get(f"test_{name}"), digits=3) for e in report.entries]
+
+    def score(e: Entry, split: str, name: str | None) -> str:
+        text = num(e.metrics.get(f"{split}_{name}"), digits=3) if name else "-"
+        return text if same or name is None else f"{short(name)} {text}"
+
+    val = [score(e, "val", n) for e, n in zip(report.entries, names, strict=True)]
+    test = [score(e, "test", n) for e, n in zip(report.entries, names, strict=True)]
     status = [e.status for e in report.entries]
 
     def widest(title: str, cells: list[str]) -> int:
@@ -128,8 +177,8 @@ def _narrow_table(report: Report, width: int, metric: str | None, apart: dict):
 
     fixed = {
         "status": widest("status", status),
-        f"val {short}": widest(f"val {short}", val),
-        f"test {short}": widest(f"test {short}", test),
+        f"val{head}": widest(f"val{head}", val),
+        f"test{head}": widest(f"test{head}", test),
     }
     id_w, set_w = widest("id", ids), widest("settings", texts)
     if width - sum(fixed.values()) - separators(5) < min(id_w + set_w, NARROW_ROOM):
@@ -146,7 +195,7 @@ def _narrow_table(report: Report, width: int, metric: str | None, apart: dict):
     if "status" in fixed:
         t.add_column("status", width=fixed["status"], overflow="fold")
     t.add_column("settings", width=max(set_w, 4), overflow="fold")
-    for title in (f"val {short}", f"test {short}"):
+    for title in (f"val{head}", f"test{head}"):
         t.add_column(title, justify="right", no_wrap=True, width=fixed[title])
     for i in range(len(ids)):  # Text, not markup: values such as [8, 16] are not rich tags
         cells = [Text(ids[i]), *([Text(status[i])] if "status" in fixed else [])]

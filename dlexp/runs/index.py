@@ -112,11 +112,18 @@ class SearchInfo:
         return entry.metrics.get(runs_mod.objective_key(self.objective))
 
 
+# Keys a run from before they existed does not hold, as such a run had them: so that
+# its rows are not set apart by them.
+BEFORE = {"data.task": "classification", "data.dataset": None}
+
+
 def _entry(
     records: list[runs_mod.RunRecord], kind: str, entry_id: str, search: str | None
 ) -> Entry:
     status = runs_mod.group_status(r.status for r in records)
     hp = flatten(records[0].config)
+    for key, value in BEFORE.items() if hp else ():
+        hp.setdefault(key, value)
     if len(records) > 1:  # repeats differ by seed alone
         hp.pop("seed", None)
     keys = runs_mod.metric_keys(records) + ["params", "epochs_run", "best_epoch"]

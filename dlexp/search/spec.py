@@ -264,8 +264,7 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
     params = section.get("params")
     if not isinstance(params, dict) or not params:
         raise bad_value("search.params", params, "a mapping of config keys to lists of values")
-    if base["data"]["path"] is not None:  # the probes read the CSV where the base does
-        raw = config_mod.apply_overrides(raw, [("data.path", base["data"]["path"])])
+    raw = {**raw, "data": {**(raw.get("data") or {}), "path": base["data"]["path"]}}  # absolute
     out: dict = {"params": [_check_param(k, v, raw) for k, v in params.items()]}
     out["tuner"] = config_mod.Choice("grid", TUNERS).check(
         section.get("tuner", "grid"), "search.tuner"

@@ -7,7 +7,8 @@ Agg canvas (no pyplot, no global state), so they can be drawn in worker processe
 
 - :mod:`~dlexp.report.plots.curves`: learning curves, runs overlaid, every batch's loss;
 - :mod:`~dlexp.report.plots.predictions`: the decision boundary, the test split's
-  confusion matrix and ROC curve;
+  confusion matrix and ROC curve; for regression the prediction over the plane, and
+  predicted against actual with the residuals;
 - :mod:`~dlexp.report.plots.search`: a search's objective by value, heatmap, importance,
   parallel coordinates;
 - :mod:`~dlexp.report.plots.strip`: the boundary epoch by epoch (from learning.npz);
@@ -39,10 +40,14 @@ from dlexp.report.plots.network import (
     weights_figure,
 )
 from dlexp.report.plots.predictions import (
+    MOST_TARGETS,
     boundary,
     boundary_figure,
     evaluation,
     evaluation_figure,
+    prediction_figure,
+    regression_evaluation_figure,
+    regression_scores,
 )
 from dlexp.report.plots.search import (
     heatmap,
@@ -56,6 +61,7 @@ from dlexp.report.plots.search import (
 )
 from dlexp.report.plots.strip import (
     MOST_FRAMES,
+    is_regression,
     learning_strip,
     learning_strip_figure,
     plane_rgb,
@@ -71,6 +77,8 @@ from dlexp.report.plots.style import (
     SAVE_DPI,
     SMALL,
     category_ticks,
+    value_rgb,
+    value_scale,
 )
 
 __all__ = [
@@ -84,6 +92,8 @@ __all__ = [
     "SAVE_DPI",
     "SMALL",
     "category_ticks",
+    "value_rgb",
+    "value_scale",
     # one run's curves, runs overlaid, every batch's loss (curves)
     "batch_loss",
     "batch_loss_figure",
@@ -97,6 +107,10 @@ __all__ = [
     "boundary_figure",
     "evaluation",
     "evaluation_figure",
+    "MOST_TARGETS",
+    "prediction_figure",
+    "regression_evaluation_figure",
+    "regression_scores",
     # a search (search)
     "heatmap",
     "heatmap_figure",
@@ -109,6 +123,7 @@ __all__ = [
     # the boundary epoch by epoch (strip)
     "MOST_FRAMES",
     "learning_strip",
+    "is_regression",
     "learning_strip_figure",
     "plane_rgb",
     "strip_frames",

@@ -40,9 +40,10 @@ def learning_curves(
     title: str = "",
     best_epoch: float | None = None,
     stopped_early: bool = False,
+    loss_title: str = "loss",
 ) -> bytes:
     """:func:`learning_curves_figure` as PNG."""
-    return style.png(learning_curves_figure(history, title, best_epoch, stopped_early))
+    return style.png(learning_curves_figure(history, title, best_epoch, stopped_early, loss_title))
 
 
 def learning_curves_figure(
@@ -50,10 +51,12 @@ def learning_curves_figure(
     title: str = "",
     best_epoch: float | None = None,
     stopped_early: bool = False,
+    loss_title: str = "loss",
 ) -> Figure:
     """Loss and each metric per epoch, training against validation; a dashed line at
     the best epoch (metrics.json's ``best_epoch``) and, when early stopping ended the
-    run, a dotted one at its last epoch (where patience ran out)."""
+    run, a dotted one at its last epoch (where patience ran out). ``loss_title`` names
+    the loss's chart (a regression's: the loss of the standardized target)."""
     names = metric_names(history) or ["loss"]
     epochs = [row.get("epoch") for row in history if isinstance(row.get("epoch"), int | float)]
     last = max(epochs) if epochs else None
@@ -71,7 +74,7 @@ def learning_curves_figure(
             )
         if stopped_early and last is not None:
             ax.axvline(last, color="#b3261e", lw=1.0, ls=":", label="stopped: patience ran out")
-        ax.set_title(name, fontsize=10)
+        ax.set_title(style.fit(loss_title if name == "loss" else name, 2.9, 10), fontsize=10)
         ax.set_xlabel("epoch", fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=SMALL)

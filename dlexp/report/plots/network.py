@@ -71,11 +71,15 @@ def _place(canvas: np.ndarray, rgb: np.ndarray | None, x: float, y: float, size:
     canvas[r0 : r0 + size, c0 : c0 + size] = box
 
 
-def network_figure(learning: dict, title: str = "") -> tuple[Figure, dict]:
+def network_figure(
+    learning: dict, title: str = "", regression: bool | None = None
+) -> tuple[Figure, dict]:
     """The network as TensorFlow Playground draws it: the inputs, each hidden unit as a
     small picture of its output over the plane, the output as the final boundary, and
     each link as a line as wide as |weight|, blue if positive, orange if negative.
     At most ``MOST_UNITS`` units a layer (those with the largest weights), '+N more'.
+    For regression (``regression``; None: when the final frame leaves [0, 1], which no
+    probability does) each output is its predicted value (:func:`style.value_scale`).
 
     Returns:
         The figure, and what it drew: ``units`` (the units shown per layer),
@@ -135,10 +139,14 @@ def network_figure(learning: dict, title: str = "") -> tuple[Figure, dict]:
             _place(canvas, _unit_rgb(hidden[..., j]) if ok else None, *xy(c, k), s)
     frames = learning.get("snapshot_proba")
     final = None if frames is None or not len(frames) else np.asarray(frames[-1], np.float32)
+    if regression is None and final is not None and finite(final):
+        regression = bool(final.min() < 0 or final.max() > 1)
     for k, j in enumerate(columns[last]):
         rgb = None
         if final is not None and finite(final):
-            if len(columns[last]) == 1:
+            if regression:
+                rgb = style.value_rgb(final[..., j], style.value_scale(final[..., j]))
+            elif len(columns[last]) == 1:
                 rgb = plane_rgb(final)
             else:  # one softmax unit: its class's probability, white to its colour
                 colour = np.array(to_rgb(CLASS_COLOURS[j % len(CLASS_COLOURS)]))
@@ -184,9 +192,9 @@ def network_figure(learning: dict, title: str = "") -> tuple[Figure, dict]:
     return fig, drawn
 
 
-def network(learning: dict, title: str = "") -> bytes:
+def network(learning: dict, title: str = "", regression: bool | None = None) -> bytes:
     """:func:`network_figure` as PNG."""
-    return style.png(network_figure(learning, title)[0])
+    return style.png(network_figure(learning, title, regression)[0])
 
 
 def near_zero(weights, tolerance: float = NEAR_ZERO) -> int:

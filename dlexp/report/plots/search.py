@@ -1,5 +1,7 @@
 """A search's pictures: the objective against each searched value, a heatmap of two
-keys, each key's importance, and every trial in parallel coordinates."""
+keys, each key's importance, and every trial in parallel coordinates. An objective
+where lower is better (a loss, rmse, mae: runs.schema.direction) says so, and its
+colours are turned round so that the best trials are always the brightest."""
 
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ def objective_vs_params_figure(rows: list[dict], keys: list[str], objective: str
         ax.tick_params(axis="y", labelsize=SMALL)
         ax.grid(alpha=0.3, axis="y")
         if i == 0:
-            ax.set_ylabel(objective, fontsize=8)
+            ax.set_ylabel(f"{objective} ({style.better_text(objective)})", fontsize=8)
     style.category_ticks(fig, ticks)
     return fig
 
@@ -70,10 +72,13 @@ def heatmap_figure(rows: list[dict], x_key: str, y_key: str, objective: str) -> 
         layout="constrained",
     )
     ax = fig.add_subplot()
-    image = ax.imshow(grid, cmap="viridis", aspect="auto")
+    lower = style.lower_is_better(objective)
+    image = ax.imshow(grid, cmap="viridis_r" if lower else "viridis", aspect="auto")
     for j in range(len(ys)):
         for i in range(len(xs)):
             if not np.isnan(grid[j, i]):
+                r, g, b, _ = image.cmap(image.norm(grid[j, i]))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # white text on a dark cell
                 ax.text(
                     i,
                     j,
@@ -81,12 +86,12 @@ def heatmap_figure(rows: list[dict], x_key: str, y_key: str, objective: str) -> 
                     ha="center",
                     va="center",
                     fontsize=SMALL,
-                    color="white" if grid[j, i] < np.nanmean(grid) else "black",
+                    color="white" if dark else "black",
                 )
     ax.set_xlabel(x_key, fontsize=8)
     ax.set_ylabel(y_key, fontsize=8)
     fig.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=SMALL)
-    ax.set_title(f"mean {objective}", fontsize=9)
+    ax.set_title(f"mean {objective} ({style.better_text(objective)})", fontsize=9)
     style.category_ticks(fig, [(ax, "x", xs), (ax, "y", ys)])
     return fig
 
@@ -136,7 +141,7 @@ def parallel_figure(rows: list[dict], keys: list[str], objective: str) -> Figure
         layout="constrained",
     )
     ax = fig.add_subplot()
-    cmap = matplotlib.colormaps["viridis"]
+    cmap = matplotlib.colormaps["viridis_r" if style.lower_is_better(objective) else "viridis"]
     for r in sorted(rows, key=lambda r: r["score"]):
         ys = [orders[k].index(label(r.get(k))) / max(len(orders[k]) - 1, 1) for k in keys] + [
             (r["score"] - lo) / span
@@ -155,5 +160,6 @@ def parallel_figure(rows: list[dict], keys: list[str], objective: str) -> Figure
     ax.set_yticks([])
     for i in range(len(axes)):
         ax.axvline(i, color="#888888", lw=0.6)
-    style.category_ticks(fig, [(ax, "x", [a.split(".")[-1] for a in keys] + [objective])])
+    last = f"{objective} ({style.better_text(objective)})"
+    style.category_ticks(fig, [(ax, "x", [a.split(".")[-1] for a in keys] + [last])])
     return fig

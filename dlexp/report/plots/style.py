@@ -40,6 +40,57 @@ SMALL = 8  # points, the smallest text: 11 pixels on the page
 GREY = np.array(to_rgb("#888888"))  # the border of the small pictures of the plane
 
 
+def value_scale(*arrays) -> tuple:
+    """The colour scale of a regression target over the plane, from the values it
+    shows (the targets, or else the prediction): Playground's orange-white-blue
+    centred on 0 when they hold both signs around a middle near 0 (Playground's
+    targets, in [-1.2, 1.2]), viridis from the least to the largest value otherwise
+    (a weight of 50 ± 40 would be all one pale blue on a scale centred on 0).
+
+    Returns:
+        (colormap, vmin, vmax); values beyond them take the end colours.
+    """
+    import matplotlib
+
+    values = [np.asarray(a, dtype=np.float64).ravel() for a in arrays if a is not None]
+    v = np.concatenate(values) if values else np.empty(0)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return PLAYGROUND, -1.0, 1.0
+    lo, hi = float(v.min()), float(v.max())
+    if lo < 0 < hi and abs(float(np.median(v))) <= 0.2 * (hi - lo):
+        top = max(-lo, hi)
+        return PLAYGROUND, -top, top
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    return matplotlib.colormaps["viridis"], lo, hi
+
+
+def value_rgb(values: np.ndarray, scale: tuple, pale: float = 0.45) -> np.ndarray:
+    """A (rows, cols) regression output as (rows, cols, 3) colours on ``scale``
+    (:func:`value_scale`), mixed with ``pale`` of white as Playground shades its plane
+    so the points over it show; NaN white."""
+    cmap, lo, hi = scale
+    v = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(v)
+    t = np.clip((np.nan_to_num(v) - lo) / ((hi - lo) or 1.0), 0, 1)
+    rgb = cmap(t)[..., :3] * (1 - pale) + pale
+    rgb[bad] = 1.0
+    return rgb
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a smaller ``metric`` is better (a loss, rmse, mae: runs.schema.direction)."""
+    from dlexp.runs.schema import direction
+
+    return direction(metric) == "min"
+
+
+def better_text(metric: str) -> str:
+    """'lower is better' or 'higher is better', for a chart's label."""
+    return "lower is better" if lower_is_better(metric) else "higher is better"
+
+
 def png(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
     buf = io.BytesIO()

@@ -22,6 +22,10 @@ How members that differ share one program:
   ``where`` (every optimizer in the stack steps, each member keeps its own's).
 - **Data order** is each member's own: the permutations Keras' fit draws after
   ``set_random_seed(seed)``, so a member follows its one-at-a-time path.
+- **A regression's target scale**: the template ends, as ``models.build``'s models do,
+  with the output put into the target's units (``layers.ScaleTarget``), and the loss
+  is the one ``dlexp train`` compiles (on the standardized target); the mean and std
+  are per-member values, so cross-validation folds each use their own training rows'.
 - **Early stopping, plateau schedules, epochs and divergence** are per member and
   decided between epochs: a member that stops (or diverges) is frozen, and its best
   weights are restored at the end when asked.

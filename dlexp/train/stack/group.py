@@ -108,11 +108,10 @@ class StackTrainer:
                 continue
             seed_everything(job.cfg["seed"])
             try:
-                members.append(
-                    (job, models.build(
-                        job.cfg, data.n_features, data.n_outputs, data.standardize, data.target_scale
-                    ))
+                model = models.build(
+                    job.cfg, data.n_features, data.n_outputs, data.standardize, data.target_scale
                 )
+                members.append((job, model))
                 datas.append(data)
             except (ValueError, TypeError) as exc:  # Keras refused this config: it fails
                 outcomes[id(job)] = _failed(job, str(models.refused(exc)))

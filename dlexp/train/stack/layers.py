@@ -100,3 +100,21 @@ class Standardize(keras.layers.Layer):
             ops.subtract(x, self.mean),
             ops.maximum(ops.sqrt(self.variance), keras.backend.epsilon()),
         )
+
+
+class ScaleTarget(keras.layers.Layer):
+    """``dlexp.model.layers.TargetScale`` (``z * std + mean``) with the mean and standard
+    deviation in variables: a regression's output put into the target's units, each
+    cross-validation fold's by its own training rows' statistics. The program reads
+    the same variables to standardize the target for the loss."""
+
+    def build(self, input_shape):
+        n = input_shape[-1]
+        self.mean = self.add_weight(shape=(n,), initializer="zeros", trainable=False, name="mean")
+        self.std = self.add_weight(shape=(n,), initializer="ones", trainable=False, name="std")
+
+    def call(self, z):
+        return z * self.std + self.mean
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -4,12 +4,14 @@ prediction steps ``jax.vmap``-ed over the members.
 
 Everything a member computes goes through Keras' stateless APIs: the template's
 ``stateless_call``, each optimizer's ``stateless_apply``, each metric's
-``stateless_update_state``/``stateless_result`` and Keras' loss function. dlexp
+``stateless_update_state``/``stateless_result`` and the loss ``dlexp train``
+compiles (Keras' loss function, or for regression ``StandardizedLoss``). dlexp
 writes the loop: the scan over batches, the masks, and the per-member settings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import keras
@@ -17,7 +19,14 @@ import numpy as np
 
 from dlexp.data import Dataset
 from dlexp.model import build as models
-from dlexp.train.stack.layers import Gate, PickActivation, RateDropout, ScaleNoise, Standardize
+from dlexp.train.stack.layers import (
+    Gate,
+    PickActivation,
+    RateDropout,
+    ScaleNoise,
+    ScaleTarget,
+    Standardize,
+)
 
 
 def _dense(model) -> list:
@@ -98,7 +107,12 @@ class Program:
         self.dense.append(
             k.layers.Dense(self.layout.units, activation=self.layout.activation, name="output")
         )
-        self.template = k.Model(inputs, self.dense[-1](h), name="stack")
+        out = self.dense[-1](h)
+        self.target_scale = None
+        if self.layout.regression:  # as models.build ends: predictions in the target's units
+            self.target_scale = ScaleTarget(name="target_scale")
+            out = self.target_scale(out)
+        self.template = k.Model(inputs, out, name="stack")
         tv = self.template.trainable_variables
         self.kernels = [i for i, v in enumerate(tv) if v.path.endswith("kernel")]
 
@@ -125,10 +139,38 @@ class Program:
         train = self.cfgs[0]["train"]
         self.metrics = models.make_metrics(train["metrics"], self.layout)
         probe = np.zeros((1, self.layout.units), np.float32)
-        for metric in self.metrics:  # some (F1Score) make their variables on first use
+        # some (F1Score, R2Score) make their variables on first use, shaped by the
+        # output's units (R2Score: one sum per regression target)
+        for metric in self.metrics:
             metric.update_state(probe, probe)
             metric.reset_state()
-        self.loss_fn = keras.losses.get(self.layout.loss)
+        self.loss_fn = self._loss()
+
+    def _loss(self):
+        """The per-sample loss ``(y, y_pred, ntv) -> values``, which the steps mask and
+        average as Keras' ``sum_over_batch_size`` does.
+
+        For regression this is the loss ``dlexp train`` compiles, ``layout.loss_object()``
+        (``StandardizedLoss``: the loss on the target standardized by the training
+        split's mean and std), with each member's own mean and std, read from the
+        template's ``ScaleTarget`` variables (a fold's are its own): the member's
+        standardization is done here and the loss object, built with mean 0 and std 1,
+        computes the same numbers on it (subtracting 0 and dividing by 1 are exact).
+        """
+        if not self.layout.regression:
+            fn = keras.losses.get(self.layout.loss)
+            return lambda y, y_pred, ntv: fn(y, y_pred)
+        unit = dataclasses.replace(self.layout, scale=None).loss_object()
+        paths = [v.path for v in self.template.non_trainable_variables]
+        at_mean = paths.index(self.target_scale.mean.path)
+        at_std = paths.index(self.target_scale.std.path)
+
+        def values(y, y_pred, ntv):
+            mean, std = ntv[at_mean], ntv[at_std]
+            y = keras.ops.cast(y, y_pred.dtype)
+            return unit.call((y - mean) / std, (y_pred - mean) / std)
+
+        return values
 
     # -- the members' variables, stacked ------------------------------------------------
 
@@ -177,6 +219,11 @@ class Program:
     def _setting(self, var, cfg: dict, data: Dataset) -> np.ndarray:
         """A member's value of one of the template's non-trainable variables."""
         model, seed, depth = cfg["model"], cfg["seed"], len(models.hidden_widths(cfg["model"]))
+        if self.target_scale is not None:
+            if var is self.target_scale.mean:
+                return np.asarray(data.target_scale[0], np.float32)
+            if var is self.target_scale.std:
+                return np.asarray(data.target_scale[1], np.float32)
         if self.standardize is not None:
             if var is self.standardize.mean:
                 return data.standardize[0]
@@ -265,7 +312,7 @@ class Program:
 
         def forward(tv, ntv, hp, x, y, w, training):
             y_pred, ntv = template.stateless_call(tv, ntv, x, training=training)
-            losses = loss_fn(y, y_pred)
+            losses = loss_fn(y, y_pred, ntv)  # a regression's scale is in ntv, unchanged
             loss = jnp.mean(losses) if w is None else jnp.sum(losses * w) / jnp.sum(w)
             return loss + penalty(tv, hp), (y_pred, ntv)
 

@@ -86,7 +86,8 @@ class Stack:
         for i, ((job, model), d) in enumerate(zip(members, datas, strict=True)):
             stack = {"group": group, "size": len(members), "position": i}
             params = int(model.count_params())
-            writer = RunWriter(job.run, job.cfg, params, self.layout, d, self._put, stack)
+            layout = models.output_layout(job.cfg, d.n_outputs, d.target_scale)  # its own
+            writer = RunWriter(job.run, job.cfg, params, layout, d, self._put, stack)
             early, plateau = EarlyStopping.of(job.cfg), Plateau.of(job.cfg)
             self.members.append(Member(job, model, d, writer, early=early, plateau=plateau))
 
@@ -200,7 +201,8 @@ class Stack:
             x, y = data.splits()[split]
             pad = rows - len(x)
             x = np.concatenate([x, np.zeros((pad, x.shape[1]), x.dtype)])
-            y = self.layout.targets(np.concatenate([y, np.zeros((pad, *y.shape[1:]), y.dtype)]))
+            y = np.concatenate([y, np.zeros((pad, *y.shape[1:]), y.dtype)])  # (n,) or (n, k)
+            y = self.layout.targets(y)
             w = np.concatenate([np.ones(rows - pad, np.float32), np.zeros(pad, np.float32)])
             return x, y, w
 
