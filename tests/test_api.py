@@ -548,18 +548,13 @@ def test_a_regressions_predict_is_dlexp_predicts_in_the_targets_units(reg_run):
     assert df.to_dict("records") == json.loads(result.stdout)
 
 
-def test_a_regressions_class_plots_say_they_are_for_classification_or_draw(reg_run):
+def test_a_regressions_plots_are_the_reports_regression_pictures(reg_run):
     from matplotlib.figure import Figure
 
-    assert isinstance(reg_run.plot("curves"), Figure)
-    for kind in ("boundary", "evaluation"):
-        try:
-            figure = reg_run.plot(kind)
-        except dlexp.ConfigError as exc:  # the report's plots draw classes only
-            assert f"{kind!r} draws" in str(exc) and "this run is a regression" in str(exc)
-            assert exc.path == "kind"
-        else:  # the report's plots draw a regression's own pictures
-            assert isinstance(figure, Figure)
+    for kind in ("curves", "boundary", "evaluation", "learning", "network", "weights"):
+        assert isinstance(reg_run.plot(kind), Figure), kind
+    page = reg_run._repr_html_()
+    assert "data:image/png;base64," in page  # the prediction over the plane
 
 
 def test_compare_regressions_verdict_is_on_val_rmse(tmp_path):

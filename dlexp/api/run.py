@@ -15,20 +15,20 @@ from dlexp.core.errors import ConfigError
 # Run.plot's kinds: (the file it is drawn from, what it shows)
 PLOTS = {
     "curves": ("history.csv", "the learning curves (loss and metrics by epoch)"),
-    "boundary": ("boundary.npz", "the decision boundary over the plane (2D data)"),
-    "evaluation": ("predictions.npz", "the test split's confusion matrix and ROC curve"),
+    "boundary": (
+        "boundary.npz",
+        "the decision boundary (regression: the prediction) over the plane",
+    ),
+    "evaluation": (
+        "predictions.npz",
+        "the test split's confusion matrix and ROC curve (regression: predicted against actual)",
+    ),
     "learning": ("learning.npz", "the boundary epoch by epoch (train.record)"),
     "network": ("learning.npz", "the network with each hidden unit's output (train.record)"),
     "weights": ("learning.npz", "the kernel weights' histogram (train.record)"),
     "batches": ("learning.npz", "the loss of every batch (train.log_every: batch)"),
 }
 
-# those drawn from classes (probabilities): what each shows, for a regression's refusal
-CLASS_PLOTS = {
-    "boundary": "the classes' probabilities over the plane",
-    "evaluation": "a confusion matrix and ROC curve",
-    "learning": "the classes' boundary epoch by epoch",
-}
 # the metrics summary_line shows per split: the first of these the split has; for
 # regression its rmse and r2 both
 SUMMARY_METRICS = {
@@ -178,9 +178,9 @@ class Run:
         (shown inline in a notebook): ``curves``, ``boundary``, ``evaluation``,
         ``learning`` (the boundary epoch by epoch), ``network``, ``weights`` or
         ``batches``; the last four need ``train.record`` (``batches``:
-        ``train.log_every: batch``). ``boundary``, ``evaluation`` and ``learning``
-        draw classes: for a regression run, where the report cannot draw them, a
-        ConfigError says they are for classification.
+        ``train.log_every: batch``). For a regression run, ``boundary`` is the
+        prediction over the plane, ``evaluation`` predicted against actual and the
+        residuals, ``learning`` the prediction epoch by epoch (the report's pictures).
 
         Raises:
             ConfigError: an unknown kind, or one the run has no data for.
@@ -195,21 +195,7 @@ class Run:
         return ((info.data if info is not None else None) or {}).get("task") or "classification"
 
     def _figure(self, kind: str):
-        """The Figure of ``kind`` (see :meth:`plot`). A regression run's boundary,
-        evaluation and learning plots are drawn where the report's plots draw them for
-        regression; where they draw classes only, a ConfigError says so."""
-        if self.task != "regression" or kind not in CLASS_PLOTS:
-            return self._draw(kind)
-        try:
-            return self._draw(kind)
-        except (KeyError, TypeError, ValueError, IndexError):
-            raise ConfigError(
-                f"{self.path}: {kind!r} draws {CLASS_PLOTS[kind]}, for classification; this "
-                "run is a regression (its curves, network and weights plots apply)",
-                "kind",
-            ) from None
-
-    def _draw(self, kind: str):
+        """The Figure of ``kind`` (see :meth:`plot`)."""
         from dlexp.core.errors import unknown_name
         from dlexp.report import plots
         from dlexp.report.images import LEARNING, load_npz
@@ -228,8 +214,9 @@ class Run:
                 best_epoch=record.metric("best_epoch"),
                 stopped_early=record.metrics.stopped_early is True,
             )
-        if kind == "boundary":
-            return plots.boundary_figure(load_npz(str(source)), f"decision boundary: {name}")
+        if kind == "boundary":  # for regression, the prediction over the plane
+            what = "prediction" if self.task == "regression" else "decision boundary"
+            return plots.boundary_figure(load_npz(str(source)), f"{what}: {name}")
         if kind == "evaluation":
             return plots.evaluation_figure(load_npz(str(source)), f"test split: {name}")
         if kind == "batches":
@@ -291,7 +278,7 @@ class Run:
             show.table(["", ""], [f for f in facts if f[1] is not None]),
         ]
         npz = self.path / "boundary.npz"
-        if npz.is_file() and self.task != "regression":
+        if npz.is_file():
             try:
                 parts.append(show.picture(self.plot("boundary")))
             except Exception:  # noqa: BLE001 - a damaged picture costs the picture only
