@@ -30,8 +30,9 @@ def predict(run_dir, points, input_csv, fmt):
     """Predict with the model of the run in RUN: one row per point.
 
     Each row holds the point's features, proba_<class> for each class and the
-    predicted class. Points are in the data's own units: the model carries its
-    preprocessing (data.standardize is its first layer).
+    predicted class; for regression, predicted (predicted_<target> for each of
+    several targets) in the target's units. Points are in the data's own units: the
+    model carries its preprocessing (data.standardize is its first layer).
 
     \b
     Examples:
