@@ -228,6 +228,8 @@ def test_train_bar_labels_train_and_validation():
     assert "loss 0.2798 val 0.2687" in text and "acc 0.900 val 0.910" in text
     assert "/" not in text
     assert display.epoch_logs({"loss": 0.5}) == "loss 0.5000"
+    regression = {"loss": 0.31, "r2": 0.7, "rmse": 0.2, "val_loss": 0.4, "val_rmse": 0.25}
+    assert display.epoch_logs(regression) == "loss 0.3100 val 0.4000  rmse 0.2000 val 0.2500"
 
 
 def test_no_best_epoch_without_validation(tmp_path):

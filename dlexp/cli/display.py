@@ -32,10 +32,15 @@ def fmt(value, digits: int = 4) -> str:
 
 
 def epoch_logs(row: dict) -> str:
-    """'loss 0.0754 val 0.0806  acc 0.970 val 0.981': each metric on the training split,
-    then on the validation split, labelled; short enough for 80 columns."""
+    """'loss 0.0754 val 0.0806  acc 0.970 val 0.981': the loss and the first of accuracy,
+    rmse, r2 (a regression's) logged, on the training split, then on the validation
+    split, labelled; short enough for 80 columns."""
     parts = []
-    for key, short, digits in (("loss", "loss", 4), ("accuracy", "acc", 3)):
+    shown = [("loss", "loss", 4)]
+    score = next((k for k in ("accuracy", "rmse", "r2") if k in row), None)
+    if score is not None:
+        shown.append((score, {"accuracy": "acc"}.get(score, score), 4 if score == "rmse" else 3))
+    for key, short, digits in shown:
         if key in row:
             text = f"{short} {row[key]:.{digits}f}"
             if f"val_{key}" in row:
