@@ -330,16 +330,56 @@ def test_data_task_resolves_to_the_task_the_data_is_for(write):
             "Playground's gauss has 2 classes",
         ),
         ({"kind": "playground", "dataset": "reg-cube"}, {}, "data.dataset", "reg-plane"),
+        (
+            {"kind": "csv", "path": "{ints}", "target": "price"},
+            {},
+            "data.target",
+            "holds 40 distinct integers in 40 rows, too many to be classes",
+        ),
+        (
+            {"kind": "csv", "path": "{text}", "target": ["a", "b"], "task": "classification"},
+            {},
+            "data.target",
+            "names 2 columns; data.task classification learns one column",
+        ),
     ],
 )
 def test_data_task_mistakes_exit_2_naming_the_key(write, tmp_path, data, train, key, words):
     from helpers import invoke, one_line
 
     text = write("animals.csv", "a,b,label\n" + "0,1,cat\n1,0,dog\n" * 10)
-    data = {k: str(text) if v == "{text}" else v for k, v in data.items()}
+    ints = write("prices.csv", "a,price\n" + "".join(f"{i},{100 + 7 * i}\n" for i in range(40)))
+    files = {"{text}": str(text), "{ints}": str(ints)}
+    data = {k: files.get(v, v) if isinstance(v, str) else v for k, v in data.items()}
     path = write("bad.yaml", yamlio.dump({"data": data, "train": {**train, "epochs": 1}}))
     result = invoke("train", path, "--runs-dir", tmp_path / "runs")
     assert result.exit_code == 2, result.output
     line = one_line(result)
     assert f"{key}: " in line and words in line, line
     assert not (tmp_path / "runs").exists()  # refused before any run folder
+
+
+def test_a_regression_output_is_linear():
+    cfg = {"data": {"kind": "playground", "dataset": "reg-plane"}}
+    assert config.resolve(cfg)["model"]["output_activation"] == "linear"
+    with pytest.raises(ConfigError) as err:
+        config.resolve({**cfg, "model": {"output_activation": "sigmoid"}})
+    assert err.value.path == "model.output_activation" and "expected linear" in str(err.value)
+
+
+def test_a_csv_task_given_is_not_read_again_and_an_old_run_is_a_classification(tmp_path):
+    """A run's config.yaml (a concrete data.task) resolves with its CSV moved away; a
+    run from before data.task (none in its config.yaml) is the classification it was,
+    even when its labels are numbers with decimals (auto would regress them)."""
+    from dlexp.runs import select
+
+    data = {"kind": "csv", "path": str(tmp_path / "gone.csv"), "target": "y"}
+    assert config.resolve({"data": {**data, "task": "regression"}})["data"]["task"] == (
+        "regression"
+    )
+    (tmp_path / "gone.csv").write_text("a,y\n" + "".join(f"{i},{i % 2 + 0.5}\n" for i in range(9)))
+    assert config.resolve({"data": data})["data"]["task"] == "regression"  # auto reads it
+    run = tmp_path / "old-run"
+    run.mkdir()
+    (run / "config.yaml").write_text(yamlio.dump({"data": data, "train": {"epochs": 1}}))
+    assert select.config_of(run)["data"]["task"] == "classification"

@@ -97,10 +97,10 @@ def test_regression_features_and_l2_are_mapped():
     assert cfg["data"]["extra_features"] == ["x1^2", "x2^2", "sin(x1)"]
     assert cfg["data"]["test_size"] == pytest.approx(0.3)
     assert cfg["model"]["layers"] == [6, 4, 2]
-    # rate 0.003 over a batch of 20, halved: Playground's (rate / B) * w^2 / 2 as Keras' l2 * w^2
-    assert cfg["model"]["l2"] == pytest.approx(0.003 / 20 / 2) and cfg["model"]["l1"] == 0
+    # rate 0.003 halved: Playground's rate * w^2 / 2 as Keras' l2 * w^2, whatever the batch
+    assert cfg["model"]["l2"] == pytest.approx(0.003 / 2) and cfg["model"]["l1"] == 0
     l1 = config_of(FEATURES_URL.replace("regularization=L2", "regularization=L1"))
-    assert l1["model"]["l1"] == pytest.approx(0.003 / 20) and l1["model"]["l2"] == 0
+    assert l1["model"]["l1"] == pytest.approx(0.003) and l1["model"]["l2"] == 0
 
 
 def test_the_hash_alone_or_the_whole_url_say_the_same():
@@ -285,12 +285,12 @@ def test_what_playground_has_no_place_for_is_said(change, note):
     assert pg.url(state).startswith(pg.SITE + "#activation=")
 
 
-def test_l2_with_full_batch_is_scaled_by_the_training_points():
+def test_l2_with_full_batch_is_the_same_rate():
     raw = pg.from_url(FEATURES_URL)[0]
     raw["train"]["batch_size"] = "full"
     state, _ = export_pg.state_of(config_mod.resolve(raw))
     assert state["batchSize"] == 350  # 70% of 500
-    assert state["regularizationRate"] == pytest.approx(raw["model"]["l2"] * 2 * 350)
+    assert state["regularizationRate"] == pytest.approx(raw["model"]["l2"] * 2) == 0.003
 
 
 def test_a_run_on_other_data_has_no_playground_url(runs_dir):
@@ -342,3 +342,14 @@ def test_regression_and_features_with_l2_round_trip_through_a_run(url, tmp_path)
     back, said = round_trip(url, tmp_path)
     assert said == ""
     assert settings(back) == settings(url)
+
+
+def test_settings_after_a_question_mark_are_refused_not_read_as_the_defaults():
+    result = invoke(
+        "config", "--from-playground", "https://playground.tensorflow.org/?activation=relu"
+    )
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "URL: the settings follow '?' ('activation=relu'); expected them after '#'" in (
+        one_line(result)
+    )
+    assert pg.hash_part("https://playground.tensorflow.org/") == ""  # the defaults

@@ -554,3 +554,21 @@ def test_a_worker_without_a_chief_gives_up(small, tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["search", str(small), "--runs-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert f"no chief answered at 127.0.0.1:{port} within 1 s" in result.stderr
+
+
+def test_a_grid_that_mixes_classification_and_regression_is_refused(write, tmp_path):
+    """Their losses (cross-entropy, the standardized squared error) do not compare, so
+    no objective ranks them: exit 2 before anything trains."""
+    from helpers import invoke, one_line
+
+    path = write(
+        "mixed.yaml",
+        "data: {kind: playground}\ntrain: {epochs: 1}\n"
+        "search:\n  objective: val_loss\n  params:\n    data.dataset: [gauss, reg-gauss]\n",
+    )
+    result = invoke("search", path, "--runs-dir", tmp_path / "runs", "--dry-run")
+    assert (
+        result.exit_code == 2
+        and "search.params: its points are classifications and regressions" in one_line(result)
+    )
+    assert not (tmp_path / "runs").exists()

@@ -12,7 +12,7 @@ does not say what it seems to is better caught before anything trains.
 
 The mapping is in docs/playground.md. In short: the dataset, noise, training share,
 batch size, learning rate, activation, network shape, inputs, problem type and seed go
-across and come back; L1/L2 are scaled by the batch size (``REGULARIZATION``); what
+across and come back; L1/L2 are scaled to Keras' penalty (``REGULARIZATION``); what
 Playground does that dlexp does not say (its output unit, square loss, initial weights,
 Math.random's points) is noted, not carried. Plain Python: no Keras, no NumPy.
 """
@@ -99,12 +99,13 @@ HIDE_SUFFIX = "_hide"
 NOISE_MAX = 80  # the slider goes to 50; playground.ts takes up to 80 from a URL
 # Playground trains until it is stopped; a config needs a number of epochs.
 EPOCHS = 100
-# Playground's update of a weight after a batch of B points (nn.ts, updateWeights) is
-#   w -= lr * (mean over the batch of dE/dw + rate * R'(w) / B),
-# R(w) = |w| (L1) or w^2 / 2 (L2): the mean loss plus (rate / B) * R(w). Keras adds
-# l1 * sum|w| + l2 * sum w^2 to the mean loss, so the same penalty (and the same step
-# at the same learning rate) is l1 = rate / B, l2 = rate / (2 B).
-REGULARIZATION = {"L1": ("l1", 1.0), "L2": ("l2", 0.5)}  # key, factor on rate / B
+# Playground's update of a weight after a batch (nn.ts, updateWeights) is
+#   w -= lr * mean over the batch of dE/dw;  then  w -= lr * rate * R'(w),
+# R(w) = |w| (L1) or w^2 / 2 (L2): the mean loss plus rate * R(w), whatever the batch.
+# Keras adds l1 * sum|w| + l2 * sum w^2 to the mean loss, so the same penalty (and the
+# same step at the same learning rate) is l1 = rate, l2 = rate / 2. (Playground's L1
+# also kills a weight that the penalty pushes across 0; Keras' does not.)
+REGULARIZATION = {"L1": ("l1", 1.0), "L2": ("l2", 0.5)}  # key, factor on rate
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _PLAYGROUND_SEED = re.compile(r"^0\.(\d{5})$")  # Math.random().toFixed(5)
 _DECIMAL_SEED = re.compile(r"^(0|[1-9]\d*)$")
@@ -114,7 +115,7 @@ DEFAULT_SEED = SCHEMA.fields["seed"].default  # dlexp's, for a URL without a see
 
 def tidy(value: float) -> float:
     """A float rounded to 12 significant digits: 0.1 * 3 back to 0.3, so a value that
-    goes to dlexp and back (a rate over the batch size, times it) reads as it did."""
+    goes to dlexp and back (a rate halved, then doubled) reads as it did."""
     return float(f"{value:.12g}") if value else 0.0
 
 
@@ -137,11 +138,20 @@ def js_number(value: float | int) -> str:
 
 def hash_part(url: str) -> str:
     """What follows the first '#' of a URL, or the text itself when it has none and is
-    not a URL (``activation=tanh&...``); a URL without a hash is Playground's defaults."""
+    not a URL (``activation=tanh&...``); a URL without a hash is Playground's defaults.
+    Settings after a '?' instead are refused: the page reads only its hash, so such a
+    link shows its defaults, not what it seems to say."""
     text = url.strip()
     if "#" in text:
         return text.split("#", 1)[1]
     if "://" in text or text.startswith(("playground.tensorflow.org", "www.")):
+        query = text.split("?", 1)[1] if "?" in text else ""
+        if "=" in query:
+            raise ConfigError(
+                f"the settings follow '?' ({show(query[:40])}); expected them after '#', "
+                "where Playground keeps them (it ignores a query and shows its defaults)",
+                "URL",
+            )
         return ""
     return text
 
@@ -339,7 +349,7 @@ def to_config(state: dict, hidden: set[str] = frozenset()) -> tuple[dict, list[s
     penalty = {"l1": 0.0, "l2": 0.0}
     if kind is not None and rate > 0:
         key, factor = REGULARIZATION[kind]
-        penalty[key] = tidy(factor * rate / batch)
+        penalty[key] = tidy(factor * rate)
     elif kind is not None:
         notes.append(f"regularization={kind} with regularizationRate=0 adds nothing; dropped")
     elif rate > 0:

@@ -82,6 +82,14 @@ def _resolve_task(cfg: dict) -> str:
                 "data.task",
             )
         return own
+    if asked != "auto":  # checked against the file as the data is read (read_csv)
+        if asked == "classification" and isinstance(data["target"], list):
+            raise ConfigError(
+                f"{show(data['target'])} names {len(data['target'])} columns; data.task "
+                "classification learns one column of labels (several are for regression)",
+                "data.target",
+            )
+        return asked
     from dlexp.data.csv import target_task  # reads the CSV's target column
 
     return target_task(data["path"], data["target"], asked, data["features"])
@@ -109,8 +117,14 @@ def _check_task(cfg: dict, task: str) -> None:
                 f"{', '.join(REGRESSION_LOSSES)}",
                 "train.loss",
             )
-        if model["output_activation"] is None:
-            model["output_activation"] = "linear"
+        if model["output_activation"] not in (None, "linear"):
+            raise ConfigError(
+                f"{show(model['output_activation'])} on a regression's output; expected linear "
+                "(or null): the output is in standardized units, put back into the target's "
+                "by the model's last layer, so it must be free to take any value",
+                "model.output_activation",
+            )
+        model["output_activation"] = "linear"
 
 
 def _resolve_cross(cfg: dict) -> dict:

@@ -9,6 +9,7 @@ Writing puts mappings in block style and short lists in flow style, in order.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,15 @@ _Dumper.add_representer(list, _represent_list)
 def dump(cfg: dict) -> str:
     """A config as YAML, in schema order, readable by ``load``."""
     return yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """``base`` with ``over`` laid on top, mapping by mapping (a grid file over the config
+    it names as its ``base``); neither is changed."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out

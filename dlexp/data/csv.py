@@ -127,6 +127,15 @@ def target_task(
     targets = _targets(target)
     kinds = [_kind_of(path, t, col) for t, col in zip(targets, labels, strict=True)]
     if asked == "auto":
+        distinct = len(set(labels[0]))
+        if kinds[0] == "integers" and len(targets) == 1 and distinct > _most_classes(labels[0]):
+            raise ConfigError(
+                f"column {target!r} of {path.name} holds {distinct} distinct integers in "
+                f"{len(labels[0])} rows, too many to be classes for data.task auto; expected "
+                "data.task: regression to regress them (or classification to learn each as "
+                "a class)",
+                "data.target",
+            )
         asked = "regression" if len(targets) > 1 or kinds[0] == "reals" else "classification"
     if asked == "regression":
         for t, kind in zip(targets, kinds, strict=True):
@@ -144,7 +153,7 @@ def target_task(
             "data.target",
         )
     distinct = len(set(labels[0]))
-    if kinds[0] == "reals" and distinct > min(MAX_CLASSES, len(labels[0]) // 2):
+    if kinds[0] == "reals" and distinct > _most_classes(labels[0]):
         raise ConfigError(
             f"column {target!r} of {path.name} holds {distinct} distinct numbers in "
             f"{len(labels[0])} rows; data.task classification expects class labels "
@@ -152,6 +161,12 @@ def target_task(
             "data.target",
         )
     return "classification"
+
+
+def _most_classes(labels: list[str]) -> int:
+    """The most distinct labels a column of numbers may hold and be learned as classes:
+    half its rows, at most MAX_CLASSES."""
+    return min(MAX_CLASSES, len(labels) // 2)
 
 
 _CACHE: dict = {}
@@ -191,6 +206,7 @@ def read_csv(
     """
     path = Path(path)
     x, labels, names = _cached(path, target, features)
+    target_task(path, target, task, features)  # a task given in the config is checked here
     if task == "regression":
         targets = _targets(target)
         for t, col in zip(targets, labels, strict=True):

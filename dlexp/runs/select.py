@@ -133,6 +133,8 @@ def config_of(run: str | Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{folder}: not a run folder (it holds no config.yaml)")
     raw = config_mod.read_yaml(path)
+    if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
+        raw["data"].setdefault("task", "classification")  # a run from before data.task
     try:
         return config_mod.resolve(raw)
     except ConfigError as exc:

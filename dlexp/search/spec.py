@@ -5,7 +5,6 @@ prints its plan in milliseconds; ``engine`` runs what this module plans."""
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from dataclasses import dataclass, field
@@ -80,16 +79,6 @@ class Param:
 def point_key(values: dict) -> str:
     """A stable text key of a point's values, independent of key order."""
     return json.dumps({k: values[k] for k in sorted(values)}, sort_keys=True, default=str)
-
-
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 @dataclass
@@ -391,6 +380,12 @@ def _check_objective(spec: SearchSpec) -> None:
     configs = [config_mod.fold(spec.base, 0, spec.cv) if spec.cv else spec.base]
     if spec.tuner == "grid":
         configs = [spec.point_config(p) for p in spec.grid_points(limit=CHECKED)]
+    if len({cfg["data"]["task"] for cfg in configs}) > 1:  # whose losses do not compare
+        raise ConfigError(
+            "its points are classifications and regressions, whose losses and metrics do "
+            "not compare; expected one task (a search of each)",
+            "search.params",
+        )
     for cfg in configs:
         logged = config_mod.logged_metrics(cfg)
         if spec.objective not in logged:
@@ -428,7 +423,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Searc
         base_raw = yamlio.read_yaml(base_path) or {}
         if not isinstance(base_raw, dict):
             raise ConfigError(f"{base_path}: expected a mapping, got {show(base_raw)}")
-        raw = _deep_merge(base_raw, raw)
+        raw = yamlio.deep_merge(base_raw, raw)
     parsed = [config_mod.parse_override(o) for o in overrides]
     try:
         raw = config_mod.apply_overrides(raw, parsed)

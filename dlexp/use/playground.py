@@ -164,8 +164,8 @@ def state_of(cfg: dict) -> tuple[dict, list[str]]:
 
 def _regularization(model: dict, state: dict, notes: list[str]) -> None:
     """model.l1 / model.l2 as Playground's one regularization and its rate, the inverse
-    of the scaling in dlexp.config.playground.REGULARIZATION (rate = penalty * B /
-    factor); with both, L2 is kept."""
+    of the scaling in dlexp.config.playground.REGULARIZATION (rate = penalty / factor);
+    with both, L2 is kept."""
     l1, l2 = model["l1"], model["l2"]
     if l1 and l2:
         notes.append(f"model.l1 {show(l1)} dropped: Playground has one regularization; L2 kept")
@@ -173,7 +173,7 @@ def _regularization(model: dict, state: dict, notes: list[str]) -> None:
         key, factor = pg.REGULARIZATION[kind]
         if model[key]:
             state["regularization"] = kind
-            state["regularizationRate"] = pg.tidy(model[key] * state["batchSize"] / factor)
+            state["regularizationRate"] = pg.tidy(model[key] / factor)
             return
     state["regularization"], state["regularizationRate"] = None, 0
 
