@@ -82,11 +82,16 @@ def test_diff_says_which_side_is_better_by_each_metrics_direction(write, tmp_pat
         "model: {layers: [4]}\ntrain: {epochs: 3, early_stopping: false, learning_rate: LR}\n"
     )
     runs = []
-    for lr in ("0.0001", "0.05"):
-        config = write(f"lr{lr}.yaml", base.replace("LR", lr))
+    classify = base.replace("reg-plane", "gauss").replace("LR", "0.05")
+    for lr, text in (("0.0001", None), ("0.05", None), ("gauss", classify)):
+        config = write(f"lr{lr}.yaml", text or base.replace("LR", lr))
         result = invoke("train", config, "--runs-dir", tmp_path / "r", "-q", "--format", "json")
         assert result.exit_code == 0, result.output
         runs.append(tmp_path / "r" / json.loads(result.stdout)["id"])
+    across = json.loads(invoke("diff", runs[1], runs[2], "--format", "json").stdout)
+    loss = {m["key"]: m for m in across["metrics"]}["test_loss"]
+    assert loss["delta"] and loss["better"] is None  # cross-entropy against a standardized mse
+    runs = runs[:2]
     result = json.loads(invoke("diff", *runs, "--format", "json").stdout)
     rows = {m["key"]: m for m in result["metrics"]}
     assert {"val_rmse", "val_r2", "test_rmse", "test_r2"} <= set(rows)

@@ -96,11 +96,16 @@ def diff(a: str | Path, b: str | Path) -> dict:
         if va.get(k) != vb.get(k)
     ]
     metrics = []
+    # a classification's loss (cross-entropy) and a regression's (on the standardized
+    # target) do not compare: neither side's is the better
+    apart = ca.get("data.task", "classification") != cb.get("data.task", "classification")
     for key in runs.metric_keys([ra, rb]):
         x, y = ra.metric(key), rb.metric(key)
         delta = None if x is None or y is None else y - x
         way = runs.direction(key)  # rmse lower is better, r2 higher
         better = None if not delta else ("b" if (delta > 0) == (way == "max") else "a")
+        if apart and "loss" in key:
+            better = None
         metrics.append(
             {"key": key, "a": x, "b": y, "delta": delta, "direction": way, "better": better}
         )
