@@ -160,3 +160,25 @@ def test_a_run_from_before_data_task_is_not_set_apart_by_it(tmp_path):
     (tmp_path / "new" / "config.yaml").write_text(yaml.safe_dump(cfg))
     report = index.build(tmp_path)
     assert len(report.entries) == 2 and report.varying == []
+
+
+def test_a_run_on_other_data_is_not_also_set_apart_by_what_its_data_decides(tmp_path):
+    """A regression among classifications differs in its dataset; its task and linear
+    output follow from that and are not listed beside it."""
+    import shutil
+
+    import yaml
+
+    from dlexp.runs import index
+
+    old = FIXTURES / "20260101-000000-plain-aaaaaa"
+    for name in ("a", "b", "reg"):
+        shutil.copytree(old, tmp_path / name)
+    cfg = yaml.safe_load((old / "config.yaml").read_text())
+    cfg["data"].update(kind="playground", dataset="reg-plane", task="regression")
+    cfg["model"]["output_activation"] = "linear"
+    (tmp_path / "reg" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    report = index.build(tmp_path)
+    assert {"data.task", "model.output_activation"} <= set(report.varying)
+    shown = {k for pairs in index.settings(report).values() for k, _ in pairs}
+    assert "data.kind" in shown and not shown & {"data.task", "model.output_activation"}

@@ -115,6 +115,8 @@ class SearchInfo:
 # Keys a run from before they existed does not hold, as such a run had them: so that
 # its rows are not set apart by them.
 BEFORE = {"data.task": "classification", "data.dataset": None}
+# Keys the dataset decides: a row that differs in its data does not list them too.
+TASK_FOLLOWS = ("data.task", "model.output_activation")
 
 
 def _entry(
@@ -221,11 +223,14 @@ def settings(report: Report) -> dict[str, list[tuple[str, Any]]]:
         if e.kind == "trial" and e.search in searched:
             out[e.id] = [(k, e.hyperparameters.get(k)) for k in searched[e.search]]
         else:
-            out[e.id] = [
+            pairs = [
                 (k, e.hyperparameters.get(k))
                 for k in keys
                 if json.dumps(e.hyperparameters.get(k), sort_keys=True, default=str) != mode.get(k)
             ]
+            if any(k in ("data.kind", "data.dataset") for k, _ in pairs):  # they follow it
+                pairs = [(k, v) for k, v in pairs if k not in TASK_FOLLOWS]
+            out[e.id] = pairs
     return out
 
 
