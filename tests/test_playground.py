@@ -353,3 +353,10 @@ def test_settings_after_a_question_mark_are_refused_not_read_as_the_defaults():
         one_line(result)
     )
     assert pg.hash_part("https://playground.tensorflow.org/") == ""  # the defaults
+
+
+def test_the_header_gives_the_epochs_the_config_holds():
+    result = invoke("config", "--from-playground", "problem=regression", "--set", "train.epochs=20")
+    assert result.exit_code == 0, result.output
+    assert "dlexp chose train.epochs 100 (here 20, as set)," in result.stdout
+    assert "epochs: 20" in result.stdout

@@ -57,7 +57,7 @@ def show_config(config_file, playground, overrides):
             raise exc.located("--set ") from None
         for note in notes:
             warn(note)
-        click.echo(pg.header(state) + yamlio.dump(cfg), nl=False)
+        click.echo(pg.header(state, cfg["train"]["epochs"]) + yamlio.dump(cfg), nl=False)
         return
     if config_file is None:
         if overrides:

@@ -395,16 +395,16 @@ def from_url(url: str) -> tuple[dict, list[str], dict]:
     return raw, notes, state
 
 
-def header(state: dict) -> str:
+def header(state: dict, epochs: int = EPOCHS) -> str:
     """YAML comment lines for the printed config: where it came from, and what dlexp
-    chose where Playground says nothing."""
+    chose where Playground says nothing (``epochs``: the config's, after any --set)."""
+    here = "" if epochs == EPOCHS else f" (here {epochs}, as set)"
     lines = [
         "dlexp config from a TensorFlow Playground URL (dlexp config --from-playground):",
         f"  {url(state)}",
-        f"Playground trains until it is stopped, with no validation split: train.epochs "
-        f"{EPOCHS} is dlexp's",
-        "choice, data.val_size 0, no early stopping. Not carried (docs/playground.md): its "
-        "output unit",
+        "Playground trains until it is stopped, with no validation split: dlexp chose "
+        f"train.epochs {EPOCHS}{here},",
+        "data.val_size 0 and no early stopping. Not carried (docs/playground.md): its output unit",
         "(tanh, square loss; linear for regression), its first weights (uniform in "
         "[-0.5, 0.5], biases",
         "0.1) and its points (dlexp draws them with NumPy from the seed, not Math.random).",
