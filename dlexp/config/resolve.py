@@ -82,13 +82,13 @@ def _resolve_task(cfg: dict) -> str:
                 "data.task",
             )
         return own
+    if asked == "classification" and isinstance(data["target"], list):  # before the file
+        raise ConfigError(
+            f"{show(data['target'])} names {len(data['target'])} columns; data.task "
+            "classification learns one column of labels (several are for regression)",
+            "data.target",
+        )
     if asked != "auto":  # checked against the file as the data is read (read_csv)
-        if asked == "classification" and isinstance(data["target"], list):
-            raise ConfigError(
-                f"{show(data['target'])} names {len(data['target'])} columns; data.task "
-                "classification learns one column of labels (several are for regression)",
-                "data.target",
-            )
         return asked
     from dlexp.data.csv import target_task  # reads the CSV's target column
 
@@ -144,32 +144,24 @@ def _resolve_cross(cfg: dict) -> dict:
     if data["n_samples"] is None:
         playground = kind == "playground"
         data["n_samples"] = PLAYGROUND_SAMPLES[own_task(data)] if playground else DEFAULT_SAMPLES
-    if kind == "playground" and data["dataset"] in PLAYGROUND_CLASSIFICATION:
+    playground = kind == "playground"
+    if kind in TWO_CLASS_DATASETS or (playground and data["dataset"] in PLAYGROUND_CLASSIFICATION):
         if data["classes"] not in (None, 2):
+            name = f"Playground's {data['dataset']}" if playground else f"the {kind} dataset"
             raise ConfigError(
-                f"Playground's {data['dataset']} has 2 classes, got {show(data['classes'])}",
-                "data.classes",
-            )
-        data["classes"] = 2
-    elif kind in BUNDLED or kind == "playground":
-        data["classes"] = None  # the dataset's own
-    if kind in TWO_CLASS_DATASETS:
-        if data["classes"] not in (None, 2):
-            raise ConfigError(
-                f"the {kind} dataset has 2 classes, got {show(data['classes'])}; "
-                "use kind blobs or spiral for more",
+                f"{name} has 2 classes, got {show(data['classes'])}; use kind blobs or "
+                "spiral for more",
                 "data.classes",
             )
         data["classes"] = 2
     elif kind in CLASS_DEFAULTS and data["classes"] is None:
         data["classes"] = CLASS_DEFAULTS[kind]
+    elif kind in BUNDLED or kind in ("playground", "csv"):
+        data["classes"] = None  # the dataset's own, or read from the file
     if kind == "csv":
-        data["classes"] = None  # read from the file
         for key in ("path", "target"):
             if data[key] is None:
                 raise ConfigError("required when data.kind is csv, got null", f"data.{key}")
-    if data["extra_features"] and (kind in BUNDLED or kind == "csv"):
-        pass  # a CSV with two feature columns may have them; the loader checks
     data["task"] = _resolve_task(cfg)
     _check_task(cfg, data["task"])
     talos = {k: model[k] for k in TALOS_DEFAULTS if model[k] is not None}

@@ -116,7 +116,8 @@ def target_task(
     path: str | Path, target: str | list[str], asked: str, features: list[str] | None = None
 ) -> str:
     """The task a CSV's target is learned as: ``asked``, checked against the column
-    (regression needs numbers; classification one column of labels), or for ``auto``
+    (regression needs numbers; classification labels, one column: config.resolve
+    refuses several before the file is read), or for ``auto``
     regression when the numbers are not all integers (or there are several targets).
 
     Raises:
@@ -126,8 +127,8 @@ def target_task(
     _, labels, _ = _cached(path, target, features)
     targets = _targets(target)
     kinds = [_kind_of(path, t, col) for t, col in zip(targets, labels, strict=True)]
+    distinct = len(set(labels[0]))
     if asked == "auto":
-        distinct = len(set(labels[0]))
         if kinds[0] == "integers" and len(targets) == 1 and distinct > _most_classes(labels[0]):
             raise ConfigError(
                 f"column {target!r} of {path.name} holds {distinct} distinct integers in "
@@ -136,7 +137,7 @@ def target_task(
                 "a class)",
                 "data.target",
             )
-        asked = "regression" if len(targets) > 1 or kinds[0] == "reals" else "classification"
+        asked = "regression" if _auto_regresses(targets, kinds) else "classification"
     if asked == "regression":
         for t, kind in zip(targets, kinds, strict=True):
             if kind == "text":
@@ -146,13 +147,6 @@ def target_task(
                     "data.target",
                 )
         return "regression"
-    if len(targets) > 1:
-        raise ConfigError(
-            f"{show(target)} names {len(targets)} columns; data.task classification learns "
-            "one column of labels (several are for regression)",
-            "data.target",
-        )
-    distinct = len(set(labels[0]))
     if kinds[0] == "reals" and distinct > _most_classes(labels[0]):
         raise ConfigError(
             f"column {target!r} of {path.name} holds {distinct} distinct numbers in "
@@ -161,6 +155,27 @@ def target_task(
             "data.target",
         )
     return "classification"
+
+
+def _auto_regresses(targets: list[str], kinds: list[str]) -> str | None:
+    """Why data.task auto regresses a CSV's target (several columns, or numbers that are
+    not all integers); None when it learns classes."""
+    if len(targets) > 1:
+        return f"{len(targets)} target columns, {', '.join(map(repr, targets))}"
+    if kinds[0] == "reals":
+        return f"column {targets[0]!r} holds numbers that are not all integers"
+    return None
+
+
+def regression_note(path: str | Path, target: str | list[str], features=None) -> str:
+    """What a run's summary says of a CSV regressed: why auto chose it, or that
+    data.task asked for it (a column of integers)."""
+    path = Path(path)
+    _, labels, _ = _cached(path, target, features)
+    targets = _targets(target)
+    kinds = [_kind_of(path, t, col) for t, col in zip(targets, labels, strict=True)]
+    why = _auto_regresses(targets, kinds)
+    return f"auto: {why}" if why else f"data.task: regression of column {targets[0]!r}"
 
 
 def _most_classes(labels: list[str]) -> int:
@@ -206,16 +221,9 @@ def read_csv(
     """
     path = Path(path)
     x, labels, names = _cached(path, target, features)
-    target_task(path, target, task, features)  # a task given in the config is checked here
+    target_task(path, target, task, features)  # the task checked against the column(s)
     if task == "regression":
         targets = _targets(target)
-        for t, col in zip(targets, labels, strict=True):
-            if _kind_of(path, t, col) == "text":
-                raise ConfigError(
-                    f"column {t!r} of {path.name} holds text labels; data.task regression "
-                    "expects numbers",
-                    "data.target",
-                )
         y = np.array([[float(v) for v in col] for col in labels], np.float64).T
         bad = np.argwhere(~np.isfinite(y))
         if len(bad):
@@ -226,7 +234,6 @@ def read_csv(
             )
         return x, y.astype(np.float32), names, []
     labels = labels[0]
-    _kind_of(path, target, labels)
     numeric = [_number(v) for v in labels]
     keys = numeric if all(v is not None for v in numeric) else labels
     classes = sorted(set(keys))

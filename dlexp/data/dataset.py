@@ -11,7 +11,7 @@ import numpy as np
 from dlexp.config.resolve import data_seed
 from dlexp.core.errors import ConfigError
 from dlexp.data import bundled, playground
-from dlexp.data.csv import read_csv
+from dlexp.data.csv import read_csv, regression_note
 from dlexp.data.features import expand
 from dlexp.data.generators import GENERATORS, check_fits
 from dlexp.data.splits import fold_indices, split
@@ -69,16 +69,6 @@ class Dataset:
         return out
 
 
-def _csv_note(targets: list[str], y: np.ndarray) -> str:
-    """Why a CSV's target is regressed, as data.task auto decides it (several targets,
-    or numbers not all integers); integers are regressed only when data.task says so."""
-    if len(targets) > 1:
-        return f"auto: {len(targets)} target columns, {', '.join(map(repr, targets))}"
-    if not np.all(np.mod(np.asarray(y, np.float64), 1) == 0):
-        return f"auto: column {targets[0]!r} holds numbers that are not all integers"
-    return f"data.task: regression of column {targets[0]!r}"
-
-
 def load(data_cfg: dict, seed: int) -> Dataset:
     """Generate or read the data a config describes and split it.
 
@@ -101,7 +91,7 @@ def load(data_cfg: dict, seed: int) -> Dataset:
         target = data_cfg["target"]
         target_names = [target] if isinstance(target, str) else list(target)
         if regression:
-            note = _csv_note(target_names, y)
+            note = regression_note(data_cfg["path"], target, data_cfg["features"])
     elif kind in bundled.LOADERS:
         x, y, feature_names, class_names, target_names = bundled.load(kind)
     else:

@@ -52,17 +52,19 @@ class OutputLayout:
             return np.eye(self.units, dtype=np.float32)[y]
         return y.astype(np.float32).reshape(-1, self.units if self.regression else 1)
 
+    @property
+    def scaling(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """A regression's (mean, std) per target: the training split's, else 0 and 1."""
+        return self.scale or ((0.0,) * self.units, (1.0,) * self.units)
+
     def loss_object(self):
-        """The loss Keras computes: its name, or for regression the loss on the
+        """The loss compile() takes: its name, or for regression the loss on the
         standardized target (``StandardizedLoss``)."""
         if not self.regression:
-            import keras
-
-            return keras.losses.get(self.loss)
+            return self.loss
         from dlexp.model.layers import StandardizedLoss
 
-        mean, std = self.scale or ((0.0,) * self.units, (1.0,) * self.units)
-        return StandardizedLoss(self.loss, mean, std, name="loss")
+        return StandardizedLoss(self.loss, *self.scaling, name="loss")
 
 
 def output_layout(cfg: dict, n_classes: int, scale=None) -> OutputLayout:
@@ -181,8 +183,7 @@ def build(cfg: dict, n_features: int, n_classes: int, standardize=None, target_s
     if layout.regression:
         from dlexp.model.layers import TargetScale
 
-        mean, std = layout.scale or ((0.0,) * layout.units, (1.0,) * layout.units)
-        layers.append(TargetScale(mean, std, name="target_scale"))
+        layers.append(TargetScale(*layout.scaling, name="target_scale"))
     return keras.Sequential(layers, name=slug(cfg.get("name") or "dlexp"))
 
 
@@ -238,7 +239,7 @@ def compile_model(model, cfg: dict, layout: OutputLayout, steps_per_epoch: int) 
     """
     model.compile(
         optimizer=make_optimizer(cfg["train"], steps_per_epoch),
-        loss=layout.loss_object() if layout.regression else layout.loss,
+        loss=layout.loss_object(),
         metrics=make_metrics(cfg["train"]["metrics"], layout),
         steps_per_execution=steps_per_epoch,
     )

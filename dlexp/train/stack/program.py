@@ -11,7 +11,6 @@ writes the loop: the scan over batches, the masks, and the per-member settings.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import keras
@@ -150,17 +149,14 @@ class Program:
         """The per-sample loss ``(y, y_pred, ntv) -> values``, which the steps mask and
         average as Keras' ``sum_over_batch_size`` does.
 
-        For regression this is the loss ``dlexp train`` compiles, ``layout.loss_object()``
-        (``StandardizedLoss``: the loss on the target standardized by the training
-        split's mean and std), with each member's own mean and std, read from the
-        template's ``ScaleTarget`` variables (a fold's are its own): the member's
-        standardization is done here and the loss object, built with mean 0 and std 1,
-        computes the same numbers on it (subtracting 0 and dividing by 1 are exact).
+        For regression this is what ``dlexp train`` compiles, ``StandardizedLoss``: Keras'
+        loss on the target and the prediction standardized by the training split's mean
+        and std, here each member's own, read from the template's ``ScaleTarget``
+        variables (a fold's are its own).
         """
+        fn = keras.losses.get(self.layout.loss)
         if not self.layout.regression:
-            fn = keras.losses.get(self.layout.loss)
             return lambda y, y_pred, ntv: fn(y, y_pred)
-        unit = dataclasses.replace(self.layout, scale=None).loss_object()
         paths = [v.path for v in self.template.non_trainable_variables]
         at_mean = paths.index(self.target_scale.mean.path)
         at_std = paths.index(self.target_scale.std.path)
@@ -168,7 +164,7 @@ class Program:
         def values(y, y_pred, ntv):
             mean, std = ntv[at_mean], ntv[at_std]
             y = keras.ops.cast(y, y_pred.dtype)
-            return unit.call((y - mean) / std, (y_pred - mean) / std)
+            return fn((y - mean) / std, (y_pred - mean) / std)
 
         return values
 
