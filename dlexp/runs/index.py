@@ -113,7 +113,7 @@ class SearchInfo:
 
 
 # Keys a run from before they existed does not hold, as such a run had them: so that
-# its rows are not set apart by them.
+# its rows are not set apart by them (and runs.select.config_of resolves it as it was).
 BEFORE = {"data.task": "classification", "data.dataset": None}
 # Keys the dataset decides: a row that differs in its data does not list them too.
 TASK_FOLLOWS = ("data.task", "model.output_activation")

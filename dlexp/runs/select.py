@@ -133,8 +133,10 @@ def config_of(run: str | Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{folder}: not a run folder (it holds no config.yaml)")
     raw = config_mod.read_yaml(path)
-    if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
-        raw["data"].setdefault("task", "classification")  # a run from before data.task
+    if isinstance(raw, dict) and isinstance(raw.get("data"), dict):  # a run from before
+        from dlexp.runs.index import BEFORE  # data.task: the classification it was
+
+        raw["data"].setdefault("task", BEFORE["data.task"])
     try:
         return config_mod.resolve(raw)
     except ConfigError as exc:
