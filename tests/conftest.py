@@ -17,6 +17,7 @@ from helpers import ROOT, SMALL, TINY, invoke  # noqa: E402
 @pytest.fixture(scope="session", autouse=True)
 def _private_cache(tmp_path_factory):
     os.environ["DLEXP_CACHE_DIR"] = str(tmp_path_factory.mktemp("xla-cache"))
+    os.environ["DLEXP_INDEX_DIR"] = str(tmp_path_factory.mktemp("runs-index"))
     yield
 
 

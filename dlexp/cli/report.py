@@ -36,8 +36,16 @@ from dlexp.cli.common import echo_json, table_console
     help="Keep rows where a config key (model.activation=relu), status, kind "
     "(run|trial), search or name has this value; repeatable.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Rows the table shows at most (0: all): the runs, then each search's best "
+    "trials (with --sort, the first by it). JSON, CSV and the page hold every row.",
+)
 @click.option("--no-html", is_flag=True, help="Only the table, no HTML page.")
-def report(runs_dir, out, fmt, sort, filters, no_html):
+def report(runs_dir, out, fmt, sort, filters, limit, no_html):
     """Compare the runs and searches in RUNS_DIR: a table, JSON or CSV, and an HTML page.
 
     The page (RUNS_DIR/report/index.html, opens without a server) shows learning
@@ -78,7 +86,14 @@ def report(runs_dir, out, fmt, sort, filters, no_html):
             f"--runs-dir {runs_dir}` makes one."
         )
     else:
-        console.print(report_mod.table(rep, width=console.width))
+        shown, left = report_mod.limited(rep, limit)
+        console.print(report_mod.table(shown, width=console.width))
+        if left:
+            console.print(
+                f"{left:,} more rows not shown: --limit 0 shows them all, --format csv "
+                "writes them all, the HTML page sorts and filters them.",
+                highlight=False,
+            )
     if not no_html or out is not None:
         shown = len(rep.warnings)
         # a filtered page goes beside the full one, never over it

@@ -12,7 +12,7 @@ Reads run folders only (``dlexp.runs.folder``): never TensorFlow, Keras or keras
 from dlexp.core.labels import label
 from dlexp.report.html import TOP_TRIALS, write_html
 from dlexp.report.images import PLOTS_VERSION
-from dlexp.report.text import SPLITS, records, table, table_metrics, to_csv
+from dlexp.report.text import SPLITS, limited, records, table, table_metrics, to_csv
 from dlexp.runs.index import (
     BUILTIN_FILTERS,
     Entry,
@@ -36,6 +36,7 @@ __all__ = [
     "build",
     "flatten",
     "label",
+    "limited",
     "records",
     "settings",
     "settings_text",

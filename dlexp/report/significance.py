@@ -128,8 +128,6 @@ def importances(info, keys: list[str]) -> dict[str, float]:
     if len(scored) < MIN_TRIALS or not keys:
         return {}
     import numpy as np
-    from sklearn.ensemble import RandomForestRegressor
-    from sklearn.inspection import permutation_importance
 
     codes = {}
     for k in keys:
@@ -143,7 +141,18 @@ def importances(info, keys: list[str]) -> dict[str, float]:
     y = np.array([s for _, s in scored])
     if np.ptp(y) == 0:
         return {k: 0.0 for k in keys}
-    forest = RandomForestRegressor(n_estimators=100, random_state=0)
-    forest.fit(x, y)
-    result = permutation_importance(forest, x, y, n_repeats=10, random_state=0)
-    return {k: round(float(v), 6) for k, v in zip(keys, result.importances_mean, strict=True)}
+
+    def compute() -> dict[str, float]:
+        from sklearn.ensemble import RandomForestRegressor
+        from sklearn.inspection import permutation_importance
+
+        forest = RandomForestRegressor(n_estimators=100, random_state=0)
+        forest.fit(x, y)
+        result = permutation_importance(forest, x, y, n_repeats=10, random_state=0)
+        return {k: round(float(v), 6) for k, v in zip(keys, result.importances_mean, strict=True)}
+
+    # the same trials give the same importances (random_state=0): a second report of
+    # a search that has not changed does not import scikit-learn to fit the forest again
+    from dlexp.runs.cache import memoized
+
+    return memoized("importances", [keys, x.tolist(), y.tolist()], compute)

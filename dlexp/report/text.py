@@ -86,6 +86,35 @@ def _triplet(e: Entry, name: str) -> str:
     return text
 
 
+TABLE_ROWS = 50  # rows the terminal table shows by default (--limit)
+
+
+def limited(report: Report, limit: int) -> tuple[Report, int]:
+    """The rows the terminal table shows, at most ``limit`` (0: all), and how many are
+    left out. In the rows' order when they were sorted (--sort); otherwise the runs,
+    then each search's trials best first, so a thousand-trial search shows its best."""
+    import dataclasses
+
+    if not limit or len(report.entries) <= limit:
+        return report, 0
+    entries = report.entries
+    if not report.sorted_by:
+        ranked = {
+            name: {e.id: i for i, e in enumerate(info.ranked())}
+            for name, info in report.searches.items()
+        }
+        order = {n: i for i, n in enumerate(report.searches)}
+        entries = sorted(
+            entries,
+            key=lambda e: (
+                (0, 0, 0)
+                if e.search is None
+                else (1, order.get(e.search, 0), ranked.get(e.search, {}).get(e.id, len(entries)))
+            ),
+        )
+    return dataclasses.replace(report, entries=entries[:limit]), len(entries) - limit
+
+
 def table(report: Report, width: int | None = None):
     """The rich table: id, status, the settings that set each row apart, parameters,
     epochs, loss and accuracy (for regression rmse and r2) on train/val/test (± std

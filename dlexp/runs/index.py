@@ -19,6 +19,7 @@ from dlexp.core.errors import ConfigError, did_you_mean, show
 from dlexp.core.files import jsonable
 from dlexp.core.labels import label
 from dlexp.runs import folder as runs_mod
+from dlexp.runs.cache import Index, open_index
 
 BUILTIN_FILTERS = ("id", "kind", "status", "search", "name")
 
@@ -176,6 +177,7 @@ class Report:
     searches: dict[str, SearchInfo]
     warnings: list[str]
     filters: tuple[str, ...] = ()  # the --filter KEY=VALUE the rows were chosen by
+    sorted_by: str | None = None  # the --sort metric the rows are in the order of
 
     @property
     def varying(self) -> list[str]:
@@ -285,9 +287,12 @@ def is_report_folder(path: Path) -> bool:
     return (path / "index.html").exists() and (path / "img").is_dir()
 
 
-def discover(root: str | Path) -> tuple[list[runs_mod.RunRecord], dict[str, Path], list[str]]:
+def discover(
+    root: str | Path, index: Index | None = None
+) -> tuple[list[runs_mod.RunRecord], dict[str, Path], list[str]]:
     """Every run and search trial under ``root`` (a runs folder, a search folder or one
-    run folder), without following links twice into the same folder.
+    run folder), without following links twice into the same folder; through ``index``
+    a folder that has not changed is not parsed again.
 
     Returns:
         (records, searches, warnings): run records; each search's name (its path
@@ -326,10 +331,10 @@ def discover(root: str | Path) -> tuple[list[runs_mod.RunRecord], dict[str, Path
             name = name_of(folder)
             searches[name] = folder
             for trial in children(folder / "trials") if (folder / "trials").is_dir() else []:
-                records.append(runs_mod.read_run(trial, f"{name}/{trial.name}", search=name))
+                records.append(runs_mod.read_run(trial, f"{name}/{trial.name}", name, index))
             return
         if is_run:
-            records.append(runs_mod.read_run(folder, name_of(folder)))
+            records.append(runs_mod.read_run(folder, name_of(folder), index=index))
             return
         if depth >= 4 or is_report_folder(folder):
             return
@@ -341,8 +346,14 @@ def discover(root: str | Path) -> tuple[list[runs_mod.RunRecord], dict[str, Path
     return records, searches, warnings
 
 
-def build(root: str | Path, filters: tuple[str, ...] = (), sort: str | None = None) -> Report:
-    """Read every run and search under ``root`` into report rows.
+def build(
+    root: str | Path,
+    filters: tuple[str, ...] = (),
+    sort: str | None = None,
+    index: Index | None = None,
+) -> Report:
+    """Read every run and search under ``root`` into report rows, through ``index``
+    (default: the machine's, :func:`dlexp.runs.cache.open_index`).
 
     Raises:
         ConfigError: a missing folder, an unknown filter key or sort metric.
@@ -354,7 +365,9 @@ def build(root: str | Path, filters: tuple[str, ...] = (), sort: str | None = No
         )
     if not root.is_dir():
         raise ConfigError(f"{root}: expected a folder of runs, got a file")
-    records, search_folders, read_warnings = discover(root)
+    index = open_index() if index is None else index
+    records, search_folders, read_warnings = discover(root, index)
+    index.save(under=root.resolve())
     searches = {n: _read_search(n, f) for n, f in search_folders.items()}
     entries = [_entry([r], "run", r.id, None) for r in records if r.search is None]
     for name, info in searches.items():
@@ -396,4 +409,5 @@ def build(root: str | Path, filters: tuple[str, ...] = (), sort: str | None = No
         missing = [e for e in report.entries if e.value(sort) is None]
         present.sort(key=lambda e: e.value(sort), reverse=high_first)
         report.entries = present + missing
+        report.sorted_by = sort
     return report

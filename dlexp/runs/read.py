@@ -13,10 +13,14 @@ import socket
 import statistics
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dlexp.core.errors import ConfigError
 from dlexp.core.files import read_json
 from dlexp.runs.schema import Metrics, RunInfo, Status, trial_of
+
+if TYPE_CHECKING:
+    from dlexp.runs.cache import Index
 
 STALE_AFTER_S = 3600
 # how errors.describe begins the error of a run the machine failed (older run.json)
@@ -215,32 +219,64 @@ def _read_history(record: RunRecord) -> list[dict]:
     return rows
 
 
-def read_run(path: str | Path, run_id: str | None = None, search: str | None = None) -> RunRecord:
-    """Read a run folder without raising: a damaged, half-written or older folder gives
-    a record with warnings."""
+def _read_files(record: RunRecord) -> dict:
+    """Parse a run folder's files into ``record``; returns them as read (for the index)."""
     import yaml
 
     from dlexp.core import yamlio
 
-    path = Path(path)
-    record = RunRecord(path, run_id or path.name, search)
     info = _read_json_leniently(record, "run.json")
-    record.info = RunInfo.from_json(info) if info else None
-    record.metrics = Metrics.from_json(
-        _read_json_leniently(record, "metrics.json"), record.warnings
-    )
+    metrics = _read_json_leniently(record, "metrics.json")
+    Metrics.from_json(metrics, record.warnings)  # its warnings, in the order of the files
     cfg_path = record.path / "config.yaml"
+    cfg: dict = {}
     if cfg_path.exists():
         try:
-            cfg = yamlio.parse(yamlio.read_text(cfg_path))
-            record.config = cfg if isinstance(cfg, dict) else {}
-            if not isinstance(cfg, dict):
+            parsed = yamlio.parse(yamlio.read_text(cfg_path))
+            cfg = parsed if isinstance(parsed, dict) else {}
+            if not isinstance(parsed, dict):
                 record.damage("config.yaml", "is not a mapping")
         except (ConfigError, yaml.YAMLError) as exc:
             record.damage("config.yaml", f"is damaged ({type(exc).__name__})")
     else:
         record.warnings.append("config.yaml is missing")
-    record.history = _read_history(record)
+    history = _read_history(record)
+    return {
+        "info": info,
+        "metrics": metrics,
+        "config": cfg,
+        "history": history,
+        "warnings": list(record.warnings),
+        "damaged": [list(d) for d in record.damaged],
+    }
+
+
+def read_run(
+    path: str | Path,
+    run_id: str | None = None,
+    search: str | None = None,
+    index: Index | None = None,
+) -> RunRecord:
+    """Read a run folder without raising: a damaged, half-written or older folder gives
+    a record with warnings. With an ``index`` (:mod:`dlexp.runs.cache`), a folder whose
+    files have not changed since it was last read is not parsed again."""
+    path = Path(path)
+    record = RunRecord(path, run_id or path.name, search)
+    files = None
+    if index is not None:
+        sig, settled, files = index.get(path)
+    if files is None:
+        files = _read_files(record)
+        if index is not None and settled:
+            index.put(path, sig, files)
+    else:
+        record.warnings = list(files["warnings"])
+        record.damaged = [tuple(d) for d in files["damaged"]]
+    info = files["info"]
+    record.info = RunInfo.from_json(info) if info else None
+    record.metrics = Metrics.from_json(files["metrics"])  # its warnings were noted in files
+    record.config = files["config"]
+    record.history = files["history"]
     if record.info is None:
         if not any(w.startswith("run.json") for w in record.warnings):
             record.warnings.append("run.json is missing (an older dlexp, or a half-written run)")
