@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dlexp.cli.common import echo_json, table_console
+from dlexp.cli.common import echo_json_rows, table_console
 
 
 @click.command()
@@ -73,7 +73,7 @@ def report(runs_dir, out, fmt, sort, filters, limit, no_html):
     for warning in rep.warnings:
         err.print(f"[yellow]warning[/]: {escape(warning)}")
     if fmt == "json":
-        echo_json(report_mod.records(rep))
+        echo_json_rows(report_mod.records(rep))
         return
     if fmt == "csv":
         click.echo(report_mod.to_csv(rep), nl=False)
