@@ -125,8 +125,9 @@ class Run:
 
     def save_npz(self, name: str, **arrays: Any) -> None:
         """Arrays as an .npz file (np.load reads it; ``read_npz`` decodes what ``pack``
-        packed), deflated at zlib's level 6: these arrays are small, and 6 costs a few
-        milliseconds more than 1 for a tenth less on disk."""
+        packed), deflated at zlib's level 6: for a trial's packed learning.npz and
+        boundary.npz 48 KB in 20 ms, against 58 KB in 11 ms at level 1 (and 9's 80 ms
+        for 0.3 KB less)."""
         import zipfile
 
         import numpy as np

@@ -62,8 +62,10 @@ class Grid:
         self.points = np.stack([gx.ravel(), gy.ravel()], axis=1)
 
     def frame(self, proba) -> np.ndarray:
+        """A plane of outputs, kept as float16 while the run trains (a stack holds every
+        member's frames) and packed as uint8 when written (``Record.arrays``)."""
         proba = np.asarray(proba, np.float32)
-        return proba.reshape(len(self.ys), len(self.xs), -1)
+        return proba.reshape(len(self.ys), len(self.xs), -1).astype(np.float16)
 
 
 class Record:
