@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from dlexp import config, data
 from dlexp.cli import cli
 from dlexp.core.errors import ConfigError
+from dlexp.runs.folder import read_npz
 
 
 def invoke(*args):
@@ -82,7 +83,7 @@ train: {epochs: 30, batch_size: 32, learning_rate: 0.05, early_stopping: false}
     run = tmp_path / "runs" / out["id"]
     points = invoke("predict", run, "--points", "0,0;1.2,1.2", "--format", "json")
     assert [p["predicted"] for p in json.loads(points.stdout)] == [1, 0]  # inner, outer
-    boundary = np.load(run / "boundary.npz")
+    boundary = read_npz(run / "boundary.npz")
     assert boundary["proba"].shape[:2] == (len(boundary["ys"]), len(boundary["xs"]))
 
 
@@ -123,14 +124,15 @@ def test_a_stack_keeps_the_learning_record_a_single_run_keeps(tmp_path):
     cfg["name"] = "lr"
     stacked = train_repeats(cfg, tmp_path / "a", 2)[0]
     alone = train_config(config.repeat(cfg, 0), tmp_path / "b")
-    a = np.load(stacked.run.path / "learning.npz")
-    b = np.load(alone.run.path / "learning.npz")
+    a = read_npz(stacked.run.path / "learning.npz")
+    b = read_npz(alone.run.path / "learning.npz")
     epochs = alone.metrics.epochs_run
     assert b["snapshot_epochs"].tolist()[-1] == epochs  # the last epoch run is a frame
     assert a["snapshot_epochs"].tolist() == b["snapshot_epochs"].tolist()
     assert a["snapshot_proba"].shape == (len(a["snapshot_epochs"]), 60, 60, 1)
-    np.testing.assert_allclose(a["snapshot_proba"], b["snapshot_proba"], atol=2e-3)
-    np.testing.assert_allclose(a["hidden_2"], b["hidden_2"], atol=2e-3)
+    for name in ("snapshot_proba", "hidden_2"):  # as near as their uint8 packing lets
+        step = float(np.ptp(b[name])) / 255
+        np.testing.assert_allclose(a[name], b[name], atol=2e-3 + step)
     assert a["hidden_1"].shape == (60, 60, 6) and a["kernel_3"].shape == (4, 1)
     n_train = json.loads((alone.run.path / "run.json").read_text())["data"]["n_train"]
     sizes = [32] * (n_train // 32) + ([n_train % 32] if n_train % 32 else [])

@@ -319,8 +319,8 @@ def test_a_regression_stack_trains_each_member_as_it_would_train_alone(tmp_path)
     with np.load(stacked[1].run.file("predictions.npz")) as npz:
         assert npz["predicted"].shape == d.y_test.shape == (len(d.x_test), 1)
         assert np.allclose(npz["predicted"], predicted, atol=1e-5)
-    with np.load(stacked[1].run.file("boundary.npz")) as npz:
-        assert npz["predicted"].ndim == 3 and npz["y_train"].dtype == np.float32
+    npz = runs.read_npz(stacked[1].run.file("boundary.npz"))
+    assert npz["predicted"].ndim == 3 and npz["y_train"].dtype == np.float32
     # the loss is the mse of the target standardized by the training split's statistics
     mean, std = d.target_scale
     assert std[0] != pytest.approx(1.0, abs=0.05)  # so standardizing is seen

@@ -73,7 +73,7 @@ def test_run_folder(tmp_path):
     assert info["status"] == "completed" and info["seed"] == 1
     assert info["versions"]["keras"] and info["versions"]["python"]
     assert info["duration_s"] > 0 and info["started"] <= info["ended"]
-    b = np.load(out.run.file("boundary.npz"))
+    b = runs.read_npz(out.run.file("boundary.npz"))  # decoded: packed as uint8
     assert b["proba"].shape == (120, 120, 1) and b["x_train"].shape[1] == 2
     assert 0 <= b["proba"].min() and b["proba"].max() <= 1
     # no temporary file is left behind
@@ -127,7 +127,7 @@ def test_multiclass_with_every_metric(tmp_path):
     assert list(out.metrics.test) == ["loss", "accuracy", "auc", "f1", "precision", "recall"]
     lrs = [float(r["learning_rate"]) for r in read_history(out.run)]
     assert lrs[0] > lrs[1] > lrs[2]
-    assert np.load(out.run.file("boundary.npz"))["proba"].shape == (120, 120, 4)
+    assert runs.read_npz(out.run.file("boundary.npz"))["proba"].shape == (120, 120, 4)
 
 
 def test_divergence_is_recorded_not_raised(tmp_path):

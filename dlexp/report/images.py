@@ -43,13 +43,12 @@ LEARNING = {
 
 
 def load_npz(path: str, keys: tuple[str, ...] | None = None) -> dict:
-    """A .npz file's arrays (those named, or starting as named, in ``keys``), never
-    unpickling anything."""
-    import numpy as np
+    """A .npz file's arrays (those named, or starting as named, in ``keys``), decoded
+    as ``dlexp.runs.folder.read_npz`` does (packed arrays and old float ones alike),
+    never unpickling anything."""
+    from dlexp.runs.folder import read_npz
 
-    with np.load(path, allow_pickle=False) as npz:
-        names = [k for k in npz.files if keys is None or any(k.startswith(w) for w in keys)]
-        return {k: npz[k] for k in names}
+    return read_npz(path, keys)
 
 
 def render(job: tuple[str, tuple, dict, str]) -> tuple[str, str | None, bool]:

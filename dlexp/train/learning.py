@@ -9,13 +9,18 @@ the end. With ``train.log_every: batch``, the loss of every batch (any data).
 
     xs, ys                     the grid over the plane (the data's own units)
     snapshot_epochs            (k,) the epochs of the frames
-    snapshot_proba             (k, len(ys), len(xs), units) float16, the output
-    hidden_1 .. hidden_L       (len(ys), len(xs), width) float16, each unit's output
+    snapshot_proba             (k, len(ys), len(xs), units) uint8, the output
+    hidden_1 .. hidden_L       (len(ys), len(xs), width) uint8, each unit's output
     kernel_1 .. kernel_L+1     each Dense layer's weights (the output layer last)
     bias_1 .. bias_L+1
     inputs                     the features the first layer takes (extra ones too)
     activation                 the hidden layers' activation
     batch_loss, batch_epoch    with log_every: batch
+
+The planes (``snapshot_proba``, ``hidden_*``) are packed (``runs.folder.pack``): uint8
+from each plane's own min to max, in ``snapshot_proba__range`` (2, k, 1, 1, units) and
+``hidden_i__range`` (2, 1, 1, width); ``runs.folder.read_npz`` gives them back as
+float32, and reads the float16 ones of runs from before too.
 
 The report draws it without Keras (``plots``); here the frames are computed by
 whatever predicts (Keras' model, or a stack's compiled program).
@@ -26,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlexp.data import Dataset, expand
+from dlexp.runs.folder import pack
 
 RESOLUTION = 60  # a frame's grid: 60 x 60 points
 
@@ -56,6 +62,8 @@ class Grid:
         self.points = np.stack([gx.ravel(), gy.ravel()], axis=1)
 
     def frame(self, proba) -> np.ndarray:
+        """A plane of outputs, kept as float16 while the run trains (a stack holds every
+        member's frames) and packed as uint8 when written (``Record.arrays``)."""
         proba = np.asarray(proba, np.float32)
         return proba.reshape(len(self.ys), len(self.xs), -1).astype(np.float16)
 
@@ -102,7 +110,7 @@ class Record:
             out["xs"], out["ys"] = self.grid.xs, self.grid.ys
             if self.frames:
                 out["snapshot_epochs"] = np.asarray(self.frame_epochs, np.int32)
-                out["snapshot_proba"] = np.stack(self.frames)
+                out.update(pack("snapshot_proba", np.stack(self.frames), (1, 2)))
         if self.batch_loss:
             out["batch_loss"] = np.concatenate(self.batch_loss)
             out["batch_epoch"] = np.concatenate(self.batch_epoch)
@@ -113,7 +121,7 @@ class Record:
                 out[f"bias_{i}"] = np.asarray(b, np.float32)
             activation = self.cfg["model"]["activation"]
             for i, h in enumerate(hidden_outputs(self, kernels[:-1], biases[:-1]), start=1):
-                out[f"hidden_{i}"] = h
+                out.update(pack(f"hidden_{i}", h, (0, 1)))
             out["activation"] = np.array(activation)
             extra = self.data.extra_features
             out["inputs"] = np.array([*self.data.feature_names, *extra])
