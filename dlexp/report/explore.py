@@ -38,7 +38,6 @@ __all__ = [
 
 DETAIL_NAME = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]{10}\.js$")
 STATIC = ("explore.js", "explore.css", "live.js")  # live.js: only with dlexp serve
-_importances: dict[tuple, dict[str, float]] = {}  # the forest is fit once per report
 
 
 def detail_name(entry_id: str) -> str:
@@ -56,15 +55,10 @@ def searched_keys(report: Report, info: SearchInfo) -> list[str]:
 
 
 def importances(info: SearchInfo, keys: list[str]) -> dict[str, float]:
-    """significance.importances, computed once for the same trials and keys."""
+    """The searched keys' importances (none for one key: it alone varies)."""
     from dlexp.report.significance import importances as fit
 
-    scores = tuple((e.id, info.score(e)) for e in info.ranked())
-    key = (info.name, str(info.folder), tuple(keys), scores)
-    if key not in _importances:
-        _importances.clear()
-        _importances[key] = fit(info, keys) if len(keys) > 1 else {}
-    return _importances[key]
+    return fit(info, keys) if len(keys) > 1 else {}
 
 
 def _columns(report: Report) -> list[str]:

@@ -116,7 +116,20 @@
   // --- per search: parallel coordinates and a scatter ----------------------------------
   var views = {};
   function axis(labels) {
-    if (numeric(labels)) return {values: labels.map(Number)};
+    // numbers on their scale (a log scale when they span 100x or more, as learning
+    // rates do), ticks at the values themselves when few; names evenly spaced
+    if (numeric(labels)) {
+      var nums = labels.map(Number), lo = Math.min.apply(null, nums), hi = Math.max.apply(null, nums);
+      var log = lo > 0 && hi / lo >= 100, f = log ? Math.log10 : function (x) { return x; };
+      var out = {values: nums.map(f)};
+      var uniq = Array.from(new Set(nums)).sort(function (a, b) { return a - b; });
+      if (uniq.length <= 12 || log) {
+        if (uniq.length > 12) uniq = uniq.filter(function (_, i) { return i % Math.ceil(uniq.length / 12) === 0; });
+        out.tickvals = uniq.map(f);
+        out.ticktext = uniq.map(String);
+      }
+      return out;
+    }
     var names = Array.from(new Set(labels)).sort();
     return {values: labels.map(function (s) { return names.indexOf(s); }),
             tickvals: names.map(function (_, i) { return i; }), ticktext: names};
@@ -156,9 +169,9 @@
       });
       v.mine = mine;
       Plotly.react(v.pc, [{type: "parcoords", dimensions: dims,
-        line: {color: dims[dims.length - 1].values, colorscale: "Viridis", showscale: true,
-               reversescale: s.direction === "min", colorbar: {title: {text: s.objective}}}}],
-        {margin: {l: 70, r: 40, t: 50, b: 30}, height: 360}, {displaylogo: false, responsive: true});
+        line: {color: dims[dims.length - 1].values, colorscale: "Viridis", showscale: false,
+               reversescale: s.direction === "min"}}],
+        {margin: {l: 60, r: 60, t: 50, b: 30}, height: 360}, {displaylogo: false, responsive: true});
       if (!v.hooked) {
         v.hooked = true;
         v.pc.on("plotly_restyle", function () {
@@ -285,11 +298,13 @@
       div.className = "curve";
       box.appendChild(div);
       var traces = [b, "val_" + b].filter(function (k) { return keys.indexOf(k) >= 0; }).map(function (k) {
-        return {type: "scatter", mode: "lines", name: k.startsWith("val_") ? "validation" : "train", x: x,
+        var val = k.startsWith("val_"); // the still pictures' colours: train orange, validation blue
+        return {type: "scatter", mode: "lines", name: val ? "validation" : "train", x: x,
+                line: {color: val ? "#1f6fb4" : "#f59322"},
                 y: history.map(function (h) { return h[k]; })};
       });
       Plotly.newPlot(div, traces, {title: {text: b, font: {size: 13}}, margin: {l: 50, r: 10, t: 30, b: 35},
-        height: 280, xaxis: {title: {text: "epoch"}}, legend: {orientation: "h"}}, {displaylogo: false});
+        height: 280, xaxis: {title: {text: "epoch"}}, legend: {orientation: "h"}}, {displayModeBar: false});
     });
   }
 
