@@ -121,12 +121,29 @@ def t_critical(df: int) -> float:
     return _T975[df - 1] if df <= len(_T975) else 1.96 + 2.37 / df
 
 
+_FITTED: dict[tuple, dict[str, float]] = {}  # the last fit: the page asks twice per report
+
+
 def importances(info, keys: list[str]) -> dict[str, float]:
     """Each searched key's permutation importance (see the module's docstring); {} when
-    there are too few scored trials or keys."""
+    there are too few scored trials or keys. The same trials and keys are fit once."""
     scored = [(e, info.score(e)) for e in info.ranked()]
     if len(scored) < MIN_TRIALS or not keys:
         return {}
+    memo = (
+        info.name,
+        str(info.folder),
+        tuple(keys),
+        tuple((e.id, s, *(label(e.hyperparameters.get(k)) for k in keys)) for e, s in scored),
+    )
+    if memo not in _FITTED:
+        _FITTED.clear()
+        _FITTED[memo] = _fit(scored, keys)
+    return dict(_FITTED[memo])
+
+
+def _fit(scored: list, keys: list[str]) -> dict[str, float]:
+    """The forest's permutation importances over (entry, score) pairs."""
     import numpy as np
 
     codes = {}
