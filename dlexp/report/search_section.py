@@ -1,7 +1,9 @@
 """A search's section of the report's HTML page: its summary, the objective against
-each searched value (by value, heatmap, importance, parallel coordinates), the best
-trials' curves overlaid, and the best trials drawn in full (the page's one table is
-explore.js's)."""
+each searched value (heatmap and importance), the best trials' curves overlaid, and
+the best trials drawn in full (the page's one table is explore.js's). The page's
+interactive parallel coordinates and scatter show every trial against every value, so
+the still pictures of the same (slow to draw at a thousand trials: 7 of a first page's
+40 s on 1,152) are left to the notebook and the Python API (``dlexp.Search.pictures``)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from dlexp.report.significance import noise_note
 from dlexp.report.text import num
 from dlexp.runs.index import Entry, Report, SearchInfo
 
-TOP_TRIALS = 10  # trials per search drawn in full on the HTML page
+TOP_TRIALS = 5  # trials per search drawn in full on the HTML page (dlexp serve: any)
+OVERLAID = 10  # the best trials whose learning curves are overlaid
 
 
 def mean_history(entry: Entry) -> list[dict]:
@@ -48,16 +51,6 @@ def search_section(
     ]
     by_value: list[Picture] = []
     if scored and keys:
-        by_value.append(
-            images.add(
-                f"search-{info.name}-params",
-                f"{info.objective} against each searched value",
-                "objective_vs_params",
-                scored,
-                keys,
-                info.objective,
-            )
-        )
         if len(keys) >= 2:
             by_size = sorted(keys, key=lambda k: -len({label(s[k]) for s in scored}))
             by_value.append(
@@ -75,7 +68,7 @@ def search_section(
     if scored and len(keys) == 1:  # one bar says nothing: the values are compared above
         importance_note = (
             f"Only {keys[0]} varies, so it alone can matter: no importance chart "
-            f"(its values' {info.objective} are compared above)."
+            f"(its values' {info.objective} are in the scatter above)."
         )
     if scored and keys:
         from dlexp.report.significance import importances
@@ -91,19 +84,9 @@ def search_section(
                     info.objective,
                 )
             )
-        by_value.append(
-            images.add(
-                f"search-{info.name}-parallel",
-                f"every trial across the searched keys, coloured by {info.objective}",
-                "parallel",
-                scored,
-                keys,
-                info.objective,
-            )
-        )
     overlay = None
     if ranked:
-        top = ranked[:TOP_TRIALS]
+        top = ranked[:OVERLAID]
         curves = [
             (
                 f"{e.id.split('/')[-1]} "
@@ -126,7 +109,7 @@ def search_section(
         )
     batches = [
         (e.id.split("/")[-1], e.records[0])
-        for e in ranked[:TOP_TRIALS]
+        for e in ranked[:OVERLAID]
         if e.records and learning.has_batches(e.records[0], e)
     ]
     batch_overlay = sections.batch_overlay(
