@@ -9,16 +9,15 @@ the page's list of warnings.
 from __future__ import annotations
 
 import functools
-import time
 from pathlib import Path
 
 from dlexp.core.errors import MachineFault, machine_fault
 from dlexp.core.files import atomic_write
 from dlexp.core.labels import MOST_RUNS, shown_of
-from dlexp.report import sections
+from dlexp.report import explore, sections
 from dlexp.report.images import Images
 from dlexp.report.search_section import TOP_TRIALS, search_section
-from dlexp.report.text import REGRESSION_METRICS, table_metrics
+from dlexp.report.text import REGRESSION_METRICS, num, table_metrics
 from dlexp.runs.index import Entry, Report
 
 __all__ = ["TOP_TRIALS", "status_class", "write_html"]
@@ -95,9 +94,19 @@ def metric_note(metrics: list[str]) -> str | None:
     )
 
 
-def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
-    """Write ``out/index.html`` with its pictures in ``out/img/``. Adds a warning to
+def write_html(
+    report: Report, out: str | Path, *, live: bool = False, pictures: bool = True
+) -> tuple[Path, int]:
+    """Write ``out/index.html``: the searches' summary, the explorable table, parallel
+    coordinates and scatter (:mod:`dlexp.report.explore`: ``data.js``, a
+    ``detail/<name>.js`` per row, ``plotly.min.js``, ``explore.js``), then the still
+    pictures (in ``out/img/``) of each search and run, collapsed. Adds a warning to
     ``report.warnings`` for each picture that could not be drawn.
+
+    Args:
+        live: include ``live.js`` (``dlexp serve``'s page, updated as runs go).
+        pictures: draw the still pictures; without, the page is written at once and a
+            trial's pictures are drawn when it is opened (``explore.draw_detail``).
 
     Returns:
         The page's path and the number of pictures drawn (the rest were current).
@@ -106,31 +115,21 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
     images = Images(out)
     runs = [e for e in report.entries if e.kind == "run"]
     metrics = table_metrics(report)
-    # the rows drawn in full (so the tables link only to sections that exist)
-    detailed = {e.id for e in runs}
-    for info in report.searches.values():
-        detailed |= {e.id for e in info.ranked()[:TOP_TRIALS]}
-    anchors = {sections.anchor(i) for i in detailed}
-    nav = [{"href": "all", "text": "all runs"}]
-    nav += [{"href": sections.anchor("search/" + n), "text": n} for n in report.searches]
-    # one table a task when classification and regression mix: each its own metrics
-    tables = [
-        {
-            "task": task,
-            "table": sections.table(
-                report, group, None, table_metrics(report, group) if task else metrics, anchors
-            ),
-        }
-        for task, group in (sections.by_task(report.entries) if report.entries else [])
-    ]
     learning = sections.Learning()
-    compare, compare_note = _compare(images, runs, learning)
-    if compare:
-        nav.insert(1, {"href": "compare", "text": "compare"})
-    searches = [
-        search_section(images, report, i, anchors, learning) for i in report.searches.values()
-    ]
-    run_sections = [sections.run_section(images, e, learning) for e in runs]
+    compare, compare_note, searches, run_sections = [], "", [], []
+    drawn_ids: dict[str, dict] = {}
+    if pictures:
+        compare, compare_note = _compare(images, runs, learning)
+        anchors = {sections.anchor(e.id) for e in runs}
+        for info in report.searches.values():
+            anchors |= {sections.anchor(e.id) for e in info.ranked()[:TOP_TRIALS]}
+        searches = [
+            search_section(images, report, i, anchors, learning) for i in report.searches.values()
+        ]
+        run_sections = [sections.run_section(images, e, learning) for e in runs]
+        for s in searches:
+            drawn_ids.update({t["id"]: t for t in s["top"]})
+        drawn_ids.update({r["id"]: r for r in run_sections})
     try:
         drawn = images.draw()  # every picture, before the page is rendered
     except MachineFault:  # a full disk: the old page and its pictures are kept
@@ -139,21 +138,44 @@ def write_html(report: Report, out: str | Path) -> tuple[Path, int]:
     warnings = list(report.warnings) + learning.warnings
     warnings += [f"{src}: not drawn ({reason})" for src, reason in images.failed.items()]
     report.warnings = warnings
-    page = _template().render(
-        root=str(report.root.resolve()),
-        filters=list(report.filters),
-        runs=len(runs),
-        searches=searches,
-        time=time.strftime("%Y-%m-%d %H:%M"),
-        nav=nav,
-        warnings=warnings,
-        tables=tables,
-        compare=compare,
-        compare_note=compare_note,
-        metric_note=metric_note(metrics),
-        run_sections=run_sections,
-    )
+    data = explore.page_data(report)
+    data["warnings"] = warnings
+    data["drawn"] = sorted(drawn_ids)
+    nav = [{"href": "explore", "text": "explore"}]
+    if compare:
+        nav.append({"href": "compare", "text": "runs compared"})
+    nav += [{"href": s["anchor"], "text": f"{s['name']} pictures"} for s in searches]
+    if run_sections:
+        nav.append({"href": "runs", "text": "runs' pictures"})
     try:
+        scripts = explore.write_static(out, live=live)
+        explore.write_details(
+            out,
+            {
+                e.id: explore.detail_data(
+                    e, explore.picture_dicts(drawn_ids[e.id]) if e.id in drawn_ids else []
+                )
+                for e in report.entries
+            },
+        )
+        atomic_write(out / "data.js", explore.data_script(data))
+        page = _template().render(
+            root=str(report.root.resolve()),
+            filters=list(report.filters),
+            runs=len(runs),
+            trials=len(report.entries) - len(runs),
+            summaries=data["searches"],
+            searches=searches,
+            time=data["generated"],
+            nav=nav,
+            warnings=warnings,
+            compare=compare,
+            compare_note=compare_note,
+            metric_note=metric_note(metrics),
+            run_sections=run_sections,
+            scripts=scripts,
+            num=num,
+        )
         atomic_write(out / "index.html", page)
     except OSError as exc:
         if machine_fault(exc):

@@ -76,7 +76,7 @@ def search_section(
             f"(its values' {info.objective} are compared above)."
         )
     if scored and keys:
-        from dlexp.report.significance import importances
+        from dlexp.report.explore import importances  # fit once for the page's data too
 
         weights = importances(info, keys) if len(keys) > 1 else None
         if weights:
