@@ -24,9 +24,7 @@ authentication: bound to another address, anyone who can reach it reads the runs
 from __future__ import annotations
 
 import errno
-import hashlib
 import ipaddress
-import json
 import mimetypes
 import os
 import shutil
@@ -35,20 +33,28 @@ import socketserver
 import sys
 import tempfile
 import threading
-import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from dlexp.core.errors import ConfigError, describe
+from dlexp.core.errors import ConfigError
+from dlexp.report.live import INTERVAL_S, LiveReport
 
-__all__ = ["INTERVAL_S", "LiveReport", "Server", "is_loopback", "safe_file"]
+__all__ = ["Server", "is_loopback", "safe_file"]
 
-INTERVAL_S = 1.0  # the report is rebuilt at most this often
-IDLE_AFTER_S = 10.0  # nobody asked for rows for this long: stop rebuilding until one does
 LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
-TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".json": "application/json"}
+TYPES = {  # what a browser shows rather than downloads
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".json": "application/json",
+    ".yaml": "text/plain",
+    ".yml": "text/plain",
+    ".csv": "text/plain",
+    ".txt": "text/plain",
+    ".log": "text/plain",
+}
 
 
 def is_loopback(host: str) -> bool:
@@ -80,121 +86,6 @@ def safe_file(base: Path, relative: str) -> Path | None:
     return path
 
 
-def _signature(entry) -> tuple:
-    """What changes when a row's runs change: each run folder's files, sizes and times
-    (and the row's status: a run left running turns stale with time alone)."""
-    files = []
-    for record in entry.records:
-        try:
-            with os.scandir(record.path) as items:
-                files += sorted((i.name, i.stat().st_mtime_ns, i.stat().st_size) for i in items)
-        except OSError:
-            files.append((str(record.path), None, None))
-    return (str(entry.status), tuple(files))
-
-
-class LiveReport:
-    """The report of a folder, rebuilt in a background thread while rows are asked for,
-    and the page's data and detail scripts made from it.
-
-    Args:
-        runs_dir: the folder read (``dlexp.runs.index.build``'s root).
-        page: the page's folder, where the detail pictures are drawn.
-        interval: the least time between two rebuilds, in seconds.
-    """
-
-    def __init__(self, runs_dir: Path, page: Path, interval: float = INTERVAL_S):
-        self.runs_dir, self.page, self.interval = runs_dir, page, interval
-        self.report = None
-        self.rows: bytes = b""
-        self.etag = ""
-        self.error: str | None = None  # why the last rebuild failed (the data kept is older)
-        self.builds = 0
-        self._asked = threading.Event()
-        self._stop = threading.Event()
-        self._last_ask = 0.0
-        self._lock = threading.Lock()  # the report and its rows change together
-        self._draw = threading.Lock()  # matplotlib draws one picture at a time
-        self._details: dict[str, tuple[tuple, bytes]] = {}
-        self._names: dict[str, str] = {}  # detail name -> row id
-        self._thread = threading.Thread(target=self._loop, name="dlexp-serve-rows", daemon=True)
-
-    def refresh(self):
-        """Rebuild the report now (raises what building it raises) and return it."""
-        from dlexp.report import explore
-        from dlexp.runs.index import build
-
-        report = build(self.runs_dir)
-        data = explore.page_data(report)
-        data["warnings"] = list(report.warnings)
-        data["drawn"] = []  # the served page draws a row's pictures when it is opened
-        rows = json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
-        names = {explore.detail_name(e.id): e.id for e in report.entries}
-        with self._lock:
-            self.report, self.rows, self._names = report, rows, names
-            self.etag = '"' + hashlib.sha1(rows).hexdigest()[:20] + '"'
-            self.error = None
-            self.builds += 1
-        return report
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._asked.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def ask(self) -> tuple[bytes, str]:
-        """The latest rows and their ETag; asks the background thread for fresher ones."""
-        self._last_ask = time.monotonic()
-        self._asked.set()
-        with self._lock:
-            return self.rows, self.etag
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._asked.wait()
-            if self._stop.is_set():
-                return
-            if time.monotonic() - self._last_ask > IDLE_AFTER_S:
-                self._asked.clear()  # nobody polls: wait for the next ask
-                continue
-            self._asked.clear()
-            started = time.monotonic()
-            try:
-                self.refresh()
-            except Exception as exc:  # a folder removed, a disk gone: keep the last rows
-                message = describe(exc) if isinstance(exc, OSError) else str(exc)
-                if message != self.error:
-                    print(f"warning: the runs could not be read again: {message}", file=sys.stderr)
-                self.error = message
-            took = time.monotonic() - started
-            self._stop.wait(max(self.interval, took))
-            self._asked.set()  # once more while someone still polls (checked above)
-
-    def detail(self, name: str) -> bytes | None:
-        """The detail script ``detail/<name>`` of a row of the latest report (None when
-        no row has that name), its pictures drawn into the page's folder."""
-        from dlexp.report import explore
-
-        with self._lock:
-            report, entry_id = self.report, self._names.get(name)
-        if report is None or entry_id is None:
-            return None
-        entry = next(e for e in report.entries if e.id == entry_id)
-        signature = _signature(entry)
-        cached = self._details.get(name)
-        if cached is not None and cached[0] == signature:
-            return cached[1]
-        with self._draw:
-            data = explore.draw_detail(report, entry_id, self.page)
-        script = explore.detail_script(data).encode("utf-8")
-        self._details[name] = (signature, script)
-        return script
-
-
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "dlexp-serve"
@@ -208,7 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _not_allowed(self) -> None:
         self.close_connection = True  # its body, if any, is never read
-        self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"only GET and HEAD\n", extra={"Allow": "GET, HEAD"})
+        self._send(
+            HTTPStatus.METHOD_NOT_ALLOWED, b"only GET and HEAD\n", extra={"Allow": "GET, HEAD"}
+        )
 
     def do_HEAD(self) -> None:
         self.do_GET(body=False)
@@ -281,7 +174,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_found(self) -> None:
         self._send(HTTPStatus.NOT_FOUND, b"not found\n")
 
-    def _send(self, status, data: bytes, kind: str = "text/plain; charset=utf-8", extra=None) -> None:
+    def _send(
+        self, status, data: bytes, kind: str = "text/plain; charset=utf-8", extra=None
+    ) -> None:
         self._headers(status, len(data), kind, extra)
         if getattr(self, "_body", True) and status != HTTPStatus.NOT_MODIFIED:
             self.wfile.write(data)
@@ -312,6 +207,32 @@ class _HTTPServer(ThreadingHTTPServer):
     page: Path
     runs_dir: Path
     host: str
+
+    def __init__(self, *args, **kwargs):
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End the connections kept open (HTTP/1.1 keeps them alive): a browser's next
+        request then finds no server, rather than a thread still answering."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for sock in connections:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def server_bind(self) -> None:
         # HTTPServer's asks the DNS for the host's full name (socket.getfqdn), which
@@ -376,6 +297,7 @@ class Server:
         self._closed = True
         self.live.stop()
         self.httpd.server_close()
+        self.httpd.close_connections()
         shutil.rmtree(self.page, ignore_errors=True)
 
     def __enter__(self) -> Server:
