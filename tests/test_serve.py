@@ -270,7 +270,7 @@ def test_ctrl_c_stops_it_cleanly(runs_dir, tmp_path, how):
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "stopped" in out and "Traceback" not in err and "authentication" not in err
+    assert "stopped" in out and "Traceback" not in err and "authentication" not in err, (out, err)
     assert not list((tmp_path / "tmp").iterdir())  # its folder removed
 
 
