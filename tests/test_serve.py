@@ -357,6 +357,16 @@ def test_the_served_page_follows_a_search_without_a_reload(served, runs_dir):
         assert browser.execute_script("return window.notReloaded") is True
         assert "updated" in browser.execute_script(badge)[1]
 
+        # a reply that is not the rows: the rows shown are kept, and it asks again
+        browser.execute_script(
+            "window.realFetch = window.fetch;"
+            "window.fetch = () => Promise.resolve(new Response('{\"rows\": [', {status: 200}));"
+        )
+        assert wait_for(lambda: browser.execute_script(badge)[0] == "stale")
+        assert "tinygrid/t004" in browser.execute_script(row)
+        browser.execute_script("window.fetch = window.realFetch")
+        assert wait_for(lambda: browser.execute_script(badge)[0] == "live")
+
         served.shutdown()
         served.close()
         assert wait_for(lambda: browser.execute_script(badge)[0] == "stopped", timeout=15)
@@ -364,3 +374,64 @@ def test_the_served_page_follows_a_search_without_a_reload(served, runs_dir):
         assert "tinygrid/t004" in browser.execute_script(row)  # the last rows are kept
     finally:
         browser.quit()
+
+
+@pytest.mark.slow
+def test_a_real_search_adds_rows_to_the_served_page(tmp_path):
+    from helpers import SMALL
+    from test_report import _browser
+
+    browser, why = _browser()
+    if browser is None:
+        if os.environ.get("DLEXP_REQUIRE_BROWSER"):
+            pytest.fail(f"the browser test must run here: {why}")
+        pytest.skip(why)
+    grid = tmp_path / "small.yaml"
+    grid.write_text(SMALL.replace("epochs: 2", "epochs: 30"))
+    (tmp_path / "runs").mkdir()
+    server = Server(tmp_path / "runs", port=0, interval=0.2)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    search = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dlexp.cli",
+            "search",
+            str(grid),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "-q",
+            "--stack",
+            "1",  # one trial at a time, each published as it ends
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    row = "return Array.from(document.querySelectorAll('tr[data-id]')).map(r => r.textContent)"
+    seen = set()
+    try:
+        browser.get(server.url)
+        browser.execute_script("window.notReloaded = true")
+        end = time.monotonic() + 600
+        while time.monotonic() < end:
+            done = search.poll() is not None
+            shown = browser.execute_script(row)
+            seen.add(len(shown))
+            if done:
+                break
+            time.sleep(0.3)
+        out = search.communicate(timeout=600)[0]
+        assert search.returncode == 0, out
+        assert wait_for(lambda: len(browser.execute_script(row)) == 6, timeout=30)
+        assert wait_for(lambda: all("completed" in r for r in browser.execute_script(row)))
+        assert browser.execute_script("return window.notReloaded") is True
+        assert len(seen) >= 3, seen  # rows appeared one after another, while served
+    finally:
+        search.kill()
+        browser.quit()
+        server.shutdown()
+        server.close()

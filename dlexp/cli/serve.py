@@ -26,8 +26,8 @@ from dlexp.cli.common import warn
 )
 def serve(runs_dir, port, host):
     """Serve RUNS_DIR's report page at http://127.0.0.1:PORT/, kept up to date while
-    a search runs: new trials appear and running ones show their latest epoch, without
-    a reload. A row's pictures are drawn when it is opened.
+    a search runs: its trials appear as they end, and a running run shows its latest
+    epoch, without a reload. A row's pictures are drawn when it is opened.
 
     Reads RUNS_DIR and never writes there (the page lives in a temporary folder,
     removed when the server stops); serves the page and files under RUNS_DIR only.

@@ -234,6 +234,12 @@ class _HTTPServer(ThreadingHTTPServer):
             except OSError:
                 pass
 
+    def handle_error(self, request, client_address) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return  # a browser that went away, mid-request or between two
+        print(f"warning: a request from {client_address[0]} failed: {error!r}", file=sys.stderr)
+
     def server_bind(self) -> None:
         # HTTPServer's asks the DNS for the host's full name (socket.getfqdn), which
         # can take seconds on a machine without one; the URL printed uses the host given
