@@ -4,9 +4,11 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -251,6 +253,7 @@ def _browser():
         "--disable-sync",
         "--no-first-run",
         "--window-size=1400,1000",
+        "--enable-unsafe-swiftshader",  # software WebGL for Plotly's parallel coordinates
     ):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(driver), options=options), None
@@ -266,14 +269,20 @@ def test_html_page_loads_in_a_real_browser(runs_dir, tmp_path):
     try:
         browser.get(page.as_uri())
         assert browser.title == "dlexp report"
-        state = browser.execute_script(
-            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])"
+        images = "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])"
+        # the still pictures are below, collapsed: none is loaded when the page opens
+        assert not [alt for done, width, alt in browser.execute_script(images) if width > 0]
+        browser.execute_script(
+            "document.querySelectorAll('details').forEach(d => d.open = true);"
+            "document.querySelectorAll('img').forEach(i => i.loading = 'eager')"
         )
+        time.sleep(1)
+        state = browser.execute_script(images)
         assert len(state) >= 10
         broken = [alt for complete, width, alt in state if not (complete and width > 0)]
         assert not broken, f"pictures that did not load: {broken}"
-        rows = browser.execute_script("return document.querySelectorAll('tr').length")
-        assert rows > 10
+        rows = browser.execute_script("return document.querySelectorAll('#table tbody tr').length")
+        assert rows == 10  # every run and trial
         assert "Search tinygrid" in browser.find_element("tag name", "body").text
     finally:
         browser.quit()
@@ -397,11 +406,21 @@ def test_html_escapes_ids_names_and_values(runs_dir, tmp_path):
     text = page.read_text()
     for raw in ("<script>alert(1)</script>", "<b>run</b>", "<b>bold</b>"):
         assert raw not in text
-    assert "<script" not in text and "<b>" not in text
+    # the page's only scripts are its own files beside it
+    assert set(re.findall(r"<script[^>]*>", text)) == {
+        "<script src='data.js'>",
+        "<script src='plotly.min.js'>",
+        "<script src='explore.js'>",
+    }
+    assert "<b>" not in text
     assert "Search &lt;script&gt;alert(1)&lt;/script&gt;</h2>" in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;/t000" in text  # trial ids and links
-    assert "&lt;b&gt;run&lt;/b&gt;</a>" in text
-    assert "notes=&lt;b&gt;bold&lt;/b&gt;" in text  # a value in the settings column
+    assert "&lt;b&gt;run&lt;/b&gt; <small>" in text
+    # the table's data: JSON whose '</' cannot end a script (explore.js escapes each cell)
+    data = (tmp_path / "out" / "data.js").read_text()
+    assert "<b>bold</b>" in data.replace("<\\/", "</") and "</" not in data
+    for detail in (tmp_path / "out" / "detail").glob("*.js"):
+        assert "</" not in detail.read_text()
 
 
 def test_a_run_folder_with_a_yaml_bomb_is_a_warning(runs_dir):

@@ -215,7 +215,7 @@ def test_the_page_shows_how_runs_with_learning_npz_learned(runs_dir, tmp_path):
         assert f"img/strip-{run}" not in text and f"img/network-{run}" not in text
         assert f"of the kernel weights of {run}" not in text
     # in the comparison area, beside the overlaid learning curves
-    compare = text[text.index("<h2 id='compare'>") : text.index("Search tinygrid")]
+    compare = text[text.index("<summary id='compare'>") : text.index("Search tinygrid: still")]
     assert "img/overlay-runs-" in compare and "img/overlay-batches-" in compare
     assert "no picture of" not in text
     for img in (tmp_path / "out" / "img").glob("*.png"):

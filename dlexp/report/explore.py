@@ -84,7 +84,8 @@ def _columns(report: Report) -> list[str]:
 
 def _search(report: Report, info: SearchInfo) -> dict[str, Any]:
     entries = [e for e in report.entries if e.search == info.name]
-    ranked = [e for e in info.ranked() if e in entries]
+    shown = {id(e) for e in entries}  # by identity: comparing Entry dataclasses is slow
+    ranked = [e for e in info.ranked() if id(e) in shown]
     keys = searched_keys(report, info)
     weights = importances(info, keys) if ranked and info.objective else {}
     noise = [e for e in entries if e.within_noise]

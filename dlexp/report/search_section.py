@@ -1,6 +1,7 @@
 """A search's section of the report's HTML page: its summary, the objective against
 each searched value (by value, heatmap, importance, parallel coordinates), the best
-trials' curves overlaid, its table, and the best trials drawn in full."""
+trials' curves overlaid, and the best trials drawn in full (the page's one table is
+explore.js's)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dlexp.core.labels import label, shown_of
 from dlexp.report import sections
 from dlexp.report.images import Images, Picture
 from dlexp.report.significance import noise_note
-from dlexp.report.text import num, table_metrics
+from dlexp.report.text import num
 from dlexp.runs.index import Entry, Report, SearchInfo
 
 TOP_TRIALS = 10  # trials per search drawn in full on the HTML page
@@ -38,7 +39,8 @@ def search_section(
 ) -> dict[str, Any]:
     """A search's summary, pictures of the objective, ranking and best trials."""
     entries = [e for e in report.entries if e.search == info.name]
-    ranked = [e for e in info.ranked() if e in entries]
+    shown = {id(e) for e in entries}  # by identity: comparing Entry dataclasses is slow
+    ranked = [e for e in info.ranked() if id(e) in shown]
     best = ranked[0] if ranked else None
     keys = [k for k in info.keys if len({label(e.hyperparameters.get(k)) for e in entries}) > 1]
     scored = [
@@ -130,13 +132,6 @@ def search_section(
     batch_overlay = sections.batch_overlay(
         images, f"search-{info.name}-batches", batches, "best trials: loss of every batch"
     )
-    table = sections.table(
-        report,
-        ranked + [e for e in entries if e not in ranked],
-        keys or None,
-        table_metrics(report, entries),  # its own task's metrics (rmse, r2 or accuracy)
-        anchors,
-    )
     results = info.folder / "results.csv"
     return {
         "anchor": sections.anchor("search/" + info.name),
@@ -154,7 +149,6 @@ def search_section(
         "importance_note": importance_note,
         "overlay": overlay,
         "batch_overlay": batch_overlay,
-        "table": table,
         "results": str(results) if results.exists() else None,
         "noise_note": noise_note(info)
         or (

@@ -180,7 +180,7 @@
     var k = v.select.value;
     var xs = v.mine.map(function (r) { return r.values[k]; });
     var num = numeric(xs);
-    Plotly.react(v.sc, [{type: "scattergl", mode: "markers", x: num ? xs.map(Number) : xs,
+    Plotly.react(v.sc, [{type: "scatter", mode: "markers", x: num ? xs.map(Number) : xs,
       y: v.mine.map(function (r) { return r.metrics[s.objective_key]; }),
       customdata: v.mine.map(function (r) { return r.id; }),
       hovertemplate: "%{customdata}<br>" + k + " %{x}<br>" + s.objective + " %{y}<extra></extra>",
@@ -277,7 +277,7 @@
   function drawCurves(history) {
     var box = $("curves");
     if (!history || !history.length) { box.innerHTML = "<p class='note'>no history.csv: no curves</p>"; return; }
-    var keys = Object.keys(history[0]).filter(function (k) { return k !== "epoch" && k !== "lr" && k !== "learning_rate"; });
+    var keys = Object.keys(history[0]).filter(function (k) { return ["epoch", "lr", "learning_rate", "seconds"].indexOf(k) < 0; });
     var bases = Array.from(new Set(keys.map(function (k) { return k.replace(/^val_/, ""); })));
     var x = history.map(function (h, i) { return h.epoch !== undefined ? h.epoch + 1 : i + 1; });
     bases.forEach(function (b) {
@@ -295,10 +295,15 @@
 
   // --- wiring -----------------------------------------------------------------------------
   function render() {
+    var t = window.dlexpTimes = {start: performance.now()};
     prepare();
     drawHead();
+    t.prepared = performance.now();
+    drawTable(); // the table first: it is usable while the charts are drawn
+    t.table = performance.now();
     drawViews();
-    drawTable();
+    t.views = performance.now();
+    shadeScatters(shownRows());
     if (state.open && details[state.open]) drawDetail(details[state.open]);
   }
 
