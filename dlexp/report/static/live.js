@@ -70,7 +70,9 @@
     });
   }
 
-  function start() { live(); poll(); }
+  // the first ask waits one interval: the page has just drawn data.js, and the server's
+  // reading of the runs would compete with that drawing for the machine's cores
+  function start() { live(); setTimeout(poll, EVERY_MS); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
