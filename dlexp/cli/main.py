@@ -18,6 +18,7 @@ COMMANDS = {
     "train": "train:train",
     "search": "search:search",
     "report": "report:report",
+    "serve": "serve:serve",
     "best": "runs:best",
     "diff": "runs:diff",
     "compare": "runs:compare_cmd",
