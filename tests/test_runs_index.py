@@ -46,9 +46,7 @@ def _parses(monkeypatch):
     return calls
 
 
-def test_a_second_report_parses_no_run_folder_and_says_the_same(
-    runs_dir, index_dir, monkeypatch
-):
+def test_a_second_report_parses_no_run_folder_and_says_the_same(runs_dir, index_dir, monkeypatch):
     _age(runs_dir)
     monkeypatch.setenv("DLEXP_INDEX_DIR", "")  # no index: the folders as they are
     plain = _records(runs_dir)
@@ -110,9 +108,7 @@ def test_a_damaged_index_is_rebuilt_and_an_unusable_place_is_no_index(
     assert _records(runs_dir) == plain
 
 
-def test_a_running_run_and_a_config_json_cannot_hold_are_read_from_the_folder(
-    runs_dir, index_dir
-):
+def test_a_running_run_and_a_config_json_cannot_hold_are_read_from_the_folder(runs_dir, index_dir):
     run = next(d for d in runs_dir.iterdir() if d.name.endswith("regularized-bbbbbb"))
     _age(runs_dir)
     (run / "config.yaml").write_text((run / "config.yaml").read_text() + "notes: 2026-01-01\n")
