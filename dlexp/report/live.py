@@ -61,6 +61,10 @@ class LiveReport:
         self._details: dict[str, tuple[tuple, bytes]] = {}
         self._names: dict[str, str] = {}  # detail name -> row id
         self._thread = threading.Thread(target=self._loop, name="dlexp-serve-rows", daemon=True)
+        from dlexp.runs.cache import open_index
+
+        # one index for the server's life: the runs read again are those that changed
+        self._index = open_index()
 
     def refresh(self):
         """Rebuild the report now (raises what building it raises) and return it."""
@@ -68,7 +72,7 @@ class LiveReport:
         from dlexp.runs.index import build
 
         started = time.time()
-        report = build(self.runs_dir)
+        report = build(self.runs_dir, index=self._index)
         data = explore.page_data(report)
         data["warnings"] = list(report.warnings)
         data["drawn"] = []  # the served page draws a row's pictures when it is opened

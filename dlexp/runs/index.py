@@ -366,6 +366,7 @@ def build(
     if not root.is_dir():
         raise ConfigError(f"{root}: expected a folder of runs, got a file")
     index = open_index() if index is None else index
+    index.seen.clear()  # the folders this reading sees (one that is gone leaves the index)
     records, search_folders, read_warnings = discover(root, index)
     index.save(under=root.resolve())
     searches = {n: _read_search(n, f) for n, f in search_folders.items()}
