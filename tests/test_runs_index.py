@@ -152,3 +152,25 @@ def test_the_table_shows_the_best_trials_first_when_there_are_too_many(runs_dir)
     assert result.exit_code == 0, result.output
     assert f"{len(rep.entries) - 2:,} more rows not shown" in result.output
     assert invoke("report", runs_dir, "--no-html", "--limit", "-1").exit_code == 2
+
+
+def test_a_trial_in_flight_is_a_running_row_with_its_epochs(runs_dir, index_dir):
+    """A search trains a trial in trials/.NAME.tmp-PID and renames it when it ends: the
+    report (and dlexp serve's page) shows it running meanwhile, with its epochs so far."""
+    import shutil
+
+    trials = runs_dir / "tinygrid" / "trials"
+    staged = trials / f".t009-r0.tmp-{os.getpid()}"  # this process: alive
+    shutil.copytree(trials / "t000-r0", staged)
+    info = json.loads((staged / "run.json").read_text())
+    info.update(status="running", pid=os.getpid(), host=__import__("socket").gethostname())
+    (staged / "run.json").write_text(json.dumps(info))
+    (staged / "metrics.json").unlink()
+    rows = {e.id: e for e in report.build(runs_dir).entries}
+    assert rows["tinygrid/t009"].status == "running"
+    assert len(rows["tinygrid/t009"].records[0].history) > 0
+    dead = trials / ".t010-r0.tmp-999999999"  # its process is gone: not a row
+    shutil.copytree(trials / "t000-r0", dead)
+    shutil.copytree(staged, trials / "t009-r0")  # published: the trial itself, once
+    rows = [e.id for e in report.build(runs_dir).entries]
+    assert rows.count("tinygrid/t009") == 1 and "tinygrid/t010" not in rows

@@ -287,6 +287,25 @@ def is_report_folder(path: Path) -> bool:
     return (path / "index.html").exists() and (path / "img").is_dir()
 
 
+def in_flight(trials: Path) -> list[tuple[Path, str]]:
+    """The trials a search is training now, with their names: it trains each in
+    ``trials/.NAME.tmp-PID`` (rewriting its history.csv every epoch) and renames it to
+    ``trials/NAME`` when it ends. Those of a live process whose NAME is not there yet."""
+    from dlexp.runs.read import pid_alive
+
+    out = []
+    try:
+        staged = sorted(trials.glob(".*.tmp-*")) if trials.is_dir() else []
+    except OSError:
+        return []
+    for tmp in staged:
+        name, _, pid = tmp.name[1:].rpartition(".tmp-")
+        if name and pid.isdigit() and tmp.is_dir() and not (trials / name).exists():
+            if pid_alive(int(pid)):
+                out.append((tmp, name))
+    return out
+
+
 def discover(
     root: str | Path, index: Index | None = None
 ) -> tuple[list[runs_mod.RunRecord], dict[str, Path], list[str]]:
@@ -332,6 +351,10 @@ def discover(
             searches[name] = folder
             for trial in children(folder / "trials") if (folder / "trials").is_dir() else []:
                 records.append(runs_mod.read_run(trial, f"{name}/{trial.name}", name, index))
+            for trial, staged in in_flight(folder / "trials"):
+                record = runs_mod.read_run(trial, f"{name}/{staged}", name, index)
+                record.name = staged
+                records.append(record)
             return
         if is_run:
             records.append(runs_mod.read_run(folder, name_of(folder), index=index))

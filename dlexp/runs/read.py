@@ -35,6 +35,7 @@ class RunRecord:
         self.path = Path(path)
         self.id = run_id
         self.search = search  # the search's name, for a trial
+        self.name = self.path.name  # the run folder's name (a trial in flight: its own)
         self.warnings: list[str] = []
         # (file, problem) for each file present but unreadable: a warning to the report,
         # a refusal to commands that need the whole run (diff)
@@ -52,7 +53,7 @@ class RunRecord:
     @property
     def trial(self) -> str | None:
         """The trial a search run belongs to (t007 for t007-r1)."""
-        return None if self.search is None else trial_of(self.path.name)
+        return None if self.search is None else trial_of(self.name)
 
     @property
     def status(self) -> Status | str:
