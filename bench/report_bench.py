@@ -8,7 +8,8 @@ With --grid, searches bench/report_grid.yaml (1,152 trials of 20 epochs, about 3
 kept in --grid-runs to be timed again) and times, as whole commands, the median of
 --repeat times each: the table and JSON with no index (the first report), with the
 index current, the first HTML page, the page again, and the sizes of the page and of
-the runs. --base PATH times another checkout's dlexp beside this one (its venv's
+the runs (the first JSON also fits the importance forest, which the index then
+remembers). --base PATH times another checkout's dlexp beside this one (its venv's
 python, e.g. an older commit in a git worktree).
 
     python bench/report_bench.py
@@ -36,10 +37,10 @@ SOURCES = [
 ]
 
 
-def timed(cmd: list[str], env: dict | None = None) -> float:
+def timed(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> float:
     start = time.perf_counter()
-    subprocess.run(
-        cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    subprocess.run(  # in cwd: `python -m` imports the dlexp found there first
+        cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     return time.perf_counter() - start
 
@@ -71,14 +72,14 @@ def grid(args) -> None:
             out = ["--out", str(tmp / name / "page")]
             times = rows.setdefault(name, {})
             steps = [
-                ("table, no index", cli + ["--no-html"]),
+                ("json, no index", cli + ["--format", "json"]),
                 ("table, index current", cli + ["--no-html"]),
                 ("json, index current", cli + ["--format", "json"]),
                 ("first HTML page", cli + out),
                 ("HTML page again", cli + out),
             ]
             for step, cmd in steps:
-                times.setdefault(step, []).append(timed(cmd, env))
+                times.setdefault(step, []).append(timed(cmd, env, root))
     print(f"{trials} trials, whole commands, median of {args.repeat}:")
     for step in rows["this"]:
         cells = [f"{statistics.median(rows[n][step]):6.2f} s" for n, _, _ in versions]
@@ -88,7 +89,7 @@ def grid(args) -> None:
             ratio = f"   {base / this:5.1f}x faster"
         print(f"  {step:22s} {'  '.join(cells)}{ratio}")
     page = tmp / "this" / "page"
-    html = size(page / "index.html") / 1e3
+    html = (page / "index.html").stat().st_size / 1e3
     print(f"  page folder: {size(page) / 1e6:.1f} MB; index.html {html:.0f} KB")
     print(f"  runs folder: {size(runs) / 1e6:.0f} MB, {size(runs) / trials / 1e3:.0f} KB a trial")
     shutil.rmtree(tmp, ignore_errors=True)

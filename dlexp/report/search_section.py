@@ -3,7 +3,7 @@ each searched value (heatmap and importance), the best trials' curves overlaid, 
 the best trials drawn in full (the page's one table is explore.js's). The page's
 interactive parallel coordinates and scatter show every trial against every value, so
 the still pictures of the same (slow to draw at a thousand trials: 7 of a first page's
-40 s on 1,152) are left to the notebook and the Python API (``dlexp.Search.pictures``)."""
+40 s on 1,152) are left to the notebook and the Python API (``dlexp.Search.plot``)."""
 
 from __future__ import annotations
 
