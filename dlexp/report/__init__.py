@@ -10,8 +10,6 @@ Reads run folders only (``dlexp.runs.folder``): never TensorFlow, Keras or keras
 """
 
 from dlexp.core.labels import label
-from dlexp.report.html import TOP_TRIALS, write_html
-from dlexp.report.images import PLOTS_VERSION
 from dlexp.report.text import SPLITS, limited, records, table, table_metrics, to_csv
 from dlexp.runs.index import (
     BUILTIN_FILTERS,
@@ -46,3 +44,16 @@ __all__ = [
     "to_csv",
     "write_html",
 ]
+
+_LAZY = {"TOP_TRIALS": "dlexp.report.html", "write_html": "dlexp.report.html"}
+_LAZY["PLOTS_VERSION"] = "dlexp.report.images"
+
+
+def __getattr__(name: str):
+    """The page's names, imported when first used: the table and JSON do without the
+    page's modules (and NumPy)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'dlexp.report' has no attribute {name!r}")

@@ -144,8 +144,6 @@ def importances(info, keys: list[str]) -> dict[str, float]:
 
 def _fit(scored: list, keys: list[str]) -> dict[str, float]:
     """The forest's permutation importances over (entry, score) pairs."""
-    import numpy as np
-
     codes = {}
     for k in keys:
         values = list(dict.fromkeys(label(e.hyperparameters.get(k)) for e, _ in scored))
@@ -154,22 +152,25 @@ def _fit(scored: list, keys: list[str]) -> dict[str, float]:
         except ValueError:
             values.sort()
         codes[k] = {v: i for i, v in enumerate(values)}
-    x = np.array([[codes[k][label(e.hyperparameters.get(k))] for k in keys] for e, _ in scored])
-    y = np.array([s for _, s in scored])
-    if np.ptp(y) == 0:
+    x = [[codes[k][label(e.hyperparameters.get(k))] for k in keys] for e, _ in scored]
+    y = [float(s) for _, s in scored]
+    if max(y) == min(y):
         return {k: 0.0 for k in keys}
 
     def compute() -> dict[str, float]:
+        import numpy as np
         from sklearn.ensemble import RandomForestRegressor
         from sklearn.inspection import permutation_importance
 
         forest = RandomForestRegressor(n_estimators=100, random_state=0)
-        forest.fit(x, y)
-        result = permutation_importance(forest, x, y, n_repeats=10, random_state=0)
+        forest.fit(np.array(x), np.array(y))
+        result = permutation_importance(
+            forest, np.array(x), np.array(y), n_repeats=10, random_state=0
+        )
         return {k: round(float(v), 6) for k, v in zip(keys, result.importances_mean, strict=True)}
 
     # the same trials give the same importances (random_state=0): a second report of
-    # a search that has not changed does not import scikit-learn to fit the forest again
+    # a search that has not changed neither imports scikit-learn (nor NumPy) nor fits
     from dlexp.runs.cache import memoized
 
-    return memoized("importances", [keys, x.tolist(), y.tolist()], compute)
+    return memoized("importances", [keys, x, y], compute)
