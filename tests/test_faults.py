@@ -317,7 +317,7 @@ def test_a_disk_too_small_for_the_first_files(small, tmpfs, size):
 def test_a_disk_that_fills_half_way_fails_and_resumes_once_freed(small, tmpfs):
     """A stacked search that fills a real disk half way ends failed (exit 1), not
     finished; once the disk is larger the same command trains what is left."""
-    disk = tmpfs("disk", "900k")
+    disk = tmpfs("disk", "300k")  # a trial keeps about 60 KB (the packed .npz files)
     done = search_cli(small, disk, "--stack", "3")
     assert done.returncode == 1, done.stdout + done.stderr
     assert said_once_in_one_line(done, "no space left on the device")
@@ -396,7 +396,7 @@ def test_report_on_a_full_disk_keeps_the_old_page(one_run, tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_report_on_a_real_full_disk_keeps_the_old_page(one_run, tmpfs):
-    disk = tmpfs("disk", "2m")
+    disk = tmpfs("disk", "12m")  # the page's folder holds plotly.min.js (4.8 MB)
     cmd = [sys.executable, "-m", "dlexp.cli", "report", str(one_run.parent), "--out"]
     assert subprocess.run([*cmd, str(disk / "report")], capture_output=True).returncode == 0
     before = page_and_pictures(disk / "report")
@@ -415,3 +415,5 @@ def test_report_on_a_real_full_disk_keeps_the_old_page(one_run, tmpfs):
     done = subprocess.run([*cmd, str(disk / "fresh")], capture_output=True, text=True)
     assert done.returncode == 1 and one_line(done.stderr)
     assert not (disk / "fresh" / "img").exists()
+    left = [p.name for p in (disk / "fresh").iterdir()] if (disk / "fresh").exists() else []
+    assert not left, left  # no half page: nor its data, details or scripts

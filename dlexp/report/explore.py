@@ -283,3 +283,13 @@ def write_static(out: Path, *, live: bool = False) -> list[str]:
         if name == "live.js":
             scripts.append(name)
     return scripts
+
+
+def remove_page_files(out: Path) -> None:
+    """Remove what :func:`write_static`, :func:`write_details` and data.js wrote in
+    ``out`` (a first page that failed, a full disk: no half page is left)."""
+    import shutil
+
+    for name in ("data.js", "plotly.min.js", *STATIC):
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "detail", ignore_errors=True)

@@ -147,6 +147,7 @@ def write_html(
     nav += [{"href": s["anchor"], "text": f"{s['name']} pictures"} for s in searches]
     if run_sections:
         nav.append({"href": "runs", "text": "runs' pictures"})
+    fresh = not (out / "index.html").exists()  # no old page to keep
     try:
         scripts = explore.write_static(out, live=live)
         explore.write_details(
@@ -180,6 +181,8 @@ def write_html(
     except OSError as exc:
         if machine_fault(exc):
             images.forget()
+            if fresh:  # a first page that could not be written leaves none of its files
+                explore.remove_page_files(out)
         raise
     images.prune()
     return out / "index.html", drawn
