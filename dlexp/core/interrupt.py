@@ -59,6 +59,20 @@ def defer() -> None:
 
 
 @contextmanager
+def held():
+    """Within ``guarded``: a block that must end whole (a stack writing the folders of
+    the runs it has ended, between epochs). An interrupt during it is noted only, and
+    raised by the next ``check``."""
+    global _stopping
+    before = _stopping
+    _stopping = _guards > 0
+    try:
+        yield
+    finally:
+        _stopping = before
+
+
+@contextmanager
 def handled():
     """Within: SIGINT and SIGTERM raise KeyboardInterrupt and set the flag ``check``
     reads (in the main thread only, where signal handlers can be set)."""

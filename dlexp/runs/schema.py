@@ -35,7 +35,7 @@ class TextEnum(str, enum.Enum):
 
 
 class Status(TextEnum):
-    """How a run stands. The first five are written to run.json; the last three are
+    """How a run stands. The first six are written to run.json; the last three are
     what a reader says of a folder that cannot say it itself."""
 
     RUNNING = "running"
@@ -43,20 +43,22 @@ class Status(TextEnum):
     DIVERGED = "diverged"  # the loss became NaN or infinite
     FAILED = "failed"  # an exception, or a config Keras refused
     INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
+    PRUNED = "pruned"  # stopped by a search's pruner: worse than its peers at the same epoch
     UNKNOWN = "unknown"  # run.json is missing or says nothing
     STALE = "stale"  # says running, but nothing changed for an hour (killed)
     INCOMPLETE = "incomplete"  # a trial some of whose repeats have no folder yet
 
     @property
     def finished(self) -> bool:
-        """Ended in a way a rerun would only repeat (completed, diverged, failed): a
-        search does not train such a run again. An interrupted run is not finished."""
-        return self in (Status.COMPLETED, Status.DIVERGED, Status.FAILED)
+        """Ended in a way a rerun would only repeat (completed, diverged, failed,
+        pruned): a search does not train such a run again. An interrupted run is not
+        finished."""
+        return self in (Status.COMPLETED, Status.DIVERGED, Status.FAILED, Status.PRUNED)
 
     @property
     def exit_code(self) -> int:
-        """0 completed, 130 interrupted, 1 anything else."""
-        return {Status.COMPLETED: 0, Status.INTERRUPTED: 130}.get(self, 1)
+        """0 completed (or pruned, as a search meant), 130 interrupted, 1 anything else."""
+        return {Status.COMPLETED: 0, Status.PRUNED: 0, Status.INTERRUPTED: 130}.get(self, 1)
 
     @classmethod
     def read(cls, value: Any) -> Status | str:

@@ -20,11 +20,15 @@ from dlexp.core.errors import (
     unknown_key,
 )
 from dlexp.runs import folder as runs
+from dlexp.search import prune
 from dlexp.search.params import Param, check_param, point_key  # noqa: F401 - re-exported
+from dlexp.search.prune import PruneSpec
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 PLANNED_TUNERS = ("grid", "random")  # points known up front: exact resume, any number of workers
-SEARCH_KEYS = ("params", "tuner", "objective", "repeats", "cv", "max_trials", "seed", "factor")
+SEARCH_KEYS = (
+    "params", "tuner", "objective", "repeats", "cv", "max_trials", "seed", "factor", "prune",
+)  # fmt: skip
 MAX_POINTS = 1_000_000  # a grid's points (and a range's values), counted before any is made
 CHECKED = 2_000  # the grid's first points checked as configs when it is read
 CONFIRM_RUNS = 5_000  # a search of more runs asks for --yes (or search.max_trials)
@@ -50,6 +54,7 @@ class SearchSpec:
     max_trials: int | None = None
     seed: int = 42
     factor: int = 3
+    prune: PruneSpec | None = None  # search.prune: trials stopped between epochs
     overrides: tuple[str, ...] = ()  # the --set strings, passed on to worker processes
     _points: list[dict] | None = field(default=None, repr=False)
 
@@ -119,6 +124,7 @@ class SearchSpec:
                 "max_trials": self.max_trials,
                 "seed": self.seed,
                 "factor": self.factor,
+                **({"prune": self.prune.resolved()} if self.prune else {}),
             },
         }
 
@@ -216,6 +222,8 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
         name = config_mod.Str().check(objective, "search.objective")
         direction = runs.direction(name)
     out["objective"], out["direction"] = name, direction
+    epochs = base["train"]["epochs"]
+    out["prune"] = prune.check(section.get("prune"), out["tuner"], epochs, name)
     return out
 
 

@@ -63,6 +63,7 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         self.spec, self.store, self.space, self.names = spec, store, space, names
         self.trainer, self.on_epoch, self.stack = trainer, on_epoch, stack
         self._idle = False
+        self.pruner = None  # search.prune's, made when the first trial is trained
         if compat.role() == "worker":  # keras-tuner's OracleClient, with leases and deadlines
             from dlexp.search.worker import ChiefClient
 
@@ -249,7 +250,25 @@ class TrialRunner(kt.engine.base_tuner.BaseTuner):
         if self.on_epoch is not None:
             epochs = cfg["train"]["epochs"]
             hook = lambda epoch, row: self.on_epoch(name, epoch, epochs)  # noqa: E731
-        return TrialJob(name, cfg, self.store.stage(name), hook, weights, initial_epoch)
+        job = TrialJob(name, cfg, self.store.stage(name), hook, weights, initial_epoch)
+        if self.spec.prune is not None:
+            pruner, trial_name = self._pruner(), self.names(trial)
+            job.prune = lambda epoch, logs: pruner.report(trial_name, name, epoch, logs)
+        return job
+
+    def _pruner(self):
+        """The search's pruner, told what the trials trained before a resume logged."""
+        if self.pruner is None:
+            from dlexp.search.prune import Pruner
+
+            spec = self.spec
+            self.pruner = Pruner(spec.prune, spec.objective, spec.direction, spec.runs_per_point)
+            for trial in self.store.trial_ids():
+                for name in spec.run_names(trial):
+                    record = self.store.read_run(name)
+                    if record is not None and runs.is_finished(record.status):
+                        self.pruner.seed(trial, name, record.history or [])
+        return self.pruner
 
     def _score(self, trial_name: str) -> float:
         """The trial's objective: the mean over its repeats, NaN unless all completed."""

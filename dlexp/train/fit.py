@@ -376,6 +376,7 @@ class TrialJob:
     on_end: Callable[[Outcome], None] | None = None  # called once the run is committed
     # publishes the folders of runs that ended together (a stack's) as one; the search's
     on_commit: Callable[[Sequence[tuple[TrialJob, Outcome]]], None] | None = None
+    prune: Callable[[int, dict], bool] | None = None  # after an epoch: whether it stops (a stack's)
 
     def ended(self, outcome: Outcome) -> None:
         if self.on_end is not None:

@@ -22,6 +22,8 @@ from dlexp.runs import folder as runs
 from dlexp.runs.folder import Status
 from dlexp.train.fit import Outcome, TrialJob, TrialTrainer, commit, seed_everything, stops
 
+SLOTS_MIN = 16  # the fewest runs a refilled stack trains at once (unless given --stack)
+
 
 def stack_key(cfg: dict) -> str | None:
     """What runs must share to be trained in one stack (as JSON text); None for a run
@@ -73,8 +75,10 @@ class StackTrainer:
             groups.setdefault(stack_key(job.cfg) if fresh else None, []).append(job)
         ended: dict[int, Outcome] = {}  # id(job) -> its outcome
         for key, members in groups.items():
-            for chunk in [[job] for job in members] if key is None else self.chunks(members):
-                done = self._train(chunk)
+            refill = key is not None and _refills(members)
+            chunks = [members] if refill else self.chunks(members)
+            for chunk in [[job] for job in members] if key is None else chunks:
+                done = self._train(chunk, self.slots(chunk) if refill else None)
                 ended.update(done)
                 if len(done) < len(chunk) or any(stops(o) for o in done.values()):
                     break
@@ -93,9 +97,19 @@ class StackTrainer:
             size = max(1, min(self.MAX_DEFAULT, limits.budget() // per_run))
         return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
-    def _train(self, jobs: list[TrialJob]) -> dict[int, Outcome]:
-        """Train one stack; its outcomes by ``id(job)``."""
-        if len(jobs) == 1:
+    def slots(self, jobs: list[TrialJob]) -> int:
+        """How many runs a refilled stack trains at once (``refill``): ``max_stack``, else
+        an eighth of its runs (at least SLOTS_MIN) as memory allows. Fewer slots than
+        runs let pruned runs hand theirs on; too few would step tiny programs."""
+        if self.max_stack is not None:
+            return self.max_stack
+        fits = self.chunks(jobs)[0]
+        return max(1, min(len(fits), max(SLOTS_MIN, -(-len(jobs) // 8))))
+
+    def _train(self, jobs: list[TrialJob], slots: int | None = None) -> dict[int, Outcome]:
+        """Train one stack (refilled, ``slots`` at a time, when given); its outcomes by
+        ``id(job)``."""
+        if len(jobs) == 1 and slots is None:
             return {id(job): o for job, o in zip(jobs, self.single(jobs), strict=False)}
         from dlexp.train.stack.trainer import Stack
 
@@ -120,6 +134,20 @@ class StackTrainer:
         for size in dict.fromkeys(sizes):
             group = [m for m, s in zip(members, sizes, strict=True) if s == size]
             data = [d for d, s in zip(datas, sizes, strict=True) if s == size]
+            if slots is not None:
+                from dlexp.train.stack.refill import RefillStack
+
+                name = f"{group[0][0].name}..{group[-1][0].name}"
+                try:
+                    stack = RefillStack(group, data[0], name, slots, commit)
+                except ConfigError as exc:
+                    outcomes.update({id(job): _failed(job, str(exc)) for job, _ in group})
+                    continue
+                done = stack.train(lambda member, outcome: None)
+                outcomes.update({id(m.job): m.outcome for m in stack.members if m.outcome})
+                if len(done) < len(group) or any(stops(o) for o in done):
+                    break
+                continue
             if len(group) == 1:
                 job = group[0][0]
                 outcomes.update({id(job): o for o in self.single([job])})
@@ -136,6 +164,14 @@ class StackTrainer:
             if len(done) < len(group) or any(stops(o) for o in done):
                 break
         return outcomes
+
+
+def _refills(jobs: Sequence[TrialJob]) -> bool:
+    """Whether these runs (of one group) train in a refilled stack: a search prunes
+    them, and they share one dataset (not cross-validation folds)."""
+    return any(j.prune is not None for j in jobs) and all(
+        j.cfg["data"].get("cv") is None for j in jobs
+    )
 
 
 def _failed(job: TrialJob, error: str) -> Outcome:

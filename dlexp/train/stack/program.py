@@ -56,6 +56,7 @@ class Program:
         n_train = len(data.x_train)
         self.batch_size = batch_size
         self.steps, self.rest = divmod(n_train, batch_size)
+        self.lanes = np.arange(len(self.cfgs), dtype=np.int32)  # each slot's member
         self._template()
         self._optimizers()
         self._metrics()
@@ -170,14 +171,18 @@ class Program:
 
     # -- the members' variables, stacked ------------------------------------------------
 
-    def initial_state(self) -> dict:
+    def initial_state(self, members: list[int] | None = None) -> dict:
         """Every member's weights padded into the template (zeros elsewhere) with the
-        masks that keep the padding at zero, its settings, and fresh optimizer state."""
+        masks that keep the padding at zero, its settings, and fresh optimizer state;
+        ``members``: those members only, in that order (the slots of a stack that
+        refills them, ``refill``), each slot's member in ``lanes``."""
         jnp = self.jax.numpy
+        members = list(range(len(self.cfgs))) if members is None else members
         tv_paths = [v.path for v in self.template.trainable_variables]
         tv, masks, ntv = [], [], []
         ntv_vars = self.template.non_trainable_variables
-        for cfg, model, data in zip(self.cfgs, self.models, self.datas, strict=True):
+        for i in members:
+            cfg, model, data = self.cfgs[i], self.models[i], self.datas[i]
             values, ones = {}, {}
             own = _dense(model)
             placed = [*range(len(own) - 1), len(self.dense) - 1]  # hidden layers, then output
@@ -196,9 +201,10 @@ class Program:
         ov = []
         for j, opt in enumerate(self.optimizers):
             rows = []
-            for cfg in self.cfgs:
+            for i in members:
                 row = [np.asarray(v.value) for v in opt.variables]  # (Nadam's u_product is 1)
-                row[self.lr_indexes[j]] = np.asarray(cfg["train"]["learning_rate"], np.float32)
+                lr = self.cfgs[i]["train"]["learning_rate"]
+                row[self.lr_indexes[j]] = np.asarray(lr, np.float32)
                 rows.append(row)
             ov.append(rows)
 
@@ -243,11 +249,14 @@ class Program:
                 return _seed_state(seed, 0)
         return np.asarray(var.value)
 
-    def hyper(self, steps_per_epoch: int) -> dict:
+    def hyper(self, steps_per_epoch: int, members: list[int] | None = None) -> dict:
         """Per-member numbers the step reads: penalties, the optimizer, and the decay
-        of an exponential or step schedule (rate 1: none)."""
+        of an exponential or step schedule (rate 1: none); ``members`` as for
+        ``initial_state``."""
+        members = list(range(len(self.cfgs))) if members is None else members
+        self.lanes = np.asarray(members, np.int32)
         out: dict[str, list] = {"l1": [], "l2": [], "rate": [], "every": [], "staircase": []}
-        for cfg in self.cfgs:
+        for cfg in (self.cfgs[i] for i in members):
             schedule = cfg["train"]["lr_schedule"]
             decays = schedule is not None and schedule["kind"] in ("exponential", "step")
             out["l1"].append(cfg["model"]["l1"])
@@ -256,13 +265,13 @@ class Program:
             out["every"].append(schedule["every"] * steps_per_epoch if decays else 1.0)
             out["staircase"].append(1.0 if decays and schedule["kind"] == "step" else 0.0)
         hp = {k: np.asarray(v, np.float32) for k, v in out.items()}
-        hp["opt"] = self.opt_of
+        hp["opt"] = self.opt_of[self.lanes]
         return {k: self.jax.numpy.asarray(v) for k, v in hp.items()}
 
     def base_learning_rates(self, ov) -> np.ndarray:
         """Each member's learning rate before a schedule's decay (a copy)."""
         base = np.stack([np.asarray(ov[j][self.lr_indexes[j]]) for j in range(len(ov))])
-        return base[self.opt_of, np.arange(len(self.cfgs))].astype(np.float32)
+        return base[self.opt_of[self.lanes], np.arange(len(self.lanes))].astype(np.float32)
 
     def learning_rates(self, ov, hp) -> np.ndarray:
         """Each member's learning rate now (a schedule's at the current step)."""
@@ -394,15 +403,17 @@ class Program:
 
         return jax.jit(epoch), jax.jit(evaluate if self.shared else evaluate_own), jax.jit(predict)
 
-    def unpadded(self, i: int, tv: list[np.ndarray]) -> list[np.ndarray]:
-        """Member i's own weights (its model's get_weights order) from the stacked ones."""
+    def unpadded(self, i: int, tv: list[np.ndarray], lane: int | None = None) -> list[np.ndarray]:
+        """Member i's own weights (its model's get_weights order) from the stacked ones
+        (in slot ``lane``, by default its own index)."""
+        lane = i if lane is None else lane
         paths = [v.path for v in self.template.trainable_variables]
         own = _dense(self.models[i])
         placed = [*range(len(own) - 1), len(self.dense) - 1]
         out = []
         for layer, slot in zip(own, placed, strict=True):
             for w, var in zip(layer.get_weights(), self.dense[slot].weights, strict=True):
-                out.append(tv[paths.index(var.path)][i][tuple(slice(0, n) for n in w.shape)])
+                out.append(tv[paths.index(var.path)][lane][tuple(slice(0, n) for n in w.shape)])
         return out
 
 

@@ -46,6 +46,9 @@ class Member:
     early: EarlyStopping | None = None
     plateau: Plateau | None = None
     outcome: Outcome | None = None  # once its run folder is complete
+    index: int = 0  # its place among the stack's members (and the program's)
+    started: bool = False  # in a stack that refills its slots (``refill``): given one
+    fit_seconds: float = 0.0  # its share of the epochs' time
 
     @property
     def cfg(self) -> dict:
@@ -89,7 +92,8 @@ class Stack:
             layout = models.output_layout(job.cfg, d.n_outputs, d.target_scale)  # its own
             writer = RunWriter(job.run, job.cfg, params, layout, d, self._put, stack)
             early, plateau = EarlyStopping.of(job.cfg), Plateau.of(job.cfg)
-            self.members.append(Member(job, model, d, writer, early=early, plateau=plateau))
+            member = Member(job, model, d, writer, early=early, plateau=plateau, index=i)
+            self.members.append(member)
 
     def _put(self, path, text: str) -> None:
         self.background.put(path, text)
@@ -139,7 +143,7 @@ class Stack:
             x_val = np.stack([m.data.x_val for m in self.members])
             y_val = np.stack([self.layout.targets(m.data.y_val) for m in self.members])
             val = (jnp.asarray(x_val), jnp.asarray(y_val), None)
-        for epoch in range(max(m.cfg["train"]["epochs"] for m in self.members)):
+        for _ in range(max(m.cfg["train"]["epochs"] for m in self.members)):
             t0 = time.perf_counter()
             order = np.stack([r.permutation(n_train) for r in rngs]).astype(np.int32)
             full = order[:, :cut].reshape(len(self.members), p.steps, p.batch_size)
@@ -154,8 +158,8 @@ class Stack:
                 logs.update({f"val_{k}": v for k, v in self._named(val_loss, val_values).items()})
             lrs = p.learning_rates(state["ov"], hp)
             seconds = time.perf_counter() - t0
-            better, reduced = self._end_epoch(epoch, active, logs, lrs, seconds, state["ov"])
-            self._learn(epoch + 1, state, was_active, active, losses)
+            better, reduced = self._end_epoch(active, logs, lrs, seconds, state["ov"])
+            self._learn(state, was_active, active, losses)
             interrupt.check()  # a Ctrl-C that JAX swallowed stops the stack here
             if better.any():
                 mask = jnp.asarray(better)
@@ -174,26 +178,31 @@ class Stack:
             tv = [jnp.where(_expand(mask, b), b, a) for a, b in zip(tv, best, strict=True)]
         return tv, state["ntv"], hp
 
-    def _learn(self, epoch: int, state, was_active, active, losses) -> None:
+    def _slots(self) -> list[Member]:
+        """The member in each slot of the program (``refill`` changes them)."""
+        return self.members
+
+    def _learn(self, state, was_active, active, losses) -> None:
         """Each member's learning record: a frame of its boundary at the epochs it wants
         (one prediction for the whole stack), its batches' losses when asked."""
-        trained = [i for i, m in enumerate(self.members) if was_active[i]]
-        framed = [i for i in trained if self.members[i].record.wants(epoch, not active[i])]
+        slots = self._slots()
+        trained = [i for i, m in enumerate(slots) if was_active[i]]
+        framed = [i for i in trained if slots[i].record.wants(len(slots[i].rows), not active[i])]
         if framed:
-            grid = self.members[framed[0]].record.grid
+            grid = slots[framed[0]].record.grid
             proba = self._predict_all(state["tv"], state["ntv"], grid.points)
             for i in framed:
-                self.members[i].record.add_frame(epoch, proba[i])
-        batched = [i for i in trained if self.members[i].record.by_batch]
+                slots[i].record.add_frame(len(slots[i].rows), proba[i])
+        batched = [i for i in trained if slots[i].record.by_batch]
         if batched:
             host = np.asarray(losses)
             for i in batched:
-                self.members[i].record.add_batches(epoch, host[:, i])
+                slots[i].record.add_batches(len(slots[i].rows), host[:, i])
 
-    def _split(self, split: str):
+    def _split(self, split: str, members: list[Member]):
         """A split as the final evaluation takes it: (x, y, weights), every split padded
         to the largest one's rows with weight 0, so that one compiled program evaluates
-        them all."""
+        them all (``members``: each fold's own rows)."""
         jnp = self.program.jax.numpy
         rows = max(len(a) for a, _ in self.data.splits().values())
 
@@ -208,7 +217,7 @@ class Stack:
 
         if self.program.shared:
             return tuple(jnp.asarray(a) for a in padded(self.data))
-        own = [padded(m.data) for m in self.members]  # each fold's own rows
+        own = [padded(m.data) for m in members]  # each fold's own rows
         return tuple(jnp.asarray(np.stack(column)) for column in zip(*own, strict=True))
 
     def _named(self, loss, values) -> dict[str, np.ndarray]:
@@ -218,23 +227,27 @@ class Stack:
 
     # -- each member's callbacks, between epochs ------------------------------------------
 
-    def _end_epoch(self, epoch: int, active, logs: dict, lrs, seconds: float, ov):
+    def _end_epoch(self, active, logs: dict, lrs, seconds: float, ov):
         """Record each active member's epoch, then decide as Keras' callbacks would
-        (TerminateOnNaN, EarlyStopping, ReduceLROnPlateau, the epochs) whether it goes on.
+        (TerminateOnNaN, EarlyStopping, ReduceLROnPlateau, the epochs) whether it goes on,
+        and as the search's pruner would (``job.prune``: it ends ``pruned``).
 
         Returns:
             (which members have new best weights, the base learning rates after
             plateau reductions or None when no member's was reduced)
         """
-        better = np.zeros(len(self.members), bool)
+        slots = self._slots()
+        better = np.zeros(len(slots), bool)
         reduced = None
-        recorded = [m for i, m in enumerate(self.members) if active[i]]
-        for i, m in enumerate(self.members):
+        recorded = [m for i, m in enumerate(slots) if active[i]]
+        for i, m in enumerate(slots):
             if not active[i]:
                 continue
+            epoch = len(m.rows)  # its own (0-based), as slots are refilled
             values = {k: float(v[i]) for k, v in logs.items()}
             row = epoch_row(epoch + 1, values, lrs[i], seconds)
             m.writer.epoch(row)  # history.csv rewritten (on the background thread)
+            m.fit_seconds += seconds / len(slots)
             if diverged(values["loss"]):
                 m.status, m.error, active[i] = Status.DIVERGED, divergence(row), False
                 continue
@@ -243,6 +256,10 @@ class Stack:
                 if stop:
                     m.stopped_early, active[i] = True, False
                     continue
+            last = len(m.rows) >= m.cfg["train"]["epochs"]
+            if not last and m.job.prune is not None and m.job.prune(epoch + 1, values):
+                m.status, active[i] = Status.PRUNED, False
+                continue
             if m.plateau is not None:
                 new = m.plateau.update(values, float(lrs[i]))
                 if new is not None:
@@ -265,23 +282,31 @@ class Stack:
 
     def _finish(self, tv, ntv, hp, started: float, on_end) -> list[Outcome]:
         """Final metrics on every split, each member's model and boundary, its files."""
+        seconds = time.time() - started
+        slots = list(enumerate(self.members))
+        return self._close(slots, tv, ntv, hp, seconds, on_end)
+
+    def _close(self, slots: list[tuple[int, Member]], tv, ntv, hp, seconds, on_end):
+        """Write the run folders of ``slots`` (each member with the index of its slot in
+        ``tv``, ``ntv`` and ``hp``): its final metrics on every split, its model, test
+        predictions and (completed, 2D data) boundary; their outcomes."""
+        members = [m for _, m in slots]
         finals = {}
         for split in self.data.splits():
-            finals[split] = self._named(*self._evaluate(tv, ntv, hp, *self._split(split)))
+            finals[split] = self._named(*self._evaluate(tv, ntv, hp, *self._split(split, members)))
         proba, grid = None, None
-        if self.data.n_features == 2:
+        if self.data.n_features == 2 and any(m.status == Status.COMPLETED for m in members):
             grid = BoundaryGrid(self.data)
             proba = self._predict_all(tv, ntv, grid.points)
         test_proba = self._predict_all(tv, ntv, self.data.x_test)
         host_tv = [np.asarray(v) for v in tv]
-        seconds = time.time() - started
         outcomes = []
-        for i, m in enumerate(self.members):
+        for i, m in slots:
             metrics = self._metrics(m, seconds)
-            if m.status in (Status.COMPLETED, Status.DIVERGED):
+            if m.status in (Status.COMPLETED, Status.DIVERGED, Status.PRUNED):
                 for split, named in finals.items():
                     setattr(metrics, split, {k: f32(v[i]) for k, v in named.items()})
-                m.model.set_weights(self.program.unpadded(i, host_tv))
+                m.model.set_weights(self.program.unpadded(m.index, host_tv, i))
                 boundary = None
                 if proba is not None:
                     own = grid if m.data is self.data else BoundaryGrid(m.data)  # its splits
@@ -323,17 +348,21 @@ class Stack:
             pass
         seconds = time.time() - started
         outcomes = []
-        for i, m in enumerate(self.members):
+        lanes = {id(m): i for i, m in enumerate(self._slots())}
+        for m in self.members:
             if m.outcome is not None:  # its folder was complete
                 outcomes.append(m.outcome)
                 continue
+            if id(m) not in lanes:  # never given a slot (``refill``): no folder written
+                continue
+            i = lanes[id(m)]
             m.status = status
             metrics = self._metrics(m, seconds)
             try:
                 m.writer.flush_history()  # the background may have lost a race with the interrupt
                 if status == Status.INTERRUPTED and m.rows and self._last is not None:
                     tv = [np.asarray(v) for v in self._last["tv"]]  # its last epoch's weights
-                    m.model.set_weights(self.program.unpadded(i, tv))
+                    m.model.set_weights(self.program.unpadded(m.index, tv, i))
                     m.writer.keep_last(metrics, m.model)
                 m.writer.write_metrics(metrics)
                 m.writer.fault(tb, machine)
