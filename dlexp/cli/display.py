@@ -335,7 +335,8 @@ def search_summary(
 ) -> None:
     """After a search: how it ended, the best trials, where the results are."""
     store, rows = outcome.store, outcome.rows
-    failed = [r for r in rows if r["status"] != Status.COMPLETED]
+    pruned = [r for r in rows if r["status"] == Status.PRUNED]
+    failed = [r for r in rows if r["status"] not in (Status.COMPLETED, Status.PRUNED)]
     done = len(rows) - len(failed)
     earlier = len(rows) - outcome.trained
     if outcome.status == SearchStatus.ALREADY_FINISHED:
@@ -352,6 +353,12 @@ def search_summary(
         )
     else:
         console.print(f"[red]{outcome.status}[/]: {outcome.message or ''}")
+    if pruned:
+        epochs = sum(float(r.get("epochs_run") or 0) for r in pruned) / len(pruned)
+        console.print(
+            f"{len(pruned)} trials pruned (worse than their peers at the same epoch; "
+            f"{epochs:.1f} epochs each on average), {len(rows) - len(pruned)} trained out"
+        )
     if failed:
         console.print(
             f"[yellow]{len(failed)} trials did not complete[/]: "
@@ -398,53 +405,3 @@ def print_repeats(console: Console, outcomes, summary: dict) -> None:
         table.add_row(split, *cells)
     console.print(table)
     console.print("run folders: " + ", ".join(f"[bold]{o.run.path}[/]" for o in outcomes))
-
-
-def print_diff(console: Console, result: dict) -> None:
-    """dlexp diff: the config keys, versions and metrics that differ, A against B."""
-    console.print(f"A: [bold]{result['a']}[/] ({result['status']['a']})")
-    console.print(f"B: [bold]{result['b']}[/] ({result['status']['b']})")
-    for title, rows in (("config", result["config"]), ("versions", result["versions"])):
-        if not rows:
-            console.print(f"same {title}")
-            continue
-        table = Table(title=title, show_edge=False, pad_edge=False, title_justify="left")
-        for column in ("key", "A", "B"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(row["key"], escape(label(row["a"])), escape(label(row["b"])))
-        console.print(table)
-    table = Table(title="metrics", show_edge=False, pad_edge=False, title_justify="left")
-    columns = (("metric", "left"), ("A", "right"), ("B", "right"), ("B - A", "right"))
-    for column, justify in (*columns, ("better", "left")):
-        table.add_column(column, justify=justify)
-    for row in result["metrics"]:
-        delta = row["delta"]
-        better = row.get("better")
-        table.add_row(
-            row["key"],
-            fmt(row["a"]),
-            fmt(row["b"]),
-            "-" if delta is None else f"{delta:+.4f}",
-            "-" if better is None else f"{better.upper()} ({row['direction']})",
-        )
-    console.print(table)
-
-
-def print_compare(console: Console, rows: list[dict], verdict: str) -> None:
-    """dlexp compare: each metric's means, B - A with its 95% interval, and p."""
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("metric", "A", "B", "B - A", "95% CI", "p"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    for r in rows:
-        lo, hi = r["ci95"]
-        table.add_row(
-            r["metric"],
-            fmt(r["a"]),
-            fmt(r["b"]),
-            f"{r['diff']:+.4f}",
-            f"[{lo:+.4f}, {hi:+.4f}]",
-            f"{r['p']:.3g}",
-        )
-    console.print(table)
-    console.print(f"[bold]{verdict}[/]")

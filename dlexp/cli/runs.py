@@ -84,9 +84,9 @@ def diff(run_a, run_b, fmt):
     else:
         from rich.console import Console
 
-        from dlexp.cli import display
+        from dlexp.cli import display_runs
 
-        display.print_diff(Console(), result)
+        display_runs.print_diff(Console(), result)
 
 
 @click.command("compare")
@@ -117,7 +117,7 @@ def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
     """
     from rich.console import Console
 
-    from dlexp.cli import display
+    from dlexp.cli import display, display_runs
     from dlexp.core import interrupt
     from dlexp.use import compare
 
@@ -130,5 +130,5 @@ def compare_cmd(ctx, side_a, side_b, repeats, runs_dir, fmt):
     if fmt == "json":
         echo_json(result.to_json())
     else:
-        display.print_compare(table_console(), result.rows, result.verdict)
+        display_runs.print_compare(table_console(), result.rows, result.verdict)
     ctx.exit(result.exit_code)
