@@ -66,7 +66,8 @@ class Search:
         runs_dir: the search's folder is ``runs_dir/<name>/``.
         view: the live view (``NullView`` shows nothing).
         stack: the most runs trained together (None: as many as fit in memory; 1: one
-            at a time, each a Keras fit exactly as ``dlexp train`` runs it).
+            at a time, each a Keras fit exactly as ``dlexp train`` runs it, unless the
+            search prunes: its slots are then refilled, ``train.stack.refill``).
         trainer: trains trial runs (``protocols.Trainer``: ``stack.StackTrainer``, or
             ``fit.TrialTrainer`` for a stack of 1): the seam through which trials can be
             trained another way, or faked in tests.
@@ -84,7 +85,7 @@ class Search:
         self.store = SearchStore(Path(runs_dir) / spec.name, spec)
         self.view: LiveView = view or NullView()
         if trainer is None:
-            if stack == 1:
+            if stack == 1 and spec.prune is None:
                 from dlexp.train.fit import TrialTrainer
 
                 trainer = TrialTrainer()
@@ -97,6 +98,8 @@ class Search:
         self.plan = Plan(spec)
         self.stack_given = stack
         self.stack = stack if stack is not None else self._default_stack()
+        if spec.prune is not None and spec.planned:  # every point at once: the trainer's
+            self.stack = self._default_stack()  # slots (stack) are refilled from them
         self.names = TrialNames(self.plan, self.space)
         self.hooks = Hooks(self.names)
         self._rows: list[dict] = []
