@@ -257,3 +257,11 @@ def test_search_refit_of_a_failed_search_refits_nothing(write, tmp_path):
     assert document["winner"] is None
     assert "--refit: nothing refitted, the search ended failed" in result.stderr
     assert sorted(p.name for p in runs.iterdir()) == ["g"]  # no refit run folder
+
+
+def test_the_python_api_gives_the_same_winner(tmp_path):
+    import dlexp
+
+    folder = make_search(tmp_path, {"t000": {"": (0.9, 0.86)}, "t001": {"": (0.97, 0.95)}})
+    got = dlexp.Search(folder).winner
+    assert got == winner_of(folder)[0].record() and got["trial"] == "t001"
