@@ -69,7 +69,10 @@ def refit_line(refitted, winner) -> str:
     """After ``dlexp search --refit``: the refitted run's test metrics beside the best
     trial's validation and test scores, and its folder."""
     test = refitted.metrics.test or {}
-    said = ", ".join(f"test_{k} {v:.3f}" for k, v in test.items() if isinstance(v, float))
+    numbers = {
+        k: v for k, v in test.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+    said = ", ".join(f"test_{k} {v:.3f}" for k, v in numbers.items())
     beside = ""
     if winner is not None:
         scores = ", ".join(
