@@ -125,6 +125,7 @@ def test_json_records(runs_dir):
         "trials",
         "importances",
         "noise_note",
+        "winner",
         "warnings",
     }
     assert set(search["importances"]) == {"model.first_neuron", "train.optimizer"}

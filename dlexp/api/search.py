@@ -102,6 +102,18 @@ class Search:
         return self._best()["config"]
 
     @property
+    def winner(self) -> dict | None:
+        """The best trial said honestly, as ``dlexp report --format json``'s search record
+        holds it: its validation and test score (``scores``), its ``lead`` over the median
+        trial, the lead's ``noise`` (95% half-width; None from one seed) and
+        ``noise_share``, the trials ``within_noise`` of it, and ``text``, the report's
+        lines; None when no trial has a score yet."""
+        from dlexp.report.winner import winner
+
+        best = winner(self._info())
+        return best.record() if best else None
+
+    @property
     def importance(self) -> dict[str, float]:
         """Each searched key's permutation importance for the objective, as the report
         computes it (``dlexp report --format json``); {} with too few scored trials."""

@@ -88,6 +88,10 @@ def report(runs_dir, out, fmt, sort, filters, limit, no_html):
     else:
         shown, left = report_mod.limited(rep, limit)
         console.print(report_mod.table(shown, width=console.width))
+        from dlexp.report.text import winner_lines
+
+        for line in winner_lines(rep):  # each search's winner: val and test, its lead's noise
+            console.print(escape(line), highlight=False, soft_wrap=True)
         if left:
             console.print(
                 f"{left:,} more rows not shown: --limit 0 shows them all, --format csv "

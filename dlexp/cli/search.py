@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import click
@@ -16,8 +17,10 @@ from dlexp.cli.common import (
     set_option,
     table_console,
     tensorboard_option,
+    warn,
     write_tensorboard,
 )
+from dlexp.core.errors import ConfigError
 
 
 @click.command()
@@ -51,6 +54,12 @@ from dlexp.cli.common import (
     show_default=True,
     help="Trials shown in the final table.",
 )
+@click.option(
+    "--refit",
+    is_flag=True,
+    help="Then train the best trial on train+validation and report its test split "
+    "(as dlexp train --from RUNS_DIR/<name> --refit).",
+)
 @format_option("text", "json")
 @quiet_option
 @click.pass_context
@@ -66,6 +75,7 @@ def search(
     yes,
     overwrite,
     top,
+    refit,
     fmt,
     quiet,
 ):
@@ -77,7 +87,10 @@ def search(
     folds per point, trained together). Running the same command again resumes an
     interrupted search; a finished one says so. The folder holds search.yaml,
     results.csv (rewritten after each trial), best.json and trials/<id>/, each a
-    run folder as `dlexp train` writes one.
+    run folder as `dlexp train` writes one. The summary gives the best trial's
+    validation and test score and how much of its lead over the median trial is
+    within noise; --refit then trains it on train+validation into RUNS_DIR (on a
+    finished search too: it is not trained again) and reports its test split.
 
     \b
     Examples:
@@ -86,6 +99,7 @@ def search(
       dlexp search configs/grid.yaml --stack 1      # one Keras fit at a time
       dlexp search big_grid.yaml --yes              # more than 5,000 runs
       dlexp search configs/optimizers.yaml --set train.epochs=20 --format json
+      dlexp search configs/grid.yaml --refit        # the best, refitted on train+val
       KERASTUNER_TUNER_ID=chief KERASTUNER_ORACLE_IP=0.0.0.0 \\
         KERASTUNER_ORACLE_PORT=8000 dlexp search configs/grid.yaml   # see docs/search.md
     """
@@ -97,6 +111,8 @@ def search(
     from dlexp.search import summary
 
     spec = grid_mod.load(grid_file, overrides)
+    if refit and dry_run:
+        raise ConfigError("cannot be combined with --dry-run (it trains nothing)", "--refit")
     if dry_run:
         from dlexp.search import plan as plan_mod  # no keras-tuner, no Keras for a grid
 
@@ -126,9 +142,44 @@ def search(
     if outcome.rows:
         write_tensorboard(tensorboard_dir, search=outcome.store.root)
     ranked = outcome.store.ranked(outcome.rows)
+    from dlexp.report.winner import of_search
+
+    best = of_search(outcome.store.root) if ranked else None
+    refitted = _refit(outcome, ranked, runs_dir, fmt, quiet) if refit else None
     if fmt == "json":
-        echo_json(summary.to_json(spec, outcome, ranked))
+        echo_json(summary.to_json(spec, outcome, ranked, best, refit, refitted))
     else:
         keys = [p.key for p in spec.params]
         display.search_summary(table_console(), outcome, ranked, keys, spec.objective, top)
-    ctx.exit(outcome.exit_code)
+        for line in best.lines() if best else []:
+            click.echo(line)
+        if refitted is not None:
+            click.echo(summary.refit_line(refitted, best))
+    code = outcome.exit_code
+    if refit and code == 0:  # a search that did not finish has its own code already
+        code = refitted.exit_code if refitted is not None else 1
+    ctx.exit(code)
+
+
+def _refit(outcome, ranked: list[dict], runs_dir, fmt: str, quiet: bool):
+    """The best trial trained on train+validation into ``runs_dir``, exactly as
+    ``dlexp train --from SEARCH --refit`` trains it (its ``train.writer.Outcome``);
+    None, said on stderr, when the search did not finish or no trial has a score."""
+    from rich.console import Console
+
+    from dlexp.cli import display
+    from dlexp.train import command, plan
+
+    if outcome.exit_code != 0:
+        click.echo(f"error: --refit: nothing refitted, the search ended {outcome.status}", err=True)
+        return None
+    if not ranked:
+        click.echo("error: --refit: nothing refitted, no trial has a score", err=True)
+        return None
+    cfg, _ = plan.config_for_train(source=outcome.store.root, refit=True, warn=warn)
+    dataset = command.load_data(cfg)
+    progress = None
+    if not quiet and fmt == "text":
+        progress = display.TrainProgress(Console(stderr=True), cfg["train"]["epochs"], cfg["name"])
+    with json_stdout_only(fmt), progress or contextlib.nullcontext():
+        return command.train(cfg, runs_dir, 1, None, progress, dataset)[0]

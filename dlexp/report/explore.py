@@ -96,10 +96,20 @@ def _search(report: Report, info: SearchInfo) -> dict[str, Any]:
         "best": ranked[0].id if ranked else None,
         "best_score": info.score(ranked[0]) if ranked else None,
         "within_noise": len(noise) if info.repeats > 1 and noise else None,
+        "winner": _winner_lines(info),
         "importances": [
             {"key": k, "importance": v} for k, v in sorted(weights.items(), key=lambda kv: -kv[1])
         ],
     }
+
+
+def _winner_lines(info: SearchInfo) -> list[str]:
+    """The summary card's lines on the winner: its validation and test score, and how
+    much of its lead over the median trial is within noise (``report.winner``)."""
+    from dlexp.report.winner import winner
+
+    best = winner(info)
+    return best.lines() if best else []
 
 
 def _epoch(e: Entry) -> int | None:

@@ -237,13 +237,16 @@ NARROW_ROOM = 40  # columns the id and the settings want before the status gets 
 
 def records(report: Report) -> list[dict]:
     """What --format json prints: a record per row (kind run or trial), then one per
-    search (kind search) with its objective and each searched key's importance."""
+    search (kind search) with its objective, each searched key's importance and its
+    winner (``report.winner``: validation and test score, the lead and its noise)."""
     from dlexp.report.significance import importances, noise_note
+    from dlexp.report.winner import winner
 
     out = [e.record() for e in report.entries]
     for info in report.searches.values():
         entries = [e for e in report.entries if e.search == info.name]
         keys = [k for k in info.keys if len({label(e.hyperparameters.get(k)) for e in entries}) > 1]
+        best = winner(info)
         out.append(
             {
                 "id": info.name,
@@ -253,9 +256,24 @@ def records(report: Report) -> list[dict]:
                 "trials": len(entries),
                 "importances": importances(info, keys) if info.objective else {},
                 "noise_note": noise_note(info),
+                "winner": best.record() if best else None,
                 "warnings": info.warnings,
             }
         )
+    return out
+
+
+def winner_lines(report: Report) -> list[str]:
+    """Under the table: each search's winner, its validation and test score, and how
+    much of its lead over the median trial is within noise (``report.winner``)."""
+    from dlexp.report.winner import winner
+
+    shown = {e.search for e in report.entries}
+    out = []
+    for info in report.searches.values():
+        best = winner(info) if info.name in shown else None
+        if best:
+            out.append(f"{info.name}: " + "\n  ".join(best.lines()))
     return out
 
 

@@ -1,6 +1,6 @@
 """What a search decides before it starts and says when it ends: a grid too big to run
-without being asked (``check_size``), and the search's JSON document (``to_json``).
-Neither imports keras-tuner or Keras."""
+without being asked (``check_size``), the search's JSON document (``to_json``) and the
+line on a refit of its best (``refit_line``). None imports keras-tuner or Keras."""
 
 from __future__ import annotations
 
@@ -41,17 +41,48 @@ def check_size(spec) -> None:
     )
 
 
-def to_json(spec, outcome, ranked: list[dict]) -> dict:
+def to_json(spec, outcome, ranked: list[dict], winner=None, refit=False, refitted=None) -> dict:
     """``dlexp search --format json``: the search's name, status, folder, best trial (or
-    None) and every trial's row (JSON-ready)."""
+    None), its ``winner`` (``report.winner``: validation and test score, the lead over
+    the median trial and its noise; None with no scored trial), every trial's row
+    (JSON-ready) and, with ``refit`` (--refit), the refitted run's record as ``dlexp
+    train --format json`` gives it (its folder is ``path``, its test metrics ``test``;
+    None when nothing was refitted)."""
     from dlexp.core.files import jsonable
 
-    return jsonable(
-        {
-            "name": spec.name,
-            "status": outcome.status,
-            "folder": str(outcome.store.root),
-            "best": ranked[0] if ranked else None,
-            "trials": outcome.rows,
-        }
+    document = {
+        "name": spec.name,
+        "status": outcome.status,
+        "folder": str(outcome.store.root),
+        "best": ranked[0] if ranked else None,
+        "winner": winner.record() if winner is not None else None,
+        "trials": outcome.rows,
+    }
+    if refit:
+        from dlexp.train.summary import outcome_json
+
+        document["refit"] = outcome_json(refitted) if refitted is not None else None
+    return jsonable(document)
+
+
+def refit_line(refitted, winner) -> str:
+    """After ``dlexp search --refit``: the refitted run's test metrics beside the best
+    trial's validation and test scores, and its folder."""
+    test = refitted.metrics.test or {}
+    numbers = {
+        k: v for k, v in test.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+    said = ", ".join(f"test_{k} {v:.3f}" for k, v in numbers.items())
+    beside = ""
+    if winner is not None:
+        scores = ", ".join(
+            f"{k} {v:.3f}" for k, v in winner.scores.items() if isinstance(v, (int, float))
+        )
+        beside = f" (the trial: {scores})"
+    if refitted.error:
+        said = f"{refitted.status}: {refitted.error}"
+    trial = winner.trial if winner is not None else "the best trial"
+    return (
+        f"refit of {trial} on train+validation: {said or 'no test metrics'}{beside}; "
+        f"run folder {refitted.run.path}"
     )
