@@ -156,7 +156,10 @@ class SearchView:
 
     def start(self, total: int | None, done: int) -> None:
         self.total, self.done = total, done
-        self.trials = self.progress.add_task("trials", total=total, completed=done, info="")
+        if self.trials is None:
+            self.trials = self.progress.add_task("trials", total=total, completed=done, info="")
+        else:  # a race's next round
+            self.progress.update(self.trials, total=total, completed=done, info="")
         self.progress.start()
 
     def _info(self) -> str:
@@ -185,6 +188,7 @@ class SearchView:
     def stop(self) -> None:
         if self.current is not None:
             self.progress.remove_task(self.current)
+            self.current = None
         self.progress.stop()
 
 

@@ -105,6 +105,8 @@ class Search:
         self._rows: list[dict] = []
         self._results_at = -RESULTS_EVERY_S
         self.oracle = None
+        self.exclude: set[int] = set()  # planned points not to train (a race's, told apart)
+        self.in_race = False  # one round of a race (``race.run``)
 
     def _default_stack(self) -> int:
         """How many runs to ask the oracle for at once when the stack is not given:
@@ -152,6 +154,10 @@ class Search:
         """
         with warnings.catch_warnings():  # keras-tuner's, on a trial without a score
             warnings.filterwarnings("ignore", "All-NaN", RuntimeWarning)
+            if self.spec.race is not None and not self.in_race:
+                from dlexp.search import race
+
+                return race.run(self, workers, overwrite)
             return self._run_as(distributed.role(), workers, overwrite)
 
     def _run_as(self, who: str | None, workers: int | None, overwrite: bool) -> SearchOutcome:
@@ -170,7 +176,7 @@ class Search:
     def _run(self, server, workers: int) -> SearchOutcome:
         started = time.perf_counter()
         before = _finished_rows(self.store, self.store.rows())
-        done = self.plan.done(self.store) if self.spec.planned else set()
+        done = (self.plan.done(self.store) | self.exclude) if self.spec.planned else set()
         finished = (
             len(done) == len(self.plan.points)
             if self.spec.planned
@@ -228,7 +234,7 @@ class Search:
                 "command again to retry them"
             )
         if status == SearchStatus.FINISHED and self.spec.planned:
-            missing = len(self.plan.points) - len(self.plan.done(self.store))
+            missing = len(self.plan.points) - len(self.plan.done(self.store) | self.exclude)
             if missing:  # a worker of another search, or a folder removed meanwhile
                 status = SearchStatus.FAILED
                 message = (

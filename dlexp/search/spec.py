@@ -20,14 +20,16 @@ from dlexp.core.errors import (
     unknown_key,
 )
 from dlexp.runs import folder as runs
-from dlexp.search import prune
+from dlexp.search import prune, race
 from dlexp.search.params import Param, check_param, point_key  # noqa: F401 - re-exported
 from dlexp.search.prune import PruneSpec
+from dlexp.search.race import RaceSpec
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 PLANNED_TUNERS = ("grid", "random")  # points known up front: exact resume, any number of workers
 SEARCH_KEYS = (
     "params", "tuner", "objective", "repeats", "cv", "max_trials", "seed", "factor", "prune",
+    "race",
 )  # fmt: skip
 MAX_POINTS = 1_000_000  # a grid's points (and a range's values), counted before any is made
 CHECKED = 2_000  # the grid's first points checked as configs when it is read
@@ -55,6 +57,7 @@ class SearchSpec:
     seed: int = 42
     factor: int = 3
     prune: PruneSpec | None = None  # search.prune: trials stopped between epochs
+    race: RaceSpec | None = None  # search.race: seeds added only where they can change the answer
     overrides: tuple[str, ...] = ()  # the --set strings, passed on to worker processes
     _points: list[dict] | None = field(default=None, repr=False)
 
@@ -119,12 +122,13 @@ class SearchSpec:
                 "tuner": self.tuner,
                 "objective": {"name": self.objective, "direction": self.direction},
                 "params": params,
-                "repeats": self.repeats,
+                "repeats": self.race.seeds if self.race else self.repeats,
                 **({"cv": self.cv} if self.cv else {}),
                 "max_trials": self.max_trials,
                 "seed": self.seed,
                 "factor": self.factor,
                 **({"prune": self.prune.resolved()} if self.prune else {}),
+                **({"race": self.race.resolved()} if self.race else {}),
             },
         }
 
@@ -151,6 +155,9 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
         section.get("tuner", "grid"), "search.tuner"
     )
     out["repeats"] = config_mod.Int(min=1).check(section.get("repeats", 1), "search.repeats")
+    out["race"] = race.check(section.get("race"), section, out["tuner"])
+    if out["race"] is not None:  # the most seeds a point trains on
+        out["repeats"] = out["race"].seeds
     cv = section.get("cv")
     out["cv"] = (
         None

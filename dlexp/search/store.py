@@ -369,6 +369,8 @@ class SearchStore:
             return None
         records = [r for _, r in found]
         missing = [runs.Status.INCOMPLETE] * (spec.runs_per_point - len(found))
+        if spec.race:  # a race gives each point its own number of seeds
+            missing = []
         status = runs.group_status([r.status for r in records] + missing)
         row: dict = {"trial": trial, "status": status}
         for p in spec.params:
@@ -391,18 +393,34 @@ class SearchStore:
             row[key] = means[key] if spec.runs_per_point > 1 else records[0].metric(key)
         row["seconds"] = round(sum(r.metric("seconds") or 0 for r in records), 3)
         row["runs"] = ";".join(f"trials/{n}" for n, _ in found)
+        if spec.race:
+            row["seeds"] = len(found)
         return row
 
     def rows(self) -> list[dict]:
         return [r for r in (self.row(t) for t in self.trial_ids()) if r is not None]
 
     def ranked(self, rows: list[dict]) -> list[dict]:
-        """The rows that have a score, best first."""
+        """The rows that have a score, best first (of a race: those within noise of the
+        best, once the race has said which)."""
+        rows = [r for r in rows if r.get("within_noise") is not False]
         return runs.rank(rows, lambda r: r.get("score"), self.spec.direction)
+
+    def race_marks(self) -> dict[str, bool]:
+        """race.json's verdicts: trial -> whether it is within noise of the best."""
+        try:
+            points = json.loads((self.root / "race.json").read_text())["points"]
+            return {t: bool(p["within_noise"]) for t, p in points.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
 
     def write_results(self) -> list[dict]:
         """Rewrite results.csv and best.json from the trial folders."""
         rows = self.rows()
+        marks = self.race_marks() if self.spec.race else {}
+        for row in rows:
+            if row["trial"] in marks:
+                row["within_noise"] = marks[row["trial"]]
         columns = list(dict.fromkeys(k for r in rows for k in r))
         write_csv(self.root / "results.csv", rows, columns or ["trial", "status"])
         ranked = self.ranked(rows)
