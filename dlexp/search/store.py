@@ -22,6 +22,7 @@ from dlexp.core.errors import ConfigError, machine_fault, show
 from dlexp.core.files import atomic_write, jsonable, read_json, write_csv, write_json
 from dlexp.runs import folder as runs
 from dlexp.runs.read import pid_alive
+from dlexp.search import naming
 from dlexp.search.spec import SearchSpec
 
 PUBLISH_PREFIX = ".publish-"  # trials/.publish-<pid>-<hex>.json: renames under way
@@ -75,8 +76,11 @@ class SearchStore:
         return yamlio.read_yaml(path)
 
     def check_same(self) -> None:
-        """Refuse to mix two different searches in one folder."""
+        """Refuse to mix two different searches in one folder. A grid that only adds
+        points to the stored one extends it: ``spec.earlier`` gets the stored grid, so
+        that its points keep their trial names (``naming.trial_numbers``)."""
         stored = self.stored_spec()
+        self.spec.earlier = list(((stored or {}).get("extended") or {}).get("grids") or [])
         if stored is None:
             return
         new = json.loads(json.dumps(self.spec.resolved()))
@@ -85,11 +89,19 @@ class SearchStore:
             {k: new[k] for k in ("config", "search")},
         )
         if diff:
+            try:
+                grown = naming.extension(self.spec, stored)
+            except ConfigError as exc:
+                raise exc.located(f"{self.spec.path.name}: ") from None
+            if grown is not None:
+                self.spec.earlier.append(grown)
+                return
             key, old, now = diff
             raise ConfigError(
                 f"{self.spec.path.name}: the grid changed since the search in {self.root} began "
-                f"({key}: was {show(old)}, now {show(now)}); rerun with --overwrite to start "
-                "over, or give the search another name"
+                f"({key}: was {show(old)}, now {show(now)}); only values added to a grid "
+                "extend its search: rerun with --overwrite to start over, or give the search "
+                "another name"
             )
 
     def open(self, overwrite: bool) -> None:
@@ -114,7 +126,8 @@ class SearchStore:
         for tmp in self.root.glob(".*.tmp-*"):
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
         self.clean_staged()  # not a worker's that still trains (a chief restarted)
-        atomic_write(self.root / "search.yaml", yamlio.dump(self.spec.resolved()))
+        grids = {"extended": {"grids": self.spec.earlier}} if self.spec.earlier else {}
+        atomic_write(self.root / "search.yaml", yamlio.dump({**self.spec.resolved(), **grids}))
 
     def _lock(self) -> None:
         """One chief per search folder: a second `dlexp search` on it would train the same
@@ -358,7 +371,7 @@ class SearchStore:
         for folder in self.trials.iterdir() if self.trials.exists() else ():
             if not folder.name.startswith(".") and folder.is_dir():
                 ids.add(runs.trial_of(folder.name) if self.spec.runs_per_point > 1 else folder.name)
-        return sorted(ids)
+        return sorted(ids, key=lambda t: (len(t.partition("-")[0]), t))  # t999 < t1000
 
     def row(self, trial: str) -> dict | None:
         """One results.csv row: searched values, the objective, mean (and std over
