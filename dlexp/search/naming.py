@@ -49,8 +49,9 @@ def earlier_spec(spec: SearchSpec, grid: dict) -> SearchSpec:
     ]
     where, max_trials = grid.get("where"), grid.get("max_trials")
     return replace(
-        spec, params=params, where=where, max_trials=max_trials, earlier=[], _points=None, _kept=None
-    )
+        spec, params=params, where=where, max_trials=max_trials, earlier=[], _points=None,
+        _kept=None,
+    )  # fmt: skip
 
 
 def trial_numbers(spec: SearchSpec, points: list[dict]) -> tuple[list[int], int]:
@@ -100,7 +101,8 @@ def extension(spec: SearchSpec, stored: dict) -> dict | None:
         why = f"removes {'; '.join(dropped)}" if dropped else "its where or max_trials keeps fewer"
         shown = ", ".join(f"{k}={show(v)}" for k, v in missing[0].items())
         raise ConfigError(
-            f"the grid leaves out {len(missing):,} point{'s' * (len(missing) != 1)} of the search begun in its folder "
+            f"the grid leaves out {len(missing):,} point{'s' * (len(missing) != 1)} of the "
+            "search begun in its folder "
             f"(it {why}; the first: {shown}); only added values extend a search: put them "
             "back, or rerun with --overwrite to start over, or give the search another name",
             "search.params",
