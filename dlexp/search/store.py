@@ -88,7 +88,9 @@ class SearchStore:
             {k: stored.get(k) for k in ("config", "search")},
             {k: new[k] for k in ("config", "search")},
         )
-        if diff:
+        keys = [list((stored.get("search") or {}).get("params") or {})]
+        keys.append(list(new["search"]["params"]))
+        if diff or keys[0] != keys[1]:  # keys reordered: the product's order changed
             try:
                 grown = naming.extension(self.spec, stored)
             except ConfigError as exc:
@@ -96,7 +98,7 @@ class SearchStore:
             if grown is not None:
                 self.spec.earlier.append(grown)
                 return
-            key, old, now = diff
+            key, old, now = diff or ("search.params (its keys' order)", *keys)
             raise ConfigError(
                 f"{self.spec.path.name}: the grid changed since the search in {self.root} began "
                 f"({key}: was {show(old)}, now {show(now)}); only values added to a grid "

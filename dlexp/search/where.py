@@ -59,9 +59,12 @@ def _power(base, exp):
     if isinstance(base, int) and isinstance(exp, int) and exp > 0 and abs(base) > 1:
         if base.bit_length() * exp > MAX_POWER_BITS:
             raise OverflowError(f"{base} ** {exp} is too large (over {MAX_POWER_BITS} bits)")
-    out = base**exp
+    try:
+        out = base**exp
+    except OverflowError:
+        raise OverflowError(f"{base} ** {exp} is too large for a float") from None
     if isinstance(out, complex):
-        raise ValueError(f"{base} ** {exp} is not a real number")
+        raise ValueError(f"({base}) ** {exp} is not a real number")
     return out
 
 
