@@ -84,10 +84,8 @@ class SearchStore:
         if stored is None:
             return
         new = json.loads(json.dumps(self.spec.resolved()))
-        diff = _first_difference(
-            {k: stored.get(k) for k in ("config", "search")},
-            {k: new[k] for k in ("config", "search")},
-        )
+        both = [{k: s.get(k) for k in ("config", "search")} for s in (stored, new)]
+        diff = _first_difference(*both)
         keys = [list((stored.get("search") or {}).get("params") or {})]
         keys.append(list(new["search"]["params"]))
         if diff or keys[0] != keys[1]:  # keys reordered: the product's order changed
@@ -98,7 +96,9 @@ class SearchStore:
             if grown is not None:
                 self.spec.earlier.append(grown)
                 return
-            key, old, now = diff or ("search.params (its keys' order)", *keys)
+            for side in both:  # say first what an extension may not change
+                side["search"] = {k: v for k, v in (side["search"] or {}).items() if k != "params"}
+            key, old, now = _first_difference(*both) or diff or ("search.params", *keys)
             raise ConfigError(
                 f"{self.spec.path.name}: the grid changed since the search in {self.root} began "
                 f"({key}: was {show(old)}, now {show(now)}); only values added to a grid "
