@@ -237,7 +237,7 @@ def test_a_real_extended_search_trains_only_the_new_point(write, tmp_path):
 
 @pytest.mark.slow
 def test_an_extended_search_resumes_after_kill_9(write, tmp_path):
-    slow = TINY_GRID.replace("epochs: 2", "epochs: 150").replace("200", "600")
+    slow = TINY_GRID.replace("epochs: 2", "epochs: 60").replace("200", "600")
     g = write("tiny.yaml", slow)
     cmd = [sys.executable, "-m", "dlexp.cli", "search", str(g), "--runs-dir", str(tmp_path)]
     subprocess.run(cmd, check=True, capture_output=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from dlexp.core.errors import ConfigError, show
 from dlexp.runs import folder as runs
@@ -14,8 +14,16 @@ from dlexp.search.params import Param, point_key
 from dlexp.search.spec import SearchSpec
 
 if TYPE_CHECKING:
-    from dlexp.search.plan import Plan
     from dlexp.search.protocols import TrialSpace
+
+
+class Plan(Protocol):
+    """What TrialNames reads of ``plan.Plan`` (which imports this module)."""
+
+    spec: SearchSpec
+
+    def name(self, index: int) -> str: ...
+    def name_of(self, values: dict) -> str: ...
 
 
 class TrialNames:
