@@ -131,6 +131,8 @@ def test_a_where_or_max_trials_that_keeps_more_extends(write, tmp_path):
     with pytest.raises(ConfigError) as info:
         search(write, narrow, tmp_path)
     message = str(info.value)
+    said = "(search.where: was 'model.first_neuron <= 16', now 'model.first_neuron < 16')"
+    assert said in message
     assert "leaves out 2 points" in message and "its where or max_trials keeps fewer" in message
     capped = SMALL.replace("  params:", "  max_trials: 2\n  params:")
     search(write, capped, tmp_path / "b")
@@ -143,9 +145,11 @@ def test_removed_values_are_refused_naming_them(write, tmp_path):
     stored = (tmp_path / "small" / "search.yaml").read_text()
     with pytest.raises(ConfigError) as info:
         search(write, SMALL.replace("[4, 8, 16]", "[4, 8, 32]"), tmp_path)
-    assert info.value.path == "search.params"
-    assert "removes model.first_neuron 16;" in str(info.value)
-    assert "only added values extend a search" in str(info.value)
+    assert (
+        "(search.params.model.first_neuron: was [4, 8, 16], now [4, 8, 32]); it leaves out 2 "
+        "points of the search (it removes model.first_neuron 16;" in str(info.value)
+    )
+    assert "only values added to a grid extend its search: put them back" in str(info.value)
     assert (tmp_path / "small" / "search.yaml").read_text() == stored
     assert len(list((tmp_path / "small" / "trials").iterdir())) == 6
 

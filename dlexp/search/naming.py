@@ -85,7 +85,8 @@ def extension(spec: SearchSpec, stored: dict) -> dict | None:
     changes more than its points (the search's config, tuner, objective, repeats...).
 
     Raises:
-        ConfigError: ``spec`` extends the stored grid but leaves out some of its points.
+        ConfigError: ``spec`` extends the stored grid but leaves out some of its points
+            (the problem says which; ``SearchStore.check_same`` says the rest).
     """
     old = stored.get("search") or {}
     new = json.loads(json.dumps(spec.resolved()))
@@ -109,10 +110,8 @@ def extension(spec: SearchSpec, stored: dict) -> dict | None:
         why = f"removes {'; '.join(dropped)}" if dropped else "its where or max_trials keeps fewer"
         shown = ", ".join(f"{k}={show(v)}" for k, v in missing[0].items())
         raise ConfigError(
-            f"the grid leaves out {len(missing):,} point{'s' * (len(missing) != 1)} of the "
-            "search begun in its folder "
-            f"(it {why}; the first: {shown}); only added values extend a search: put them "
-            "back, or rerun with --overwrite to start over, or give the search another name",
+            f"it leaves out {len(missing):,} point{'s' * (len(missing) != 1)} of the search "
+            f"(it {why}; the first: {shown})",
             "search.params",
         )
     return {k: old[k] for k in EXTENDS if k in old}

@@ -90,9 +90,9 @@ class SearchStore:
         keys.append(list(new["search"]["params"]))
         if diff or keys[0] != keys[1]:  # keys reordered: the product's order changed
             try:
-                grown = naming.extension(self.spec, stored)
-            except ConfigError as exc:
-                raise exc.located(f"{self.spec.path.name}: ") from None
+                grown, dropped = naming.extension(self.spec, stored), ""
+            except ConfigError as exc:  # values removed
+                grown, dropped = None, f"; {exc.problem}"
             if grown is not None:
                 self.spec.earlier.append(grown)
                 return
@@ -101,9 +101,9 @@ class SearchStore:
             key, old, now = _first_difference(*both) or diff or ("search.params", *keys)
             raise ConfigError(
                 f"{self.spec.path.name}: the grid changed since the search in {self.root} began "
-                f"({key}: was {show(old)}, now {show(now)}); only values added to a grid "
-                "extend its search: rerun with --overwrite to start over, or give the search "
-                "another name"
+                f"({key}: was {show(old)}, now {show(now)}){dropped}; only values added to a "
+                f"grid extend its search: {'put them back, ' * bool(dropped)}rerun with "
+                "--overwrite to start over, or give the search another name"
             )
 
     def open(self, overwrite: bool) -> None:
