@@ -80,7 +80,13 @@ class SearchStore:
         points to the stored one extends it: ``spec.earlier`` gets the stored grid, so
         that its points keep their trial names (``naming.trial_numbers``)."""
         stored = self.stored_spec()
-        self.spec.earlier = list(((stored or {}).get("extended") or {}).get("grids") or [])
+        grids = ((stored or {}).get("extended") or {}).get("grids") or []
+        if not all(isinstance(g, dict) and isinstance(g.get("params"), dict) for g in grids):
+            raise ConfigError(
+                f"{self.root / 'search.yaml'}: damaged: extended.grids: expected grids with "
+                f"params (the names of their trials), got {show(grids)}"
+            )
+        self.spec.earlier = list(grids)
         if stored is None:
             return
         new = json.loads(json.dumps(self.spec.resolved()))
