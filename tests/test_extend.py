@@ -140,6 +140,27 @@ def test_a_where_or_max_trials_that_keeps_more_extends(write, tmp_path):
     assert trained == ["t002", "t003", "t004"]
 
 
+def test_a_wider_range_extends(write, tmp_path):
+    ranged = SMALL.replace("[4, 8, 16]", "{min: 4, max: 8, step: 4}")
+    out, trained = search(write, ranged, tmp_path)
+    assert len(trained) == 4
+    out, trained = search(write, ranged.replace("max: 8", "max: 16"), tmp_path)
+    assert trained == ["t004", "t005", "t006", "t007"]
+    values = sorted(v[0] for v, _ in trials(tmp_path / "small").values())
+    assert values == [4, 4, 8, 8, 12, 12, 16, 16]
+
+
+def test_a_damaged_record_of_earlier_grids_is_named(write, tmp_path):
+    search(write, SMALL, tmp_path)
+    search(write, SMALL.replace("[4, 8, 16]", "[4, 8, 16, 32]"), tmp_path)
+    path = tmp_path / "small" / "search.yaml"
+    stored = yamlio.read_yaml(path)
+    stored["extended"]["grids"] = ["oops"]
+    path.write_text(yamlio.dump(stored))
+    with pytest.raises(ConfigError, match="search.yaml: damaged: extended.grids: expected"):
+        search(write, SMALL.replace("[4, 8, 16]", "[4, 8, 16, 32]"), tmp_path)
+
+
 def test_removed_values_are_refused_naming_them(write, tmp_path):
     search(write, SMALL, tmp_path)
     stored = (tmp_path / "small" / "search.yaml").read_text()
