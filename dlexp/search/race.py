@@ -197,7 +197,9 @@ def run(search, workers, overwrite: bool):
 
     spec = search.spec
     n = len(search.plan.points)
-    names = search.plan.name
+    if not overwrite and search.store.stored_spec() is not None:
+        search.store.check_same()  # an extended grid's names are read from its folder
+    names = search.plan.trial
     trained, seconds, first, outcome = 0, 0.0, True, None
     while True:
         scores = {i: [] for i in range(n)} if overwrite and first else None  # all start over

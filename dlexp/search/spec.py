@@ -24,12 +24,13 @@ from dlexp.search import prune, race
 from dlexp.search.params import Param, check_param, point_key  # noqa: F401 - re-exported
 from dlexp.search.prune import PruneSpec
 from dlexp.search.race import RaceSpec
+from dlexp.search.where import Where, kept_indexes
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 PLANNED_TUNERS = ("grid", "random")  # points known up front: exact resume, any number of workers
 SEARCH_KEYS = (
     "params", "tuner", "objective", "repeats", "cv", "max_trials", "seed", "factor", "prune",
-    "race",
+    "race", "where",
 )  # fmt: skip
 MAX_POINTS = 1_000_000  # a grid's points (and a range's values), counted before any is made
 CHECKED = 2_000  # the grid's first points checked as configs when it is read
@@ -59,7 +60,10 @@ class SearchSpec:
     prune: PruneSpec | None = None  # search.prune: trials stopped between epochs
     race: RaceSpec | None = None  # search.race: seeds added only where they can change the answer
     overrides: tuple[str, ...] = ()  # the --set strings, passed on to worker processes
+    where: str | None = None  # the points kept (where.py): of the grid, or of random draws
+    earlier: list[dict] = field(default_factory=list)  # an extended search's grids (naming)
     _points: list[dict] | None = field(default=None, repr=False)
+    _kept: Any = field(default=None, repr=False)
 
     @property
     def planned(self) -> bool:
@@ -92,11 +96,24 @@ class SearchSpec:
     def n_points(self) -> int:
         """How many points the grid trains (capped at max_trials), counted, not made."""
         n = math.prod(p.count() for p in self.params)
+        if self.where and self.tuner == "grid" and n <= MAX_POINTS:
+            n = len(self.kept())
         return min(n, self.max_trials) if self.max_trials else n
+
+    def kept(self):
+        """The indexes in the product of the points that search.where keeps."""
+        if self._kept is None:
+            where = Where(self.where, [p.key for p in self.params])
+            total = math.prod(p.count() for p in self.params)
+            self._kept = kept_indexes(where, self.params, total)
+        return self._kept
 
     def point(self, i: int) -> dict:
         """The grid's i-th point, the first key varying slowest (as Talos and
-        itertools.product order them), made without the points before it."""
+        itertools.product order them), made without the points before it; of those
+        that search.where keeps, when it is set."""
+        if self.where and self.tuner == "grid":
+            i = int(self.kept()[i])
         values = {}
         for p in reversed(self.params):
             i, k = divmod(i, p.count())
@@ -129,6 +146,7 @@ class SearchSpec:
                 "factor": self.factor,
                 **({"prune": self.prune.resolved()} if self.prune else {}),
                 **({"race": self.race.resolved()} if self.race else {}),
+                **({"where": self.where} if self.where else {}),
             },
         }
 
@@ -200,6 +218,16 @@ def _check_search(section: Any, raw: dict, base: dict) -> dict:
             "search.max_trials",
         )
     out["factor"] = config_mod.Int(min=2).check(section.get("factor", 3), "search.factor")
+    out["where"] = section.get("where")
+    if out["where"] is not None:
+        if out["tuner"] not in PLANNED_TUNERS:
+            raise ConfigError(
+                f"keeps points of a grid or random search; {out['tuner']} chooses its "
+                "own points (use tuner: grid or random, or remove where)",
+                "search.where",
+            )
+        first = {p.key: p.range["min"] if p.range else p.value(0) for p in out["params"]}
+        Where(out["where"], list(first)).keeps(first)  # a random search's: at the first
     if out["tuner"] == "hyperband" and out["repeats"] > 1:
         raise ConfigError(
             "hyperband continues trials from earlier ones, so it trains each point once; "

@@ -22,6 +22,7 @@ from dlexp.core.errors import ConfigError, machine_fault, show
 from dlexp.core.files import atomic_write, jsonable, read_json, write_csv, write_json
 from dlexp.runs import folder as runs
 from dlexp.runs.read import pid_alive
+from dlexp.search import naming
 from dlexp.search.spec import SearchSpec
 
 PUBLISH_PREFIX = ".publish-"  # trials/.publish-<pid>-<hex>.json: renames under way
@@ -75,21 +76,40 @@ class SearchStore:
         return yamlio.read_yaml(path)
 
     def check_same(self) -> None:
-        """Refuse to mix two different searches in one folder."""
+        """Refuse to mix two different searches in one folder. A grid that only adds
+        points to the stored one extends it: ``spec.earlier`` gets the stored grid, so
+        that its points keep their trial names (``naming.trial_numbers``)."""
         stored = self.stored_spec()
+        grids = ((stored or {}).get("extended") or {}).get("grids") or []
+        if not all(isinstance(g, dict) and isinstance(g.get("params"), dict) for g in grids):
+            raise ConfigError(
+                f"{self.root / 'search.yaml'}: damaged: extended.grids: expected grids with "
+                f"params (the names of their trials), got {show(grids)}"
+            )
+        self.spec.earlier = list(grids)
         if stored is None:
             return
         new = json.loads(json.dumps(self.spec.resolved()))
-        diff = _first_difference(
-            {k: stored.get(k) for k in ("config", "search")},
-            {k: new[k] for k in ("config", "search")},
-        )
-        if diff:
-            key, old, now = diff
+        both = [{k: s.get(k) for k in ("config", "search")} for s in (stored, new)]
+        diff = _first_difference(*both)
+        keys = [list((stored.get("search") or {}).get("params") or {})]
+        keys.append(list(new["search"]["params"]))
+        if diff or keys[0] != keys[1]:  # keys reordered: the product's order changed
+            try:
+                grown, dropped = naming.extension(self.spec, stored), ""
+            except ConfigError as exc:  # values removed
+                grown, dropped = None, f"; {exc.problem}"
+            if grown is not None:
+                self.spec.earlier.append(grown)
+                return
+            for side in both:  # say first what an extension may not change
+                side["search"] = {k: v for k, v in (side["search"] or {}).items() if k != "params"}
+            key, old, now = _first_difference(*both) or diff or ("search.params", *keys)
             raise ConfigError(
                 f"{self.spec.path.name}: the grid changed since the search in {self.root} began "
-                f"({key}: was {show(old)}, now {show(now)}); rerun with --overwrite to start "
-                "over, or give the search another name"
+                f"({key}: was {show(old)}, now {show(now)}){dropped}; only values added to a "
+                f"grid extend its search: {'put them back, ' * bool(dropped)}rerun with "
+                "--overwrite to start over, or give the search another name"
             )
 
     def open(self, overwrite: bool) -> None:
@@ -114,7 +134,8 @@ class SearchStore:
         for tmp in self.root.glob(".*.tmp-*"):
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
         self.clean_staged()  # not a worker's that still trains (a chief restarted)
-        atomic_write(self.root / "search.yaml", yamlio.dump(self.spec.resolved()))
+        grids = {"extended": {"grids": self.spec.earlier}} if self.spec.earlier else {}
+        atomic_write(self.root / "search.yaml", yamlio.dump({**self.spec.resolved(), **grids}))
 
     def _lock(self) -> None:
         """One chief per search folder: a second `dlexp search` on it would train the same
@@ -358,7 +379,7 @@ class SearchStore:
         for folder in self.trials.iterdir() if self.trials.exists() else ():
             if not folder.name.startswith(".") and folder.is_dir():
                 ids.add(runs.trial_of(folder.name) if self.spec.runs_per_point > 1 else folder.name)
-        return sorted(ids)
+        return sorted(ids, key=lambda t: (len(t.partition("-")[0]), t))  # t999 < t1000
 
     def row(self, trial: str) -> dict | None:
         """One results.csv row: searched values, the objective, mean (and std over
