@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dlexp.core.errors import MachineFault, describe, machine_fault
 from dlexp.runs import folder as runs
-from dlexp.search import chief, distributed, worker
+from dlexp.search import chief, distributed, race, worker
 from dlexp.search.naming import TrialNames
 from dlexp.search.oracles import Hooks, make_oracle
 from dlexp.search.plan import Plan
@@ -155,9 +155,7 @@ class Search:
         with warnings.catch_warnings():  # keras-tuner's, on a trial without a score
             warnings.filterwarnings("ignore", "All-NaN", RuntimeWarning)
             if self.spec.race is not None and not self.in_race:
-                from dlexp.search import race
-
-                return race.run(self, workers, overwrite)
+                return self._race(workers, overwrite)
             return self._run_as(distributed.role(), workers, overwrite)
 
     def _run_as(self, who: str | None, workers: int | None, overwrite: bool) -> SearchOutcome:
@@ -248,6 +246,41 @@ class Search:
         return SearchOutcome(
             status, self.store, rows, time.perf_counter() - started, message, trained
         )
+
+    def _race(self, workers: int | None, overwrite: bool) -> SearchOutcome:
+        """Run (or resume) a race (``race``): rounds of searches, each one more seed for
+        the points still racing, replayed from the trial folders before each round;
+        then race.json and results.csv. The outcome counts every round's runs."""
+        spec, n = self.spec, len(self.plan.points)
+        if not overwrite and self.store.stored_spec() is not None:
+            self.store.check_same()  # an extended grid's names are read from its folder
+        names = self.plan.trial
+        trained, seconds, first = 0, 0.0, True
+        while True:
+            fresh = {i: [] for i in range(n)} if overwrite and first else None  # starts over
+            scores = fresh if fresh is not None else race.scores_of(self.store, names, spec, n)
+            table, seeds = race.standings(scores, spec.race, spec.direction)
+            if seeds is None:
+                break
+            step = Search(replace(spec, repeats=seeds), self.store.root.parent, self.view,
+                          stack=self.stack_given)  # fmt: skip
+            racing = race.racing(table)
+            step.exclude = {i for i in range(n) if i not in racing or table[i].seeds >= seeds}
+            step.in_race = True
+            outcome = step.run(workers, overwrite=overwrite and first)
+            first = False
+            trained, seconds = trained + outcome.trained, seconds + outcome.seconds
+            if outcome.status not in (SearchStatus.FINISHED, SearchStatus.ALREADY_FINISHED):
+                outcome.trained, outcome.seconds = trained, seconds
+                return outcome
+        race.write_state(self.store, names, table, spec)  # before results.csv, which reads it
+        final = Search(spec, self.store.root.parent, self.view)
+        final.exclude, final.in_race = set(range(n)), True
+        outcome = final.run(workers, overwrite=False)
+        if trained:
+            outcome.status = SearchStatus.FINISHED
+        outcome.trained, outcome.seconds = trained, seconds
+        return outcome
 
     def _runner(self, on_epoch=None) -> TrialRunner:
         """The keras-tuner loop that trains this search's trials, handed what it uses."""

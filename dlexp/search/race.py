@@ -12,12 +12,11 @@ resumes after Ctrl-C or ``kill -9`` as any grid does, and ``race.json`` (written
 after each round) only says what the folders say: per point, its seeds, and whether
 it is still within noise of the best or was told apart (and at which seed).
 
-Plain Python, apart from ``run`` (which runs the rounds through ``engine.Search``).
+Plain Python: ``engine.Search`` runs the rounds (``Search._race``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
 from dataclasses import dataclass
@@ -186,46 +185,3 @@ def write_state(store, names, table: dict[int, Standing], spec) -> None:
         for i, s in sorted(table.items())
     }
     write_json(store.root / "race.json", {"race": spec.race.resolved(), "points": points})
-
-
-def run(search, workers, overwrite: bool):
-    """Run (or resume) a race: rounds of ``engine.Search``, each with one more seed for
-    the points still racing; returns the last round's outcome, with every round's
-    trained runs and seconds."""
-    from dlexp.search import engine
-    from dlexp.search.store import SearchStatus
-
-    spec = search.spec
-    n = len(search.plan.points)
-    if not overwrite and search.store.stored_spec() is not None:
-        search.store.check_same()  # an extended grid's names are read from its folder
-    names = search.plan.trial
-    trained, seconds, first, outcome = 0, 0.0, True, None
-    while True:
-        scores = {i: [] for i in range(n)} if overwrite and first else None  # all start over
-        scores = scores or scores_of(search.store, names, spec, n)
-        table, seeds = standings(scores, spec.race, spec.direction)
-        if seeds is None:
-            break
-        round_spec = dataclasses.replace(spec, repeats=seeds)
-        step = engine.Search(
-            round_spec, search.store.root.parent, search.view, stack=search.stack_given
-        )
-        step.exclude = {i for i in range(n) if i not in racing(table) or table[i].seeds >= seeds}
-        step.in_race = True
-        outcome = step.run(workers, overwrite=overwrite and first)
-        first = False
-        trained += outcome.trained
-        seconds += outcome.seconds
-        if outcome.status not in (SearchStatus.FINISHED, SearchStatus.ALREADY_FINISHED):
-            outcome.trained, outcome.seconds = trained, seconds
-            return outcome
-        search.store = step.store
-    write_state(search.store, names, table, spec)  # before results.csv, which reads it
-    final = engine.Search(spec, search.store.root.parent, search.view)
-    final.exclude, final.in_race = set(range(n)), True
-    outcome_final = final.run(workers, overwrite=False)
-    if outcome is not None and trained:
-        outcome_final.status = SearchStatus.FINISHED
-    outcome_final.trained, outcome_final.seconds = trained, seconds
-    return outcome_final
