@@ -136,8 +136,14 @@ def read_yaml(path: str | Path) -> Any:
     return loads(read_text(path), str(path))
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style for mappings, flow style for short lists of scalars: [8, 32, 128]."""
+_SafeDumper = (
+    getattr(yaml, "CSafeDumper", yaml.SafeDumper) if yaml.__with_libyaml__ else yaml.SafeDumper
+)
+
+
+class _Dumper(_SafeDumper):
+    """Block style for mappings, flow style for short lists of scalars: [8, 32, 128]
+    (libyaml's emitter when PyYAML has it: a search writes a config per run)."""
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import platform
 import re
 from collections.abc import Callable, Iterable
@@ -173,16 +174,23 @@ VERSIONED = (
 
 
 def versions(backend: str | None = None) -> dict[str, str | None]:
-    """Versions of Python and of the libraries a run depends on (read without importing)."""
+    """Versions of Python and of the libraries a run depends on (read without importing,
+    once per process: a search's thousand runs do not read them a thousand times)."""
+    out = dict(_installed())
+    if backend:
+        out["keras_backend"] = backend
+    return out
+
+
+@functools.cache
+def _installed() -> tuple[tuple[str, str | None], ...]:
     out: dict[str, str | None] = {"python": platform.python_version()}
     for dist in VERSIONED:
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = None
-    if backend:
-        out["keras_backend"] = backend
-    return out
+    return tuple(out.items())
 
 
 def _fields_json(record, skip: Callable[[str, Any], bool]) -> dict:

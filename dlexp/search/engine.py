@@ -103,7 +103,7 @@ class Search:
         self.names = TrialNames(self.plan, self.space)
         self.hooks = Hooks(self.names)
         self._rows: list[dict] = []
-        self._results_at = -RESULTS_EVERY_S
+        self._results_at, self._results_every = -RESULTS_EVERY_S, RESULTS_EVERY_S
         self.oracle = None
         self.exclude: set[int] = set()  # planned points not to train (a race's, told apart)
         self.in_race = False  # one round of a race (``race.run``)
@@ -131,11 +131,14 @@ class Search:
 
     def _on_end(self, trial: str) -> None:
         """A trial ended: results.csv and best.json rewritten, at most every
-        RESULTS_EVERY_S seconds (a stack ends many trials at once; the search rewrites
-        them once more when it ends), and the live view told."""
+        RESULTS_EVERY_S seconds, or ten times as long as the last rewrite took (a stack
+        ends many trials at once, and a refilled one ends them all along; the search
+        rewrites them once more when it ends), and the live view told."""
         now = time.perf_counter()
-        if now - self._results_at >= RESULTS_EVERY_S:
-            self._rows, self._results_at = self.store.write_results(), now
+        if now - self._results_at >= self._results_every:
+            self._rows = self.store.write_results()
+            self._results_at = time.perf_counter()
+            self._results_every = max(RESULTS_EVERY_S, 10 * (self._results_at - now))
         else:
             self._rows = [r for r in self._rows if r["trial"] != trial]
             row = self.store.row(trial)
@@ -213,6 +216,8 @@ class Search:
         finally:
             self.view.stop()
         try:
+            if self.spec.planned:
+                self.oracle.save(force=True)  # keras-tuner's record, as the search ends
             self.store.recover()  # what workers killed meanwhile left: kept if complete,
             self.store.clean_staged(untouched_s=None)  # else removed
             rows = self.store.write_results()

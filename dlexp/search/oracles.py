@@ -199,11 +199,23 @@ class PlannedOracle(_OracleMixin, kt.Oracle):
     that a trial handed back when its worker dies finds a worker that waits for it.
     keras-tuner's GridSearchOracle hands out one point at a time after the first two."""
 
+    SAVE_EVERY_S = 2.0  # oracle.json, rewritten whole (every trial's id), at most this often
+
     def __init__(self, space: Space, plan: Plan, done: set[int], hooks: Hooks, **kwargs):
         super().__init__(**kwargs)
         self.space, self.plan, self.hooks = space, plan, hooks
         self.done = set(done)
         self._next = 0
+        self._saved_at = -self.SAVE_EVERY_S
+
+    def save(self, force: bool = False):
+        """keras-tuner's oracle.json, at most every SAVE_EVERY_S (``force``: now). A
+        planned search never reads it back (the trial folders say what is done), and
+        writing it after each of a thousand trials cost O(trials**2)."""
+        now = time.monotonic()
+        if force or now - self._saved_at >= self.SAVE_EVERY_S:
+            super().save()
+            self._saved_at = now
 
     def populate_space(self, trial_id):
         points = self.plan.points

@@ -283,6 +283,8 @@ class SearchStore(TrialResults):
         if record.info.status == runs.Status.FAILED:
             return (folder / "metrics.json").exists()
         files = ("config.yaml", "metrics.json", "history.csv", "model.keras", "predictions.npz")
+        if record.info.status == runs.Status.PRUNED:  # a pruned run keeps no model
+            files = tuple(f for f in files if f != "model.keras")
         return all((folder / f).exists() for f in files) and not record.metrics.empty
 
     def discard(self, run: runs.Run) -> None:

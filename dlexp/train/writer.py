@@ -265,11 +265,14 @@ class RunWriter:
         )
 
     def save(self, status: Status, model, test_proba, boundary: Callable[[], dict] | None):
-        """A completed or diverged run's files, from ``model`` with its final weights:
-        model.keras, predictions.npz (``test_proba``: its probabilities on the test
-        split), boundary.npz (``boundary()``: its arrays, for 2D data; a completed run
-        only) and learning.npz (when the run keeps its learning)."""
-        self.run.save_model(model)
+        """A completed, diverged or pruned run's files, from ``model`` with its final
+        weights: model.keras (not a pruned run's: it was stopped for losing, and saving
+        a Keras model costs more than the rest of its files), predictions.npz
+        (``test_proba``: its probabilities on the test split), boundary.npz
+        (``boundary()``: its arrays, for 2D data; a completed run only) and
+        learning.npz (when the run keeps its learning)."""
+        if status != Status.PRUNED:
+            self.run.save_model(model)
         save_predictions(self.run, self.data, test_proba)
         if boundary is not None and status == Status.COMPLETED:
             self.run.save_npz("boundary.npz", **boundary())

@@ -124,7 +124,10 @@ def predict(run: str | Path, points: str | None = None, input_csv: str | None = 
         raise ConfigError(f"{run}: not a run folder (it holds no run.json)")
     names, classes = _features(run)
     if not (run / "model.keras").is_file():
-        raise ConfigError(f"{run}: has no model.keras (the run did not finish training)")
+        raise ConfigError(
+            f"{run}: has no model.keras (the run did not finish training, or a search pruned "
+            "it: `dlexp train --from` the folder trains it in full)"
+        )
     if (points is None) == (input_csv is None):
         raise ConfigError("give either --points or --input", "predict")
     x = parse_points(points, len(names)) if points is not None else read_points(input_csv, names)
@@ -190,7 +193,10 @@ def load_model(run: str | Path):
     run = Path(run)
     path = run / "model.keras"
     if not path.is_file():
-        raise ConfigError(f"{run}: has no model.keras (the run did not finish training)")
+        raise ConfigError(
+            f"{run}: has no model.keras (the run did not finish training, or a search pruned "
+            "it: `dlexp train --from` the folder trains it in full)"
+        )
     from dlexp import backend
 
     backend.setup()  # first: Keras on dlexp's backend, no TensorFlow

@@ -181,10 +181,14 @@ class RefillStack(Stack):
             self._enter(self.members[self.lane_of[i]], started)
             active[i], rngs[i] = True, self._order(self.lane_of[i])
         new = self.program.initial_state([self.lane_of[i] for i in fresh])
-        at = jnp.asarray(fresh)
 
-        def put(old, rows):
-            return [a.at[at].set(b) for a, b in zip(old, rows, strict=True)]
+        def put(old, rows):  # on the host: a scatter compiled for each count costs more
+            out = []
+            for a, b in zip(old, rows, strict=True):
+                a = np.array(a)
+                a[fresh] = np.asarray(b)
+                out.append(jnp.asarray(a))
+            return out
 
         state = {
             "tv": put(state["tv"], new["tv"]),
@@ -201,9 +205,12 @@ class RefillStack(Stack):
         jnp = self.program.jax.numpy
         slots = self._slots()
         width = SMALL if len(ended) <= SMALL < self.size else self.size
-        at = jnp.asarray(ended + [ended[0]] * (width - len(ended)))
-        tv = [v[at] for v in tv]
-        ntv = [v[at] for v in ntv]
-        hp = {k: v[at] for k, v in hp.items()}
+        at = np.asarray(ended + [ended[0]] * (width - len(ended)))
+
+        def take(v):  # on the host, as ``put``
+            return jnp.asarray(np.asarray(v)[at])
+
+        tv, ntv = [take(v) for v in tv], [take(v) for v in ntv]
+        hp = {k: take(v) for k, v in hp.items()}
         pairs = [(k, slots[i]) for k, i in enumerate(ended)]
         self._close(pairs, tv, ntv, hp, None, self._on_end)
