@@ -300,10 +300,17 @@ def search_plan(console: Console, plan: dict, keys: list[str]) -> None:
         runs = ""
         if plan.get("cv"):
             runs = f" x {plan['cv']} folds = {plan['runs']} runs"
+        elif plan.get("race"):
+            runs = f" x 2 to {plan['repeats']} seeds (raced) = at most {plan['runs']} runs"
         elif plan["repeats"] > 1:
             runs = f" x {plan['repeats']} repeats = {plan['runs']} runs"
         done = f", {plan['already_done']} already done" if plan["already_done"] else ""
         console.print(f"{trials:,} trials{runs}{done}, in {plan['folder']}")
+        if plan.get("prune"):
+            rule = ", ".join(f"{k} {v}" for k, v in plan["prune"].items() if k != "kind")
+            console.print(
+                f"pruned by {plan['prune']['kind']} ({rule}): a trial losing at an epoch stops"
+            )
     if plan["points"]:
         varying = varying_keys(plan["points"], keys)
         fixed = [k for k in keys if k not in varying]

@@ -150,7 +150,7 @@ def _wide_table(report: Report, width: int | None, metrics: list[str], apart: di
         epochs = e.metrics.get("epochs_run")
         t.add_row(  # Text, not markup: values such as [8, 16] are not rich tags
             Text(e.id + (" ★" if e.best else "")),
-            Text(e.status),
+            Text(status_text(report, e)),
             Text(settings_text(apart[e.id])),
             params_text(e),
             "-" if epochs is None else f"{epochs:g}",
@@ -159,6 +159,16 @@ def _wide_table(report: Report, width: int | None, metrics: list[str], apart: di
             num(e.metrics.get("seconds"), digits=1),
         )
     return t
+
+
+def status_text(report: Report, e: Entry) -> str:
+    """A row's status; a raced trial's also says its seeds, and whether the race kept it
+    (within noise of the best) or told it apart."""
+    info = report.searches.get(e.search) if e.search else None
+    if info is None or info.raced is None or e.kind != "trial":
+        return str(e.status)
+    verdict = "within noise" if e.within_noise else "told apart"
+    return f"{e.status}, {len(e.records)} seeds, {verdict}"
 
 
 def _row_metric(e: Entry, metrics: list[str]) -> str | None:
@@ -199,7 +209,7 @@ def _narrow_table(report: Report, width: int, metrics: list[str], apart: dict):
 
     val = [score(e, "val", n) for e, n in zip(report.entries, names, strict=True)]
     test = [score(e, "test", n) for e, n in zip(report.entries, names, strict=True)]
-    status = [e.status for e in report.entries]
+    status = [status_text(report, e) for e in report.entries]
 
     def widest(title: str, cells: list[str]) -> int:
         return max(len(title), *(len(line) for c in cells for line in c.splitlines() or [""]))

@@ -20,6 +20,7 @@ from dlexp.core.files import jsonable
 from dlexp.core.labels import label
 from dlexp.runs import folder as runs_mod
 from dlexp.runs.cache import Index, open_index
+from dlexp.runs.searches import SearchInfo, read_search
 
 BUILTIN_FILTERS = ("id", "kind", "status", "search", "name")
 
@@ -100,29 +101,6 @@ class Entry:
         )
 
 
-@dataclass
-class SearchInfo:
-    name: str
-    folder: Path
-    objective: str | None
-    direction: str
-    keys: list[str]  # the searched config keys
-    tuner: str | None
-    repeats: int  # runs per trial: its repeats, or its folds
-    entries: list[Entry] = field(default_factory=list)
-    cv: int | None = None  # each trial cross-validated on this many folds
-    warnings: list[str] = field(default_factory=list)
-
-    def ranked(self) -> list[Entry]:
-        """The trials that have a score, best first."""
-        return runs_mod.rank(self.entries, self.score, self.direction)
-
-    def score(self, entry: Entry) -> float | None:
-        if not self.objective or entry.status != runs_mod.Status.COMPLETED:
-            return None
-        return entry.metrics.get(runs_mod.objective_key(self.objective))
-
-
 # Keys a run from before they existed does not hold, as such a run had them: so that
 # its rows are not set apart by them (and runs.select.config_of resolves it as it was).
 BEFORE = {"data.task": "classification", "data.dataset": None}
@@ -146,38 +124,6 @@ def _entry(
     metrics["seconds"] = sum(seconds) if seconds else None
     warnings = [f"{r.path}: {w}" for r in records for w in r.warnings]
     return Entry(entry_id, kind, status, hp, metrics, std, list(records), search, warnings=warnings)
-
-
-def _read_search(name: str, folder: Path) -> SearchInfo:
-    """search.yaml's objective, direction, searched keys, tuner and repeats, leniently."""
-    info = SearchInfo(name, folder, None, "max", [], None, 1)
-    path = folder / "search.yaml"
-    try:
-        spec = yamlio.parse(yamlio.read_text(path))
-    except (ConfigError, yaml.YAMLError) as exc:
-        info.warnings.append(f"{path}: unreadable ({type(exc).__name__})")
-        return info
-    section = spec.get("search") if isinstance(spec, dict) else None
-    if not isinstance(section, dict):
-        info.warnings.append(f"{path}: no search section")
-        return info
-    objective = section.get("objective")
-    name_ = objective.get("name") if isinstance(objective, dict) else objective
-    if isinstance(name_, str):
-        info.objective = name_
-        direction = objective.get("direction") if isinstance(objective, dict) else None
-        info.direction = direction if direction in ("min", "max") else runs_mod.direction(name_)
-    params = section.get("params")
-    if isinstance(params, dict):
-        info.keys = [k for k in params if isinstance(k, str)]
-    tuner = section.get("tuner")
-    info.tuner = tuner if isinstance(tuner, str) else None
-    repeats = section.get("repeats")
-    info.repeats = repeats if isinstance(repeats, int) and repeats > 0 else 1
-    cv = section.get("cv")
-    if isinstance(cv, int) and not isinstance(cv, bool) and cv > 1:  # folds: runs per point
-        info.cv, info.repeats = cv, cv
-    return info
 
 
 @dataclass
@@ -402,7 +348,7 @@ def build(
     index.seen.clear()  # the folders this reading sees (one that is gone leaves the index)
     records, search_folders, read_warnings = discover(root, index)
     index.save(under=root.resolve())
-    searches = {n: _read_search(n, f) for n, f in search_folders.items()}
+    searches = {n: read_search(n, f) for n, f in search_folders.items()}
     entries = [_entry([r], "run", r.id, None) for r in records if r.search is None]
     for name, info in searches.items():
         groups: dict[str, list[runs_mod.RunRecord]] = {}
@@ -413,9 +359,13 @@ def build(
         ranked = info.ranked()
         if ranked:
             ranked[0].best = True
-        from dlexp.report.significance import mark_noise
+        if info.raced is not None:  # the race's own verdicts, from race.json
+            for entry in info.entries:
+                entry.within_noise = info.raced.get(entry.id.rsplit("/", 1)[-1])
+        else:
+            from dlexp.report.significance import mark_noise
 
-        mark_noise(info)
+            mark_noise(info)
         entries += info.entries
     warnings = read_warnings + [w for s in searches.values() for w in s.warnings]
     warnings += [w for e in entries for w in e.warnings]

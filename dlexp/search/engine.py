@@ -131,14 +131,14 @@ class Search:
 
     def _on_end(self, trial: str) -> None:
         """A trial ended: results.csv and best.json rewritten, at most every
-        RESULTS_EVERY_S seconds, or ten times as long as the last rewrite took (a stack
+        RESULTS_EVERY_S seconds, or 20 times as long as the last rewrite took (a stack
         ends many trials at once, and a refilled one ends them all along; the search
         rewrites them once more when it ends), and the live view told."""
         now = time.perf_counter()
         if now - self._results_at >= self._results_every:
             self._rows = self.store.write_results()
             self._results_at = time.perf_counter()
-            self._results_every = max(RESULTS_EVERY_S, 10 * (self._results_at - now))
+            self._results_every = max(RESULTS_EVERY_S, 20 * (self._results_at - now))
         else:
             self._rows = [r for r in self._rows if r["trial"] != trial]
             row = self.store.row(trial)

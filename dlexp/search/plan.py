@@ -130,6 +130,8 @@ def dry_run(spec: SearchSpec, runs_dir: str | Path) -> dict:
         "repeats": spec.repeats,
         "cv": spec.cv,
         "runs": None if total is None else total * spec.runs_per_point,
+        "prune": spec.prune.resolved() if spec.prune else None,
+        "race": spec.race.resolved() if spec.race else None,
         "max_trials": spec.max_trials,
         "already_done": done,
         "points": [{"trial": n, **p} for n, p in zip(names, points, strict=False)],

@@ -23,11 +23,12 @@ import numpy as np
 from dlexp.core import interrupt
 from dlexp.data import Dataset
 from dlexp.runs import folder as runs
+from dlexp.runs.folder import Status
 from dlexp.train.fit import Outcome, TrialJob
 from dlexp.train.stack.trainer import Member, Stack, _expand, _restores
 from dlexp.train.writer import Background
 
-SMALL = 16  # ended members written together are evaluated in a program of this many slots
+SMALL = 8  # the narrowest program the members that end together are evaluated in
 
 
 class RefillStack(Stack):
@@ -199,18 +200,35 @@ class RefillStack(Stack):
         return state, self.program.hyper(self._steps, self.lane_of), put(best, new["tv"])
 
     def _close_slots(self, ended: list[int], tv, ntv, hp) -> None:
-        """Write the folders of the members in slots ``ended``, evaluated in a program
-        of SMALL slots when they fit (one compilation, and less to compute), else of
-        all of them."""
-        jnp = self.program.jax.numpy
+        """Write the folders of the members in slots ``ended``: the completed ones (whose
+        boundary is drawn over the plane) apart from the others, each evaluated in a
+        program only as wide as they need (``_gather``)."""
         slots = self._slots()
-        width = SMALL if len(ended) <= SMALL < self.size else self.size
-        at = np.asarray(ended + [ended[0]] * (width - len(ended)))
+        completed = [i for i in ended if slots[i].status == Status.COMPLETED]
+        for part in (completed, [i for i in ended if i not in completed]):
+            if part:
+                pairs = [(k, slots[i]) for k, i in enumerate(part)]
+                g_tv, g_ntv, g_hp = self._gather(part, tv, ntv, hp)
+                self._close(pairs, g_tv, g_ntv, g_hp, None, self._on_end)
 
-        def take(v):  # on the host, as ``put``
+    def _gather(self, lanes: list[int], tv, ntv, hp=None):
+        """The variables of the members in ``lanes``, in that order, padded (with the
+        first's) to a power of two of at least SMALL slots, at most all: the members
+        that end together are evaluated in a program as wide as they need, compiled
+        once per width. Taken on the host, as ``put``."""
+        jnp = self.program.jax.numpy
+        width = SMALL
+        while width < len(lanes):
+            width *= 2
+        width = min(width, self.size)
+        at = np.asarray(lanes + [lanes[0]] * (width - len(lanes)))
+
+        def take(v):
             return jnp.asarray(np.asarray(v)[at])
 
-        tv, ntv = [take(v) for v in tv], [take(v) for v in ntv]
-        hp = {k: take(v) for k, v in hp.items()}
-        pairs = [(k, slots[i]) for k, i in enumerate(ended)]
-        self._close(pairs, tv, ntv, hp, None, self._on_end)
+        out_hp = None if hp is None else {k: take(v) for k, v in hp.items()}
+        return [take(v) for v in tv], [take(v) for v in ntv], out_hp
+
+    def _frames(self, state, slots: list[int], points: np.ndarray) -> np.ndarray:
+        tv, ntv, _ = self._gather(slots, state["tv"], state["ntv"])
+        return self._predict_all(tv, ntv, points)[: len(slots)]

@@ -190,14 +190,18 @@ class Stack:
         framed = [i for i in trained if slots[i].record.wants(len(slots[i].rows), not active[i])]
         if framed:
             grid = slots[framed[0]].record.grid
-            proba = self._predict_all(state["tv"], state["ntv"], grid.points)
-            for i in framed:
-                slots[i].record.add_frame(len(slots[i].rows), proba[i])
+            proba = self._frames(state, framed, grid.points)
+            for k, i in enumerate(framed):
+                slots[i].record.add_frame(len(slots[i].rows), proba[k])
         batched = [i for i in trained if slots[i].record.by_batch]
         if batched:
             host = np.asarray(losses)
             for i in batched:
                 slots[i].record.add_batches(len(slots[i].rows), host[:, i])
+
+    def _frames(self, state, slots: list[int], points: np.ndarray) -> np.ndarray:
+        """The predictions on ``points`` of the members in ``slots``, in that order."""
+        return self._predict_all(state["tv"], state["ntv"], points)[slots]
 
     def _split(self, split: str, members: list[Member]):
         """A split as the final evaluation takes it: (x, y, weights), every split padded
