@@ -243,3 +243,37 @@ def test_a_pruned_search_resumes_after_kill_9(write, tmp_path):
     assert not list(trials.glob(".*"))  # no half-trained folder left
     state = json.loads((tmp_path / "pr" / "search.json").read_text())
     assert state["status"] == "finished"
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"hidden_layers": 0},
+        {"hidden_layers": 3, "first_neuron": 16, "activation": "tanh"},
+        {"layers": [8, 4], "kernel_initializer": "uniform", "dropout": 0.2, "input_noise": 0.1},
+        {"hidden_layers": 2, "kernel_initializer": "he_normal", "l2": 0.01},
+    ],
+)
+def test_a_refilled_members_initial_weights_are_those_build_gives(model):
+    from dlexp import config
+    from dlexp import data as data_mod
+    from dlexp.model import build as models
+    from dlexp.train.fit import seed_everything
+    from dlexp.train.stack.initial import Initial
+
+    extra = {"extra_features": ["x1*x2", "sin(x1)"]} if "layers" in model else {}
+    cfg = config.resolve(
+        {"seed": 11, "data": {"kind": "moons", "n_samples": 100, **extra}, "model": model}
+    )
+    d = data_mod.load(cfg["data"], cfg["seed"])
+    seed_everything(cfg["seed"])
+    built = models.build(cfg, d.n_features, d.n_outputs, d.standardize, d.target_scale)
+    seed_everything(cfg["seed"])
+    initial = Initial(cfg, d)
+    assert initial.count_params() == built.count_params()
+    ours, theirs = initial.dense_weights(), built.get_weights()
+    assert len(ours) == len(theirs) and all(
+        (a == b).all() for a, b in zip(ours, theirs, strict=True)
+    )
+    again = initial.keras()  # the Keras model it saves: built alike, with its weights
+    assert all((a == b).all() for a, b in zip(again.get_weights(), theirs, strict=True))

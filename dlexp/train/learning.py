@@ -151,6 +151,8 @@ def dense_weights(model) -> list[np.ndarray] | None:
     hidden outputs these weights alone do not give)."""
     import keras
 
+    if hasattr(model, "dense_weights"):  # a stack member's ``initial.Initial``
+        return model.dense_weights()
     if any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers):
         return None
     out = []

@@ -122,9 +122,15 @@ class StackTrainer:
                 continue
             seed_everything(job.cfg["seed"])
             try:
-                model = models.build(
-                    job.cfg, data.n_features, data.n_outputs, data.standardize, data.target_scale
-                )
+                if slots is not None:  # its weights only: most of a pruned search's never save
+                    from dlexp.train.stack.initial import Initial
+
+                    model = Initial(job.cfg, data)
+                else:
+                    model = models.build(
+                        job.cfg, data.n_features, data.n_outputs, data.standardize,
+                        data.target_scale,
+                    )  # fmt: skip
                 members.append((job, model))
                 datas.append(data)
             except (ValueError, TypeError) as exc:  # Keras refused this config: it fails

@@ -18,6 +18,7 @@ import numpy as np
 
 from dlexp.data import Dataset
 from dlexp.model import build as models
+from dlexp.train.stack.initial import Initial
 from dlexp.train.stack.layers import (
     Gate,
     PickActivation,
@@ -29,7 +30,10 @@ from dlexp.train.stack.layers import (
 
 
 def _dense(model) -> list:
-    """A model's Dense layers in order, the output layer last."""
+    """A model's Dense layers in order, the output layer last (an ``initial.Initial``'s
+    stand-ins for them)."""
+    if isinstance(model, Initial):
+        return model.dense
     return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 

@@ -19,6 +19,7 @@ from dlexp.runs import folder as runs
 from dlexp.runs.folder import Metrics, Status
 from dlexp.train.fit import EVAL_BATCH, TrialJob, batch_size
 from dlexp.train.stack.callbacks import EarlyStopping, Plateau, diverged
+from dlexp.train.stack.initial import keras_model
 from dlexp.train.stack.program import Program
 from dlexp.train.writer import (
     Background,
@@ -311,11 +312,12 @@ class Stack:
                 for split, named in finals.items():
                     setattr(metrics, split, {k: f32(v[i]) for k, v in named.items()})
                 m.model.set_weights(self.program.unpadded(m.index, host_tv, i))
+                model = m.model if m.status == Status.PRUNED else keras_model(m.model)
                 boundary = None
                 if proba is not None:
                     own = grid if m.data is self.data else BoundaryGrid(m.data)  # its splits
                     boundary = lambda own=own, i=i: own.arrays(proba[i])  # noqa: E731
-                m.writer.save(m.status, m.model, test_proba[i], boundary)
+                m.writer.save(m.status, model, test_proba[i], boundary)
             m.writer.write_metrics(metrics)
             outcomes.append(self._end(m, m.status, m.error, metrics, seconds, on_end))
         return outcomes
@@ -367,7 +369,7 @@ class Stack:
                 if status == Status.INTERRUPTED and m.rows and self._last is not None:
                     tv = [np.asarray(v) for v in self._last["tv"]]  # its last epoch's weights
                     m.model.set_weights(self.program.unpadded(m.index, tv, i))
-                    m.writer.keep_last(metrics, m.model)
+                    m.writer.keep_last(metrics, keras_model(m.model))
                 m.writer.write_metrics(metrics)
                 m.writer.fault(tb, machine)
                 outcome = self._end(m, status, error, metrics, seconds, on_end)
