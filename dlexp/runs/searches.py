@@ -6,16 +6,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 
 from dlexp.core import yamlio
 from dlexp.core.errors import ConfigError
 from dlexp.runs import folder as runs_mod
-
-if TYPE_CHECKING:
-    from dlexp.runs.index import Entry
 
 
 @dataclass
@@ -27,19 +23,19 @@ class SearchInfo:
     keys: list[str]  # the searched config keys
     tuner: str | None
     repeats: int  # runs per trial: its repeats, or its folds
-    entries: list[Entry] = field(default_factory=list)
+    entries: list = field(default_factory=list)  # its trials: runs.index.Entry
     cv: int | None = None  # each trial cross-validated on this many folds
     warnings: list[str] = field(default_factory=list)
     raced: dict[str, bool] | None = None  # a race's verdicts: trial -> within noise of the best
 
-    def ranked(self) -> list[Entry]:
+    def ranked(self) -> list:
         """The trials that have a score, best first (of a race, those it kept)."""
         entries = self.entries
         if self.raced is not None:
             entries = [e for e in entries if self.raced.get(e.id.rsplit("/", 1)[-1], True)]
         return runs_mod.rank(entries, self.score, self.direction)
 
-    def score(self, entry: Entry) -> float | None:
+    def score(self, entry) -> float | None:
         if not self.objective or entry.status != runs_mod.Status.COMPLETED:
             return None
         return entry.metrics.get(runs_mod.objective_key(self.objective))
