@@ -10,6 +10,7 @@ the race, as race.json says.
 
     python bench/race_bench.py                 # N = 10, 100 epochs
     python bench/race_bench.py --epochs 30     # quicker
+    python bench/race_bench.py --grid bench/race_grid.yaml --epochs 30   # points that differ
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--grid", type=Path, default=ROOT / "configs" / "grid.yaml")
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs here")
     args = parser.parse_args()
 
-    grid = yaml.safe_load((ROOT / "configs" / "grid.yaml").read_text())
+    grid = yaml.safe_load(args.grid.read_text())
     grid["search"]["params"]["train.epochs"] = [args.epochs]
     repeats = json.loads(json.dumps(grid))
     repeats["search"]["repeats"] = args.seeds
