@@ -71,9 +71,10 @@ def test_status_is_its_text_and_knows_what_finished_means():
     assert s.read(3) == "3" and not isinstance(s.read(3), s)  # an odd file keeps its value
     assert s.COMPLETED == "completed" and "completed" in {s.COMPLETED} and f"{s.FAILED}" == "failed"
     assert json.dumps({"status": s.DIVERGED}) == '{"status": "diverged"}'
-    assert [x for x in s if x.finished] == [s.COMPLETED, s.DIVERGED, s.FAILED]
+    assert [x for x in s if x.finished] == [s.COMPLETED, s.DIVERGED, s.FAILED, s.PRUNED]
     assert not runs.is_finished("3") and runs.is_finished(s.FAILED)
     assert (s.COMPLETED.exit_code, s.INTERRUPTED.exit_code, s.DIVERGED.exit_code) == (0, 130, 1)
+    assert s.PRUNED.exit_code == 0  # stopped as its search meant
     assert runs.group_status([s.COMPLETED, s.DIVERGED, s.FAILED]) == s.DIVERGED
     assert runs.group_status([s.COMPLETED, s.COMPLETED]) == s.COMPLETED
 

@@ -154,13 +154,14 @@ def _session(record, folder: Path, session: dict, start, end) -> _Writer:
         value = record.metric(key)
         if value is not None:
             writer.add(_scalar(f"final/{key}", value, 0, end))
-    # HParams knows no 'aborted': a run stopped before its end (interrupted, or
-    # killed: stale) did not succeed
+    # HParams knows no 'aborted': a run stopped before its end (interrupted, pruned,
+    # or killed: stale) did not succeed
     status = {
         runs.Status.COMPLETED: api_pb2.STATUS_SUCCESS,
         runs.Status.FAILED: api_pb2.STATUS_FAILURE,
         runs.Status.DIVERGED: api_pb2.STATUS_FAILURE,
         runs.Status.INTERRUPTED: api_pb2.STATUS_FAILURE,
+        runs.Status.PRUNED: api_pb2.STATUS_FAILURE,
         runs.Status.STALE: api_pb2.STATUS_FAILURE,
         runs.Status.RUNNING: api_pb2.STATUS_RUNNING,
     }.get(record.status, api_pb2.STATUS_UNKNOWN)
