@@ -14,7 +14,6 @@ cross-validation folds, whose rows differ, train in stacks of their own.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -114,38 +113,13 @@ class RefillStack(Stack):
         hp = p.hyper(self._steps, self.lane_of)
         best = list(state["tv"])
         active = np.ones(self.size, bool)
-        n_train, cut = len(self.data.x_train), p.steps * p.batch_size
         rngs = [self._order(j) for j in self.lane_of]
         val = None
         if self.data.x_val is not None:
             y_val = self.layout.targets(self.data.y_val)
             val = (jnp.asarray(self.data.x_val), jnp.asarray(y_val), None)
         while active.any():
-            t0 = time.perf_counter()
-            order = np.stack([r.permutation(n_train) for r in rngs]).astype(np.int32)
-            full = order[:, :cut].reshape(self.size, p.steps, p.batch_size)
-            perms = jnp.asarray(np.transpose(full, (1, 0, 2)))
-            rest = jnp.asarray(order[:, cut:]) if p.rest else None
-            was_active = active.copy()
-            state, loss, values, losses = self._epoch(state, hp, jnp.asarray(active), perms, rest)
-            self._last = state
-            logs = self._named(loss, values)
-            if val is not None:
-                val_loss, val_values = self._evaluate(state["tv"], state["ntv"], hp, *val)
-                logs.update({f"val_{k}": v for k, v in self._named(val_loss, val_values).items()})
-            lrs = p.learning_rates(state["ov"], hp)
-            seconds = time.perf_counter() - t0
-            better, reduced = self._end_epoch(active, logs, lrs, seconds, state["ov"])
-            self._learn(state, was_active, active, losses)
-            interrupt.check()
-            if better.any():
-                mask = jnp.asarray(better)
-                best = [
-                    jnp.where(_expand(mask, b), a, b)
-                    for a, b in zip(state["tv"], best, strict=True)
-                ]
-            if reduced is not None:
-                state["ov"] = p.set_learning_rates(state["ov"], reduced)
+            state, best, was_active = self._run_epoch(state, hp, best, active, rngs, val)
             ended = [int(i) for i in np.flatnonzero(was_active & ~active)]
             if ended:
                 state, hp, best = self._turn(ended, state, hp, best, active, rngs)

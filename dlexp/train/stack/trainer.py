@@ -129,7 +129,7 @@ class Stack:
         hp = p.hyper(steps_per_epoch)
         best = list(state["tv"])
         active = np.ones(len(self.members), bool)
-        n_train, cut = len(self.data.x_train), p.steps * p.batch_size
+        n_train = len(self.data.x_train)
         # each member's data order: the permutations Keras' fit draws after
         # set_random_seed(seed) from NumPy's global generator, whose first draw (made
         # when fit builds its data iterator) no epoch uses
@@ -145,31 +145,7 @@ class Stack:
             y_val = np.stack([self.layout.targets(m.data.y_val) for m in self.members])
             val = (jnp.asarray(x_val), jnp.asarray(y_val), None)
         for _ in range(max(m.cfg["train"]["epochs"] for m in self.members)):
-            t0 = time.perf_counter()
-            order = np.stack([r.permutation(n_train) for r in rngs]).astype(np.int32)
-            full = order[:, :cut].reshape(len(self.members), p.steps, p.batch_size)
-            perms = jnp.asarray(np.transpose(full, (1, 0, 2)))
-            rest = jnp.asarray(order[:, cut:]) if p.rest else None
-            was_active = active.copy()
-            state, loss, values, losses = self._epoch(state, hp, jnp.asarray(active), perms, rest)
-            self._last = state  # an interrupted member keeps these weights
-            logs = self._named(loss, values)
-            if val is not None:
-                val_loss, val_values = self._evaluate(state["tv"], state["ntv"], hp, *val)
-                logs.update({f"val_{k}": v for k, v in self._named(val_loss, val_values).items()})
-            lrs = p.learning_rates(state["ov"], hp)
-            seconds = time.perf_counter() - t0
-            better, reduced = self._end_epoch(active, logs, lrs, seconds, state["ov"])
-            self._learn(state, was_active, active, losses)
-            interrupt.check()  # a Ctrl-C that JAX swallowed stops the stack here
-            if better.any():
-                mask = jnp.asarray(better)
-                best = [
-                    jnp.where(_expand(mask, b), a, b)
-                    for a, b in zip(state["tv"], best, strict=True)
-                ]
-            if reduced is not None:
-                state["ov"] = p.set_learning_rates(state["ov"], reduced)
+            state, best, _ = self._run_epoch(state, hp, best, active, rngs, val)
             if not active.any():
                 break
         tv = state["tv"]
@@ -178,6 +154,39 @@ class Stack:
             mask = jnp.asarray(restore)
             tv = [jnp.where(_expand(mask, b), b, a) for a, b in zip(tv, best, strict=True)]
         return tv, state["ntv"], hp
+
+    def _run_epoch(self, state, hp, best, active, rngs, val):
+        """One epoch of every slot (each in its own data order, ``rngs``), then each
+        member's callbacks (``_end_epoch``, which clears ``active`` for those that
+        stop) and learning record; returns (state, best weights, who was active)."""
+        jnp = self.program.jax.numpy
+        p = self.program
+        n_train, cut = len(self.data.x_train), p.steps * p.batch_size
+        t0 = time.perf_counter()
+        order = np.stack([r.permutation(n_train) for r in rngs]).astype(np.int32)
+        full = order[:, :cut].reshape(len(rngs), p.steps, p.batch_size)
+        perms = jnp.asarray(np.transpose(full, (1, 0, 2)))
+        rest = jnp.asarray(order[:, cut:]) if p.rest else None
+        was_active = active.copy()
+        state, loss, values, losses = self._epoch(state, hp, jnp.asarray(active), perms, rest)
+        self._last = state  # an interrupted member keeps these weights
+        logs = self._named(loss, values)
+        if val is not None:
+            val_loss, val_values = self._evaluate(state["tv"], state["ntv"], hp, *val)
+            logs.update({f"val_{k}": v for k, v in self._named(val_loss, val_values).items()})
+        lrs = p.learning_rates(state["ov"], hp)
+        seconds = time.perf_counter() - t0
+        better, reduced = self._end_epoch(active, logs, lrs, seconds, state["ov"])
+        self._learn(state, was_active, active, losses)
+        interrupt.check()  # a Ctrl-C that JAX swallowed stops the stack here
+        if better.any():
+            mask = jnp.asarray(better)
+            best = [
+                jnp.where(_expand(mask, b), a, b) for a, b in zip(state["tv"], best, strict=True)
+            ]
+        if reduced is not None:
+            state["ov"] = p.set_learning_rates(state["ov"], reduced)
+        return state, best, was_active
 
     def _slots(self) -> list[Member]:
         """The member in each slot of the program (``refill`` changes them)."""
