@@ -71,18 +71,19 @@ def read_search(name: str, folder: Path) -> SearchInfo:
     if isinstance(cv, int) and not isinstance(cv, bool) and cv > 1:  # folds: runs per point
         info.cv, info.repeats = cv, cv
     if isinstance(section.get("race"), dict):
-        info.raced = _race_marks(folder / "race.json", info.warnings)
+        info.raced = race_marks(folder / "race.json", info.warnings)
     return info
 
 
-def _race_marks(path: Path, warnings: list[str]) -> dict[str, bool] | None:
+def race_marks(path: Path, warnings: list[str] | None = None) -> dict[str, bool] | None:
     """race.json's verdicts (trial -> within noise of the best), leniently; None while
-    the race has not written it."""
+    the race has not written it, or (said in ``warnings``) when it cannot be read."""
     try:
         points = json.loads(path.read_text())["points"]
         return {str(t): bool(p["within_noise"]) for t, p in points.items()}
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        warnings.append(f"{path}: unreadable ({type(exc).__name__})")
+        if warnings is not None:
+            warnings.append(f"{path}: unreadable ({type(exc).__name__})")
         return None

@@ -3,11 +3,10 @@ results.csv and best.json, made from the trial folders (``SearchStore`` reads th
 
 from __future__ import annotations
 
-import json
-
 from dlexp import config as config_mod
 from dlexp.core.files import write_csv, write_json
 from dlexp.runs import folder as runs
+from dlexp.runs.searches import race_marks
 
 
 class TrialResults:
@@ -67,18 +66,10 @@ class TrialResults:
         rows = [r for r in rows if r.get("within_noise") is not False]
         return runs.rank(rows, lambda r: r.get("score"), self.spec.direction)
 
-    def race_marks(self) -> dict[str, bool]:
-        """race.json's verdicts: trial -> whether it is within noise of the best."""
-        try:
-            points = json.loads((self.root / "race.json").read_text())["points"]
-            return {t: bool(p["within_noise"]) for t, p in points.items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return {}
-
     def write_results(self) -> list[dict]:
         """Rewrite results.csv and best.json from the trial folders."""
         rows = self.rows()
-        marks = self.race_marks() if self.spec.race else {}
+        marks = (race_marks(self.root / "race.json") or {}) if self.spec.race else {}
         for row in rows:
             if row["trial"] in marks:
                 row["within_noise"] = marks[row["trial"]]
