@@ -152,6 +152,7 @@ def test_prune_is_refused_for_hyperband_and_on_a_test_metric(write):
         ],
     )
     assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "search.objective" in result.output and "logged every epoch" in result.output
 
 
 def test_prune_short_form_and_resolved(write):
